@@ -1,0 +1,50 @@
+# devloop — everything a fresh machine needs is set up by these targets.
+SHELL := /bin/bash
+GO ?= go
+TESTBED := hack/testbed/up.sh
+# The testbed's address unless the caller already points at a daemon.
+WITH_BUILDER = if [ -z "$$BUILDKIT_HOST" ]; then eval "$$(bash $(TESTBED) --env)"; fi
+
+.PHONY: all build test test-unit lint testbed testbed-down demo bench faults clean
+
+all: build
+
+build:
+	$(GO) build -o bin/devloop ./cmd/devloop
+
+# Starts the offline BuildKit testbed (installs runc/busybox, builds buildkitd from the
+# Go module proxy on first use, starts a loopback registry) and prints its address.
+testbed:
+	bash $(TESTBED)
+
+testbed-down:
+	bash hack/testbed/down.sh
+
+# The main job: build the example through a real BuildKit and run the binaries.
+demo: build
+	@$(WITH_BUILDER); set -e; \
+	./bin/devloop build --progress plain; \
+	./bin/server --version; ./bin/client --version; \
+	./bin/server --addr 127.0.0.1:3999 & pid=$$!; \
+	for i in $$(seq 50); do ./bin/client --addr 127.0.0.1:3999 2>/dev/null && break; sleep 0.1; done; \
+	kill $$pid; wait $$pid 2>/dev/null || true
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+# Every test: unit tests and the end-to-end tests against the real testbed.
+test: lint
+	@$(WITH_BUILDER); set -e; \
+	echo "BUILDKIT_HOST=$$BUILDKIT_HOST"; \
+	$(GO) test -count=1 -timeout 40m ./... ; \
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzParse -fuzztime 20s ./config
+
+test-unit:
+	$(GO) test -count=1 -short ./config/... ./exporter/... ./watcher/... ./supervisor/... ./loop/...
+
+bench: build
+	@$(WITH_BUILDER); bash bench/run.sh
+
+clean:
+	rm -rf bin .devloop

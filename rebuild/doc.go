@@ -1,0 +1,8 @@
+// Package rebuild talks to a BuildKit daemon: it connects (and checks that the daemon
+// answers before any build), solves Dockerfile targets with the dockerfile.v0 frontend,
+// exports each result with BuildKit's local exporter into a directory the caller
+// provides (a staging directory), shows progress with BuildKit's own progressui, and
+// turns a failed solve into a [BuildError] that carries the failing step's output.
+//
+// It is the only devloop package that imports BuildKit.
+package rebuild

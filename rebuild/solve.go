@@ -1,0 +1,280 @@
+package rebuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/opencontainers/go-digest"
+	"github.com/tonistiigi/fsutil"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+)
+
+// Request is one Dockerfile target to solve and export.
+type Request struct {
+	Target     string            // devloop target name (progress prefix, errors)
+	Stage      string            // Dockerfile stage (the frontend's "target")
+	Context    string            // absolute build context directory
+	Dockerfile string            // absolute path of the Dockerfile
+	BuildArgs  map[string]string // --build-arg
+	// Excludes are extra context exclusions (.dockerignore syntax, relative to Context)
+	// applied on the client before anything is sent, on top of the .dockerignore that the
+	// frontend applies: devloop's output and staging paths.
+	Excludes  []string
+	CacheFrom []string // buildx-style cache specs: "type=registry,ref=…"
+	CacheTo   []string
+	Secrets   map[string]Secret
+	// Dest is the directory BuildKit's local exporter writes the result into.
+	Dest string
+}
+
+// Secret is the source of a build secret: a file or an environment variable.
+type Secret struct{ File, Env string }
+
+// Stats are the phases of one solve as BuildKit reported them.
+type Stats struct {
+	Solve  time.Duration // from the request until the export began
+	Export time.Duration // the local exporter writing into Dest
+}
+
+// BuildError is a solve that failed in the build itself (a RUN step, a missing stage, a
+// Dockerfile syntax error), as opposed to a failure to reach the daemon.
+type BuildError struct {
+	Target string
+	Step   string // name of the failing vertex, e.g. "[build-server 1/1] RUN go build …"
+	Logs   string // the failing step's output (the compiler's messages), bounded
+	Err    error
+}
+
+func (e *BuildError) Error() string {
+	if e.Step != "" {
+		return fmt.Sprintf("build %s: %s: %v", e.Target, e.Step, e.Err)
+	}
+	return fmt.Sprintf("build %s: %v", e.Target, e.Err)
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// SharedKey identifies a context directory to the daemon across solves so that it can
+// reuse what it already received and transfer only changed files (buildx derives its
+// key from the absolute context path the same way).
+func SharedKey(contextDir string) string {
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte("devloop:" + host + ":" + filepath.Clean(contextDir)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// solveOpt builds the SolveOpt for req. It has no side effects beyond reading the file
+// system roots, so tests can inspect it.
+func solveOpt(req Request) (client.SolveOpt, error) {
+	ctxFS, err := fsutil.NewFS(req.Context)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", req.Context, err)
+	}
+	if len(req.Excludes) > 0 {
+		ctxFS, err = fsutil.NewFilterFS(ctxFS, &fsutil.FilterOpt{ExcludePatterns: req.Excludes})
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("filter build context %s: %w", req.Context, err)
+		}
+	}
+	dfDir := filepath.Dir(req.Dockerfile)
+	if _, err := os.Stat(req.Dockerfile); err != nil {
+		return client.SolveOpt{}, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	dfFS, err := fsutil.NewFS(dfDir)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", dfDir, err)
+	}
+	attrs := map[string]string{
+		"filename": filepath.Base(req.Dockerfile),
+	}
+	if req.Stage != "" {
+		attrs["target"] = req.Stage
+	}
+	for k, v := range req.BuildArgs {
+		attrs["build-arg:"+k] = v
+	}
+	opt := client.SolveOpt{
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: attrs,
+		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
+		SharedKey:     SharedKey(req.Context),
+		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
+	}
+	if opt.CacheImports, err = parseCacheSpecs(req.CacheFrom); err != nil {
+		return client.SolveOpt{}, fmt.Errorf("cache.from: %w", err)
+	}
+	if opt.CacheExports, err = parseCacheSpecs(req.CacheTo); err != nil {
+		return client.SolveOpt{}, fmt.Errorf("cache.to: %w", err)
+	}
+	if len(req.Secrets) > 0 {
+		a, err := secretAttachable(req.Secrets)
+		if err != nil {
+			return client.SolveOpt{}, err
+		}
+		opt.Session = append(opt.Session, a)
+	}
+	return opt, nil
+}
+
+func secretAttachable(secrets map[string]Secret) (session.Attachable, error) {
+	ids := make([]string, 0, len(secrets))
+	for id := range secrets {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	srcs := make([]secretsprovider.Source, 0, len(ids))
+	for _, id := range ids {
+		s := secrets[id]
+		srcs = append(srcs, secretsprovider.Source{ID: id, FilePath: s.File, Env: s.Env})
+	}
+	store, err := secretsprovider.NewStore(srcs)
+	if err != nil {
+		return nil, fmt.Errorf("load build secrets: %w", err)
+	}
+	return secretsprovider.NewSecretProvider(store), nil
+}
+
+// parseCacheSpecs parses buildx-style CSV cache specs ("type=registry,ref=x,mode=max").
+func parseCacheSpecs(specs []string) ([]client.CacheOptionsEntry, error) {
+	var out []client.CacheOptionsEntry
+	for _, spec := range specs {
+		fields, err := csv.NewReader(strings.NewReader(spec)).Read()
+		if err != nil {
+			return nil, fmt.Errorf("parse %q: %w", spec, err)
+		}
+		e := client.CacheOptionsEntry{Attrs: map[string]string{}}
+		for _, f := range fields {
+			k, v, ok := strings.Cut(f, "=")
+			if !ok {
+				return nil, fmt.Errorf("parse %q: %q is not key=value", spec, f)
+			}
+			if k == "type" {
+				e.Type = v
+			} else {
+				e.Attrs[k] = v
+			}
+		}
+		if e.Type == "" {
+			return nil, fmt.Errorf("parse %q: missing type=", spec)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Solve builds req with the Dockerfile frontend and exports the result into req.Dest.
+// Progress goes to p (nil: nowhere). A failure inside the build is a [*BuildError];
+// a daemon that went away is an [*UnreachableError].
+func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, error) {
+	opt, err := solveOpt(req)
+	if err != nil {
+		return Stats{}, &BuildError{Target: req.Target, Err: err}
+	}
+	start := time.Now()
+	ch := make(chan *client.SolveStatus)
+	tr := newTracker()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		_, err := c.bk.Solve(gctx, nil, opt, ch)
+		return err
+	})
+	g.Go(func() error {
+		for ss := range ch {
+			tr.update(ss)
+			p.send(ctx, req.Target, ss)
+		}
+		return nil
+	})
+	err = g.Wait()
+	total := time.Since(start)
+	stats := Stats{Export: tr.exportTime()}
+	stats.Solve = max(total-stats.Export, 0)
+	c.log.Debug("solve finished", zap.String("target", req.Target), zap.Duration("solve", stats.Solve),
+		zap.Duration("export", stats.Export), zap.Error(err))
+	if err == nil {
+		return stats, nil
+	}
+	if ctx.Err() != nil {
+		return stats, fmt.Errorf("build %s: %w", req.Target, context.Cause(ctx))
+	}
+	if isUnavailable(err) {
+		return stats, &UnreachableError{Address: c.addr, Err: simplifyDialError(err)}
+	}
+	step, logs := tr.failure()
+	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, Err: simplifyDialError(err)}
+}
+
+// isUnavailable reports whether err means the daemon went away (as opposed to a build
+// that failed).
+func isUnavailable(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"code = Unavailable", "connection refused", "no such file or directory\" ", "error reading from server: EOF", "transport is closing"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return errors.Is(err, context.DeadlineExceeded) && strings.Contains(msg, "connection")
+}
+
+const maxLogBytes = 64 << 10
+
+// tracker follows a solve's status stream: vertex names and errors, each vertex's
+// output (the last maxLogBytes of it), and when the local export ran.
+type tracker struct {
+	order    []digest.Digest
+	vertices map[digest.Digest]*client.Vertex
+	logs     map[digest.Digest][]byte
+}
+
+func newTracker() *tracker {
+	return &tracker{vertices: map[digest.Digest]*client.Vertex{}, logs: map[digest.Digest][]byte{}}
+}
+
+func (t *tracker) update(ss *client.SolveStatus) {
+	for _, v := range ss.Vertexes {
+		if _, ok := t.vertices[v.Digest]; !ok {
+			t.order = append(t.order, v.Digest)
+		}
+		t.vertices[v.Digest] = v
+	}
+	for _, l := range ss.Logs {
+		b := append(t.logs[l.Vertex], l.Data...)
+		if len(b) > maxLogBytes {
+			b = b[len(b)-maxLogBytes:]
+		}
+		t.logs[l.Vertex] = b
+	}
+}
+
+func (t *tracker) exportTime() time.Duration {
+	for _, v := range t.vertices {
+		if strings.HasPrefix(v.Name, "exporting to client") && v.Started != nil && v.Completed != nil {
+			return v.Completed.Sub(*v.Started)
+		}
+	}
+	return 0
+}
+
+// failure names the failing step and returns its output.
+func (t *tracker) failure() (step, logs string) {
+	for i := len(t.order) - 1; i >= 0; i-- {
+		v := t.vertices[t.order[i]]
+		if v.Error != "" && !strings.Contains(v.Error, "context canceled") {
+			return v.Name, string(t.logs[v.Digest])
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,141 @@
+package rebuild
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client"
+)
+
+func TestSharedKey(t *testing.T) {
+	a := t.TempDir()
+	b := t.TempDir()
+	tests := []struct {
+		name string
+		x, y string
+		same bool
+	}{
+		{"same dir", a, a, true},
+		{"unclean path of same dir", a, a + "/./", true},
+		{"different dirs", a, b, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SharedKey(tt.x) == SharedKey(tt.y); got != tt.same {
+				t.Errorf("SharedKey(%q) == SharedKey(%q) is %v, want %v", tt.x, tt.y, got, tt.same)
+			}
+		})
+	}
+}
+
+func TestSolveOpt(t *testing.T) {
+	ctx := t.TempDir()
+	df := filepath.Join(ctx, "build", "Dockerfile.dev")
+	if err := os.MkdirAll(filepath.Dir(df), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(df, []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := Request{
+		Target: "server", Stage: "server", Context: ctx, Dockerfile: df,
+		BuildArgs: map[string]string{"APP_VERSION": "1.2.3"},
+		Excludes:  []string{".devloop", "bin/server"},
+		CacheFrom: []string{"type=registry,ref=127.0.0.1:5000/cache"},
+		CacheTo:   []string{"type=local,dest=/tmp/c,mode=max"},
+		Dest:      "/tmp/stage",
+	}
+	opt, err := solveOpt(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAttrs := map[string]string{"filename": "Dockerfile.dev", "target": "server", "build-arg:APP_VERSION": "1.2.3"}
+	if !reflect.DeepEqual(opt.FrontendAttrs, wantAttrs) {
+		t.Errorf("FrontendAttrs = %v, want %v", opt.FrontendAttrs, wantAttrs)
+	}
+	if opt.Frontend != "dockerfile.v0" {
+		t.Errorf("Frontend = %q, want dockerfile.v0", opt.Frontend)
+	}
+	if opt.SharedKey != SharedKey(ctx) {
+		t.Errorf("SharedKey = %q, want %q", opt.SharedKey, SharedKey(ctx))
+	}
+	if _, ok := opt.LocalMounts["context"]; !ok {
+		t.Errorf("LocalMounts has no context mount: %v", opt.LocalMounts)
+	}
+	if _, ok := opt.LocalMounts["dockerfile"]; !ok {
+		t.Errorf("LocalMounts has no dockerfile mount: %v", opt.LocalMounts)
+	}
+	wantExport := []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: "/tmp/stage"}}
+	if !reflect.DeepEqual(opt.Exports, wantExport) {
+		t.Errorf("Exports = %+v, want %+v", opt.Exports, wantExport)
+	}
+	if len(opt.CacheImports) != 1 || opt.CacheImports[0].Type != "registry" || opt.CacheImports[0].Attrs["ref"] != "127.0.0.1:5000/cache" {
+		t.Errorf("CacheImports = %+v, want one registry import", opt.CacheImports)
+	}
+	if len(opt.CacheExports) != 1 || opt.CacheExports[0].Attrs["mode"] != "max" {
+		t.Errorf("CacheExports = %+v, want one local export with mode=max", opt.CacheExports)
+	}
+}
+
+// TestSolveOptExcludes checks that the extra excludes really filter the context that
+// is sent to the daemon.
+func TestSolveOptExcludes(t *testing.T) {
+	ctx := t.TempDir()
+	for _, f := range []string{"Dockerfile", "main.go", "bin/server", ".devloop/staging/x"} {
+		p := filepath.Join(ctx, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opt, err := solveOpt(Request{Context: ctx, Dockerfile: filepath.Join(ctx, "Dockerfile"), Excludes: []string{".devloop", "bin/server"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	err = opt.LocalMounts["context"].Walk(t.Context(), "", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			seen = append(seen, filepath.ToSlash(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(seen, ","), "Dockerfile,main.go"; got != want {
+		t.Errorf("context files = %s, want %s", got, want)
+	}
+}
+
+func TestParseCacheSpecs(t *testing.T) {
+	tests := []struct {
+		spec    string
+		wantErr string
+	}{
+		{"type=registry,ref=x", ""},
+		{"ref=x", "missing type="},
+		{"type=local,dest", "not key=value"},
+	}
+	for _, tt := range tests {
+		_, err := parseCacheSpecs([]string{tt.spec})
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("parseCacheSpecs(%q) error = %v, want %q", tt.spec, err, tt.wantErr)
+		}
+	}
+}
+
+func TestMissingDockerfile(t *testing.T) {
+	ctx := t.TempDir()
+	_, err := solveOpt(Request{Context: ctx, Dockerfile: filepath.Join(ctx, "Dockerfile")})
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile") {
+		t.Errorf("solveOpt without a Dockerfile: error = %v, want one naming the Dockerfile", err)
+	}
+}
