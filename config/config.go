@@ -1,0 +1,212 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults applied by Parse when a key is absent.
+const (
+	DefaultContext     = "."
+	DefaultDockerfile  = "Dockerfile"
+	DefaultOutput      = "bin"
+	DefaultStopSignal  = "SIGTERM"
+	DefaultStopTimeout = 5 * time.Second
+	DefaultDebounce    = 50 * time.Millisecond
+	// DefaultMaxWait is the default watch.max_wait; when watch.debounce is set
+	// above it and max_wait is absent, max_wait defaults to the debounce.
+	DefaultMaxWait = 2 * time.Second
+	// DefaultOnBusy is the default watch.on_busy policy: cancelling a solve frees the
+	// daemon within ~45 ms (bench/cancel.sh), so a superseded build costs nothing.
+	DefaultOnBusy = OnBusyRestart
+)
+
+// Values of Watch.OnBusy: what a change arriving during a build does.
+const (
+	// OnBusyRestart cancels the running build and starts a new one.
+	OnBusyRestart = "restart"
+	// OnBusyQueue lets the running build finish, then runs exactly one
+	// follow-up build.
+	OnBusyQueue = "queue"
+)
+
+// MaxDebounce is the largest accepted watch.debounce.
+const MaxDebounce = 10 * time.Second
+
+// Config is a parsed and validated devloop.yaml with defaults applied.
+type Config struct {
+	// File is the path of the config file as given to Load or Parse.
+	File string `yaml:"-" json:"-"`
+	// Dir is the absolute directory relative paths were resolved against.
+	Dir string `yaml:"-" json:"-"`
+
+	Builder Builder `yaml:"builder" json:"builder"`
+	// Context is the absolute build context directory.
+	Context string `yaml:"context" json:"context"`
+	// Dockerfile is the absolute path of the Dockerfile.
+	Dockerfile string `yaml:"dockerfile" json:"dockerfile"`
+	// BuildArgs are the project-wide build arguments.
+	BuildArgs map[string]string `yaml:"build_args" json:"build_args"`
+	// Cache is the project-wide cache import/export configuration.
+	Cache Cache `yaml:"cache" json:"cache"`
+	// Secrets are the build secrets by id.
+	Secrets map[string]Secret `yaml:"secrets" json:"secrets"`
+	// Targets are the build targets by name.
+	Targets map[string]*Target `yaml:"targets" json:"targets"`
+	Watch   Watch              `yaml:"watch" json:"watch"`
+}
+
+// Builder says how to reach BuildKit.
+type Builder struct {
+	// Address is a BuildKit address (unix://, tcp://, docker-container://,
+	// kube-pod://, docker://) or "auto"; empty means the caller decides.
+	Address string `yaml:"address" json:"address"`
+	// TLS is nil unless configured.
+	TLS      *TLS `yaml:"tls" json:"tls"`
+	Insecure bool `yaml:"insecure" json:"insecure"`
+}
+
+// TLS holds client TLS settings for the builder connection. Paths are absolute.
+type TLS struct {
+	CA         string `yaml:"ca" json:"ca"`
+	Cert       string `yaml:"cert" json:"cert"`
+	Key        string `yaml:"key" json:"key"`
+	ServerName string `yaml:"server_name" json:"server_name"`
+}
+
+// Cache holds buildx-style CSV cache specs such as
+// "type=registry,ref=example.com/app:cache".
+type Cache struct {
+	From []string `yaml:"from" json:"from"`
+	To   []string `yaml:"to" json:"to"`
+}
+
+// Secret is a build secret read from exactly one of a file (absolute path) or
+// an environment variable.
+type Secret struct {
+	File string `yaml:"file" json:"file"`
+	Env  string `yaml:"env" json:"env"`
+}
+
+// Target is one thing to build and, optionally, run.
+type Target struct {
+	// Name is the target's key under targets.
+	Name string `yaml:"-" json:"-"`
+	// Stage is the Dockerfile stage to build.
+	Stage string `yaml:"stage" json:"stage"`
+	// Output is the absolute directory the stage's filesystem is exported to.
+	Output string `yaml:"output" json:"output"`
+	// BuildArgs are the project-wide build args merged with the target's own.
+	BuildArgs map[string]string `yaml:"build_args" json:"build_args"`
+	// Cache is the effective cache configuration: the target's from and to
+	// lists where set, the project's otherwise.
+	Cache Cache `yaml:"cache" json:"cache"`
+	// Run is nil when the target is only built.
+	Run *Run `yaml:"run" json:"run"`
+}
+
+// Run says how to run a target's output.
+type Run struct {
+	Command []string          `yaml:"command" json:"command"`
+	Env     map[string]string `yaml:"env" json:"env"`
+	// Dir is the absolute working directory.
+	Dir string `yaml:"dir" json:"dir"`
+	// StopSignal is a normalized signal name such as "SIGTERM".
+	StopSignal  string        `yaml:"stop_signal" json:"stop_signal"`
+	StopTimeout time.Duration `yaml:"stop_timeout" json:"stop_timeout"`
+	// Ready is an http://, https:// or tcp:// URL probed for readiness, or "".
+	Ready string `yaml:"ready" json:"ready"`
+}
+
+// Watch configures file watching.
+type Watch struct {
+	// Ignore holds doublestar globs relative to the context.
+	Ignore   []string      `yaml:"ignore" json:"ignore"`
+	Debounce time.Duration `yaml:"debounce" json:"debounce"`
+	MaxWait  time.Duration `yaml:"max_wait" json:"max_wait"`
+	// OnBusy is OnBusyRestart or OnBusyQueue.
+	OnBusy string `yaml:"on_busy" json:"on_busy"`
+}
+
+// Load reads and parses the config file at path. Relative paths in the file
+// resolve against its directory; path is used as given in error messages.
+// Problems in the file are returned as [Errors].
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return Parse(path, data, dir)
+}
+
+// Parse parses and validates config data. name prefixes every error message;
+// dir is the directory relative paths resolve against (made absolute if it is
+// not). Problems in the data are returned as [Errors].
+func Parse(name string, data []byte, dir string) (*Config, error) {
+	if !filepath.IsAbs(dir) {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("parse config %s: resolve directory %s: %w", name, dir, err)
+		}
+		dir = abs
+	}
+	d := &decoder{file: name, dir: filepath.Clean(dir)}
+	c := d.decode(data)
+	if len(d.errs) > 0 {
+		return nil, d.sorted()
+	}
+	return c, nil
+}
+
+// TargetNames returns the names of all targets, sorted.
+func (c *Config) TargetNames() []string {
+	names := make([]string, 0, len(c.Targets))
+	for name := range c.Targets {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Select returns the named targets in the order given, without duplicates,
+// or all targets sorted by name when names is empty. Unknown names are an
+// error that lists the configured targets.
+func (c *Config) Select(names []string) ([]*Target, error) {
+	if len(names) == 0 {
+		names = c.TargetNames()
+	}
+	var (
+		targets []*Target
+		unknown []string
+		seen    = make(map[string]bool, len(names))
+	)
+	all := c.TargetNames()
+	for _, name := range names {
+		t, ok := c.Targets[name]
+		switch {
+		case !ok:
+			msg := "unknown target " + strconv.Quote(name)
+			if s := suggest(name, all); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			unknown = append(unknown, msg)
+		case !seen[name]:
+			seen[name] = true
+			targets = append(targets, t)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("select targets: %s; configured targets in %s: %s",
+			strings.Join(unknown, "; "), c.File, strings.Join(all, ", "))
+	}
+	return targets, nil
+}
