@@ -1,0 +1,518 @@
+package exporter
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+)
+
+// Result reports what a Commit did. Paths are slash-separated, relative to
+// OutputDir and sorted.
+type Result struct {
+	// Changed are the files and symlinks that were renamed into place: new,
+	// different content, different mode, or a different link target.
+	Changed []string
+	// Unchanged are exported entries equal to what was already there; they
+	// were not touched.
+	Unchanged []string
+	// Removed are files of the previous export that this one no longer
+	// produces, removed because they still held what devloop wrote.
+	Removed []string
+	// Digests maps every exported regular file to "sha256:<hex>".
+	Digests map[string]string
+}
+
+// stagedEntry is one entry of the staged tree.
+type stagedEntry struct {
+	rel  string // slash path relative to the staged tree and OutputDir
+	phys string // rel with existing symlinked directories in OutputDir resolved
+	kind nodeKind
+	mode fs.FileMode // regular files: modeBits
+	size int64
+	link string // symlinks: target
+	sum  string // regular files: hex sha256
+}
+
+// Commit verifies the staged tree and swaps it into OutputDir (see the
+// package documentation). On an error before the first rename, OutputDir is
+// unchanged and the caller's Discard removes the stage.
+func (s *Stage) Commit() (Result, error) {
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.state != stageOpen {
+		return Result{}, fmt.Errorf("commit staging dir %s: already committed or discarded", s.base)
+	}
+	if e.lock == nil {
+		return Result{}, fmt.Errorf("commit staging dir %s: exporter of target %q is closed", s.base, e.target)
+	}
+	if err := e.finishPending(); err != nil {
+		return Result{}, err
+	}
+	j, res, err := e.plan(s.dir)
+	if err != nil {
+		return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
+	}
+	if len(j.Mkdirs)+len(j.Renames)+len(j.Stale)+len(j.StaleDirs) == 0 {
+		if !maps.Equal(e.man.Files, j.Manifest.Files) || !slices.Equal(e.man.Dirs, j.Manifest.Dirs) {
+			if err := writeFileAtomic(e.manifestPath(), j.Manifest); err != nil {
+				return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
+			}
+			e.man = j.Manifest
+		}
+		s.state = stageDone
+		e.cleanupStage(s.base)
+		return res, nil
+	}
+	if err := writeFileAtomic(filepath.Join(s.base, journalName), j); err != nil {
+		return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
+	}
+	removed, touched, err := e.apply(s.base, j, true)
+	if err != nil {
+		if touched {
+			s.state = stageKept
+			e.pending = append(e.pending, s.base)
+			return Result{}, fmt.Errorf("swap export of target %q into %s stopped midway; it is completed by the next commit or start: %w",
+				e.target, e.out, err)
+		}
+		return Result{}, fmt.Errorf("swap export of target %q into %s: %w", e.target, e.out, err)
+	}
+	s.state = stageDone
+	e.cleanupStage(s.base)
+	res.Removed = removed
+	e.log.Debug("committed export", zap.Strings("changed", res.Changed),
+		zap.Int("unchanged", len(res.Unchanged)), zap.Strings("removed", removed))
+	return res, nil
+}
+
+// plan verifies the staged tree in dir and computes the swap.
+func (e *Exporter) plan(dir string) (*journal, Result, error) {
+	entries, err := scanStage(dir)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	j := &journal{
+		Version:   formatVersion,
+		Target:    e.target,
+		OutputDir: e.out,
+		Manifest:  e.emptyManifest(),
+	}
+	j.Manifest.Seq = e.man.Seq + 1
+	res := Result{Digests: map[string]string{}}
+
+	// Where each entry lands, following symlinked directories already in
+	// OutputDir (entries come parents first).
+	dirPhys := map[string]string{"": ""}
+	staged := map[string]*stagedEntry{}
+	for _, en := range entries {
+		parent := dirPhys[parentDir(en.rel)]
+		if en.kind == nodeDir {
+			phys, kind, err := e.resolve(parent, path.Base(en.rel), e.lookupExisting)
+			switch {
+			case errors.Is(err, errEscape):
+				return nil, Result{}, fmt.Errorf("exported directory %s: the output dir holds a symlink there that leads outside %s", en.rel, e.out)
+			case errors.Is(err, errNotDir) || err == nil && kind == nodeFile:
+				return nil, Result{}, fmt.Errorf("exported directory %s: %s is not a directory; remove it", en.rel, e.abs(en.rel))
+			case err != nil:
+				return nil, Result{}, fmt.Errorf("exported directory %s: %w", en.rel, err)
+			case kind == nodeMissing:
+				j.Mkdirs = append(j.Mkdirs, en.rel)
+			}
+			dirPhys[en.rel] = phys
+			en.phys = phys
+		} else {
+			en.phys = path.Join(parent, path.Base(en.rel))
+			if e.reservedPath(en.phys) {
+				return nil, Result{}, fmt.Errorf("exported %s would land in devloop's state or staging dir %s", en.rel, e.abs(en.phys))
+			}
+		}
+		if other, dup := staged[en.phys]; dup {
+			return nil, Result{}, fmt.Errorf("exported %s and %s both land on %s", other.rel, en.rel, e.abs(en.phys))
+		}
+		staged[en.phys] = en
+	}
+
+	merged := func(phys string) (nodeKind, string, error) {
+		if en, ok := staged[phys]; ok {
+			return en.kind, en.link, nil
+		}
+		return e.lookupExisting(phys)
+	}
+	created := setOf(e.man.Dirs)
+	missing := setOf(j.Mkdirs)
+	for _, en := range entries {
+		if en.kind != nodeLink {
+			continue
+		}
+		_, _, err := e.resolve(path.Dir(en.phys), en.link, merged)
+		switch {
+		case errors.Is(err, errEscape):
+			return nil, Result{}, fmt.Errorf("exported symlink %s -> %s resolves outside the output dir %s", en.rel, en.link, e.out)
+		case err != nil && !errors.Is(err, errNotDir): // through a file: dangling, harmless
+			return nil, Result{}, fmt.Errorf("exported symlink %s -> %s: %w", en.rel, en.link, err)
+		}
+	}
+
+	unchanged, err := e.compare(dir, entries)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	writable := map[string]error{}
+	for i, en := range entries {
+		switch en.kind {
+		case nodeDir:
+			if created[en.rel] {
+				j.Manifest.Dirs = append(j.Manifest.Dirs, en.rel)
+			}
+			continue
+		case nodeLink:
+			j.Manifest.Files[en.rel] = fileEntry{Link: en.link}
+		case nodeFile:
+			res.Digests[en.rel] = "sha256:" + en.sum
+			j.Manifest.Files[en.rel] = fileEntry{SHA256: en.sum, Size: en.size, Mode: fileMode(en.mode)}
+		}
+		if unchanged[i] {
+			res.Unchanged = append(res.Unchanged, en.rel)
+			continue
+		}
+		pdir := parentDir(en.phys)
+		if !missing[parentDir(en.rel)] {
+			if _, seen := writable[pdir]; !seen {
+				writable[pdir] = dirWritable(e.abs(pdir))
+			}
+			if err := writable[pdir]; err != nil {
+				return nil, Result{}, fmt.Errorf("exported %s: %w", en.rel, err)
+			}
+		}
+		res.Changed = append(res.Changed, en.rel)
+		j.Renames = append(j.Renames, renameOp{Path: en.rel, Mode: fileMode(en.mode), Link: en.kind == nodeLink})
+	}
+
+	for rel, fe := range e.man.Files {
+		if _, ok := j.Manifest.Files[rel]; !ok {
+			j.Stale = append(j.Stale, staleFile{Path: rel, fileEntry: fe})
+		}
+	}
+	slices.SortFunc(j.Stale, func(a, b staleFile) int { return cmp.Compare(a.Path, b.Path) })
+	still := setOf(j.Manifest.Dirs)
+	for _, d := range e.man.Dirs {
+		if !still[d] {
+			j.StaleDirs = append(j.StaleDirs, d)
+		}
+	}
+	j.Manifest.Dirs = append(j.Manifest.Dirs, j.Mkdirs...)
+	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged} {
+		slices.Sort(s)
+	}
+	slices.SortFunc(j.Renames, func(a, b renameOp) int { return cmp.Compare(a.Path, b.Path) })
+	return j, res, nil
+}
+
+// scanStage lists the staged tree, parents before children, refusing
+// anything but regular files, directories and symlinks.
+func scanStage(dir string) ([]*stagedEntry, error) {
+	var entries []*stagedEntry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("walk staged tree %s: %w", p, err)
+		}
+		if p == dir {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || !filepath.IsLocal(rel) {
+			return fmt.Errorf("staged entry %s: path leaves the output dir", p)
+		}
+		en := &stagedEntry{rel: filepath.ToSlash(rel)}
+		switch t := d.Type(); {
+		case t.IsDir():
+			en.kind = nodeDir
+			// Renaming out of a directory needs write permission on it, and
+			// exports may contain read-only ones; this is only the staged copy.
+			if fi, err := d.Info(); err == nil && fi.Mode().Perm()&0o300 != 0o300 {
+				if err := os.Chmod(p, fi.Mode().Perm()|0o700); err != nil {
+					return fmt.Errorf("make staged directory %s writable: %w", p, err)
+				}
+			}
+		case t.IsRegular():
+			fi, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("inspect staged file %s: %w", p, err)
+			}
+			en.kind, en.size, en.mode = nodeFile, fi.Size(), fi.Mode()&modeBits
+		case t&fs.ModeSymlink != 0:
+			if en.link, err = os.Readlink(p); err != nil {
+				return fmt.Errorf("read staged symlink %s: %w", p, err)
+			}
+			en.kind = nodeLink
+		default:
+			return fmt.Errorf("exported %s is a %s; only regular files, directories and symlinks can be exported", en.rel, describe(t))
+		}
+		entries = append(entries, en)
+		return nil
+	})
+	return entries, err
+}
+
+// compare hashes the staged files (setting their sum) and reports which
+// entries OutputDir already holds, working on GOMAXPROCS files at a time.
+func (e *Exporter) compare(dir string, entries []*stagedEntry) ([]bool, error) {
+	unchanged := make([]bool, len(entries))
+	errs := make([]error, len(entries))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(entries)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(entries) {
+					return
+				}
+				en := entries[i]
+				switch en.kind {
+				case nodeDir:
+					continue
+				case nodeFile:
+					if en.sum, errs[i] = hashFile(filepath.Join(dir, filepath.FromSlash(en.rel))); errs[i] != nil {
+						continue
+					}
+				}
+				unchanged[i], errs[i] = e.unchanged(en)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return unchanged, nil
+}
+
+// unchanged reports whether OutputDir already holds en: a regular file with
+// the same mode, size and sha256, or a symlink with the same target.
+func (e *Exporter) unchanged(en *stagedEntry) (bool, error) {
+	p := e.abs(en.phys)
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("inspect %s: %w", p, err)
+	case fi.IsDir():
+		return false, fmt.Errorf("exported %s would replace the directory %s; directories are never replaced", en.rel, p)
+	case en.kind == nodeLink:
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return false, nil
+		}
+		target, err := os.Readlink(p)
+		return err == nil && target == en.link, nil
+	case !fi.Mode().IsRegular() || fi.Size() != en.size || fi.Mode()&modeBits != en.mode:
+		return false, nil
+	}
+	sum, err := hashFile(p)
+	if err != nil {
+		e.log.Debug("cannot read destination; replacing it", zap.String("path", p), zap.Error(err))
+		return false, nil
+	}
+	return sum == en.sum, nil
+}
+
+// dirWritable checks that an existing directory can take renames.
+func dirWritable(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", dir, err)
+	}
+	return checkWritable(dir, fi.Mode())
+}
+
+// apply performs j's swap from the staging dir base, then writes the
+// manifest. Renames whose staged entry is gone were done before, so apply
+// can roll a journal forward any number of times. If undoable and it fails
+// before the first rename, it removes the directories it created and the
+// journal; touched reports whether OutputDir may have changed.
+func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []string, touched bool, err error) {
+	var created []string
+	undo := func(err error) ([]string, bool, error) {
+		if !undoable {
+			return nil, true, err
+		}
+		for _, d := range slices.Backward(created) {
+			_ = os.Remove(e.abs(d))
+		}
+		if rmErr := os.Remove(filepath.Join(base, journalName)); rmErr != nil {
+			return nil, true, err
+		}
+		return nil, false, err
+	}
+	// On roll-forward, OutputDir may have changed since the journal was
+	// planned: never create or rename through a symlink leading outside.
+	inside := func(rel string) error {
+		if undoable {
+			return nil
+		}
+		if _, _, err := e.resolve("", parentDir(rel), e.lookupExisting); errors.Is(err, errEscape) {
+			return fmt.Errorf("move %s into place: its directory leads outside the output dir %s", rel, e.out)
+		}
+		return nil
+	}
+	for _, d := range j.Mkdirs {
+		if err := inside(d); err != nil {
+			return nil, true, err
+		}
+		p := e.abs(d)
+		switch err := os.Mkdir(p, 0o755); {
+		case err == nil:
+			created = append(created, d)
+		case !errors.Is(err, fs.ErrExist):
+			return undo(fmt.Errorf("create directory %s: %w", p, err))
+		}
+	}
+	renamed := 0
+	for _, r := range j.Renames {
+		src := filepath.Join(base, stagedTreeDir, filepath.FromSlash(r.Path))
+		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+			continue // renamed before a crash
+		}
+		if err := inside(r.Path); err != nil {
+			return nil, true, err
+		}
+		if err := e.rename(src, e.abs(r.Path), r); err != nil {
+			if renamed == 0 {
+				return undo(err)
+			}
+			return nil, true, err
+		}
+		renamed++
+		if e.afterRename != nil {
+			if err := e.afterRename(r.Path); err != nil {
+				return nil, true, err
+			}
+		}
+	}
+	removed, kept := e.removeStale(j.Stale)
+	m := j.Manifest
+	maps.Copy(m.Files, kept)
+	m.Dirs = append(m.Dirs, e.removeStaleDirs(j.StaleDirs)...)
+	slices.Sort(m.Dirs)
+	if err := writeFileAtomic(e.manifestPath(), m); err != nil {
+		return nil, true, err
+	}
+	e.man = m
+	return removed, true, nil
+}
+
+// rename moves one staged entry into place with its exported mode.
+func (e *Exporter) rename(src, dst string, r renameOp) error {
+	if !r.Link {
+		if err := os.Chmod(src, fs.FileMode(r.Mode)); err != nil {
+			return fmt.Errorf("set mode of staged %s: %w", src, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("create directory %s: %w", filepath.Dir(dst), err)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return fmt.Errorf("move %s into place: %w", dst, err)
+	}
+	return nil
+}
+
+// removeStale removes the files of the previous export that this one does
+// not produce, if they still hold what devloop wrote. It returns the removed
+// paths and the entries it failed to check or remove, which stay in the
+// manifest to be retried.
+func (e *Exporter) removeStale(stale []staleFile) (removed []string, kept map[string]fileEntry) {
+	kept = map[string]fileEntry{}
+	for _, s := range stale {
+		log := e.log.With(zap.String("path", s.Path))
+		dir, _, err := e.resolve("", parentDir(s.Path), e.lookupExisting)
+		if err != nil {
+			log.Debug("leaving file no longer exported: its directory is gone or leads outside the output dir", zap.Error(err))
+			continue
+		}
+		p := e.abs(path.Join(dir, path.Base(s.Path)))
+		ours, err := stillOurs(p, s.fileEntry)
+		switch {
+		case err != nil:
+			log.Warn("cannot check file no longer exported; will retry", zap.Error(err))
+			kept[s.Path] = s.fileEntry
+			continue
+		case !ours:
+			log.Info("leaving file no longer exported: it changed since devloop wrote it")
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot remove file no longer exported; will retry", zap.Error(err))
+			kept[s.Path] = s.fileEntry
+			continue
+		}
+		removed = append(removed, s.Path)
+	}
+	return removed, kept
+}
+
+// stillOurs reports whether p holds exactly what want records.
+func stillOurs(p string, want fileEntry) (bool, error) {
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("inspect %s: %w", p, err)
+	case want.Link != "":
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return false, nil
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return false, fmt.Errorf("read symlink %s: %w", p, err)
+		}
+		return target == want.Link, nil
+	case !fi.Mode().IsRegular() || fi.Size() != want.Size:
+		return false, nil
+	}
+	sum, err := hashFile(p)
+	return err == nil && sum == want.SHA256, err
+}
+
+// removeStaleDirs removes, deepest first, directories devloop created that
+// this export no longer needs, if they are empty. It returns those still
+// there and not empty, which stay in the manifest.
+func (e *Exporter) removeStaleDirs(dirs []string) (kept []string) {
+	sorted := slices.Sorted(slices.Values(dirs))
+	for _, d := range slices.Backward(sorted) {
+		if _, _, err := e.resolve("", parentDir(d), e.lookupExisting); err != nil {
+			continue
+		}
+		p := e.abs(d)
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			continue // gone or replaced by the user: no longer ours
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
+
+func setOf(list []string) map[string]bool {
+	set := make(map[string]bool, len(list))
+	for _, s := range list {
+		set[s] = true
+	}
+	return set
+}

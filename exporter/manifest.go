@@ -1,0 +1,233 @@
+package exporter
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+const formatVersion = 1
+
+// manifest records what a target's last export wrote into OutputDir.
+type manifest struct {
+	Version   int    `json:"version"`
+	Target    string `json:"target"`
+	OutputDir string `json:"outputDir"`
+	// Seq counts the target's manifest writes. A journal carries the Seq of
+	// the manifest it will write, so one whose Seq is not above the current
+	// manifest's has been applied or superseded and is never rolled forward.
+	Seq uint64 `json:"seq"`
+	// Files maps slash paths relative to OutputDir to what devloop wrote there.
+	Files map[string]fileEntry `json:"files"`
+	// Dirs lists the directories devloop created, removed again once empty.
+	Dirs []string `json:"dirs,omitempty"`
+}
+
+// fileEntry is a regular file (SHA256, Size, Mode) or a symlink (Link).
+type fileEntry struct {
+	SHA256 string   `json:"sha256,omitempty"`
+	Size   int64    `json:"size"`
+	Mode   fileMode `json:"mode,omitempty"`
+	Link   string   `json:"link,omitempty"`
+}
+
+// journal is the plan of one swap, written before its first change.
+type journal struct {
+	Version   int    `json:"version"`
+	Target    string `json:"target"`
+	OutputDir string `json:"outputDir"`
+	// Mkdirs are the missing directories to create, parents first.
+	Mkdirs []string `json:"mkdirs,omitempty"`
+	// Renames move staged entries (same relative path) into OutputDir.
+	Renames []renameOp `json:"renames,omitempty"`
+	// Stale are previous-manifest files this export does not produce.
+	Stale []staleFile `json:"stale,omitempty"`
+	// StaleDirs are created directories this export no longer needs.
+	StaleDirs []string `json:"staleDirs,omitempty"`
+	// Manifest is the target's manifest after the swap; apply adds the stale
+	// entries and directories it could not remove.
+	Manifest manifest `json:"manifest"`
+}
+
+type renameOp struct {
+	Path string   `json:"path"`
+	Mode fileMode `json:"mode,omitempty"` // regular files only
+	Link bool     `json:"link,omitempty"`
+}
+
+type staleFile struct {
+	Path string `json:"path"`
+	fileEntry
+}
+
+// fileMode is an fs.FileMode's permission, setuid, setgid and sticky bits,
+// encoded as a Unix octal string such as "0755".
+type fileMode fs.FileMode
+
+const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+func (m fileMode) MarshalJSON() ([]byte, error) {
+	fm := fs.FileMode(m)
+	u := uint32(fm.Perm())
+	if fm&fs.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if fm&fs.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if fm&fs.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return json.Marshal(fmt.Sprintf("%04o", u))
+}
+
+func (m *fileMode) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	u, err := strconv.ParseUint(s, 8, 12)
+	if err != nil {
+		return fmt.Errorf("parse file mode %q: %w", s, err)
+	}
+	fm := fs.FileMode(u) & fs.ModePerm
+	if u&0o4000 != 0 {
+		fm |= fs.ModeSetuid
+	}
+	if u&0o2000 != 0 {
+		fm |= fs.ModeSetgid
+	}
+	if u&0o1000 != 0 {
+		fm |= fs.ModeSticky
+	}
+	*m = fileMode(fm)
+	return nil
+}
+
+func (e *Exporter) manifestDir() string { return filepath.Join(e.state, "manifests") }
+
+func (e *Exporter) manifestPath() string {
+	return filepath.Join(e.manifestDir(), e.target+".json")
+}
+
+func (e *Exporter) emptyManifest() manifest {
+	return manifest{Version: formatVersion, Target: e.target, OutputDir: e.out, Files: map[string]fileEntry{}}
+}
+
+// readManifest loads the target's manifest and removes leftover temporary
+// files of interrupted writes. A missing, unreadable-as-JSON or other-dir
+// manifest yields an empty one: devloop then merely owns no files yet, so
+// nothing is removed as stale.
+func (e *Exporter) readManifest() (manifest, error) {
+	p := e.manifestPath()
+	if tmps, err := filepath.Glob(p + ".tmp-*"); err == nil {
+		for _, t := range tmps {
+			_ = os.Remove(t)
+		}
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return e.emptyManifest(), nil
+	}
+	if err != nil {
+		return manifest{}, fmt.Errorf("read manifest %s: %w", p, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil || m.Version != formatVersion {
+		e.log.Warn("ignoring unreadable manifest; no files will be cleaned up as stale this time",
+			zap.String("path", p), zap.Error(err))
+		return e.emptyManifest(), nil
+	}
+	if m.OutputDir != e.out {
+		e.log.Info("output dir changed; files exported into the old one are left alone",
+			zap.String("old", m.OutputDir), zap.String("new", e.out))
+		return e.emptyManifest(), nil
+	}
+	if m.Files == nil {
+		m.Files = map[string]fileEntry{}
+	}
+	return m, nil
+}
+
+func readJournal(base string) (*journal, error) {
+	p := filepath.Join(base, journalName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var j journal
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("parse journal %s: %w", p, err)
+	}
+	if j.Version != formatVersion {
+		return nil, fmt.Errorf("parse journal %s: unknown version %d", p, j.Version)
+	}
+	return &j, nil
+}
+
+// writeFileAtomic writes v as JSON to a temporary file beside dst, fsyncs it,
+// renames it to dst and fsyncs the directory.
+func writeFileAtomic(dst string, v any) (err error) {
+	dir := filepath.Dir(dst)
+	f, err := os.CreateTemp(dir, filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", f.Name(), err)
+	}
+	if err := os.Rename(f.Name(), dst); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// hashFile returns the hex sha256 of the file at p.
+func hashFile(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	// A larger buffer than io.Copy's 32 KiB: fewer read calls on binaries.
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, 256<<10)); err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

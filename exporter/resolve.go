@@ -1,0 +1,142 @@
+package exporter
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// maxLinkHops bounds symlink expansion, like the kernel's ELOOP limit.
+const maxLinkHops = 40
+
+var (
+	errEscape = errors.New("resolves outside the output dir")
+	errNotDir = errors.New("not a directory")
+)
+
+type nodeKind int
+
+const (
+	nodeMissing nodeKind = iota
+	nodeDir
+	nodeFile
+	nodeLink
+)
+
+// lookupFunc reports what is at phys (a slash path relative to OutputDir
+// without symlinks in its directory part) and, for a symlink, its target.
+type lookupFunc func(phys string) (nodeKind, string, error)
+
+// resolve walks name (a relative slash path or an absolute path) from the directory start (a resolved
+// slash path, "" for OutputDir), following symlinks through lookup the way
+// the kernel would, and returns the resolved slash path and what is there.
+// It fails with errEscape if the walk leaves OutputDir at any point and with
+// errNotDir if a non-directory is walked through. Components below a missing
+// one are taken lexically.
+func (e *Exporter) resolve(start, name string, lookup lookupFunc) (string, nodeKind, error) {
+	cur := splitPath(start)
+	if filepath.IsAbs(name) {
+		rel, ok := e.relToOut(name)
+		if !ok {
+			return "", 0, errEscape
+		}
+		cur, name = nil, rel
+	}
+	todo := splitPath(filepath.ToSlash(name))
+	kind := nodeDir
+	for hops := 0; len(todo) > 0; {
+		c := todo[0]
+		todo = todo[1:]
+		if c == ".." {
+			if len(cur) == 0 {
+				return "", 0, errEscape
+			}
+			cur = cur[:len(cur)-1]
+			kind = nodeDir
+			continue
+		}
+		next := strings.Join(append(cur[:len(cur):len(cur)], c), "/")
+		k, target, err := lookup(next)
+		if err != nil {
+			return "", 0, err
+		}
+		switch k {
+		case nodeLink:
+			if hops++; hops > maxLinkHops {
+				return "", 0, fmt.Errorf("resolve %s: too many levels of symbolic links", next)
+			}
+			if filepath.IsAbs(target) {
+				rel, ok := e.relToOut(target)
+				if !ok {
+					return "", 0, errEscape
+				}
+				cur = nil
+				todo = append(splitPath(rel), todo...)
+			} else {
+				todo = append(splitPath(filepath.ToSlash(target)), todo...)
+			}
+		case nodeFile:
+			if len(todo) > 0 {
+				return next, nodeFile, errNotDir
+			}
+			fallthrough
+		default:
+			cur = append(cur, c)
+			kind = k
+		}
+	}
+	return strings.Join(cur, "/"), kind, nil
+}
+
+// relToOut returns the slash path of the absolute path p relative to
+// OutputDir, or false if p lies outside it.
+func (e *Exporter) relToOut(p string) (string, bool) {
+	p = filepath.Clean(p)
+	for _, root := range []string{e.out, e.realOut} {
+		if rel, err := filepath.Rel(root, p); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+			if rel == "." {
+				rel = ""
+			}
+			return filepath.ToSlash(rel), true
+		}
+	}
+	return "", false
+}
+
+// lookupExisting looks phys up in OutputDir as it is now.
+func (e *Exporter) lookupExisting(phys string) (nodeKind, string, error) {
+	p := e.abs(phys)
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return nodeMissing, "", nil
+	case err != nil:
+		return 0, "", fmt.Errorf("inspect %s: %w", p, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(p)
+		if err != nil {
+			return 0, "", fmt.Errorf("read symlink %s: %w", p, err)
+		}
+		return nodeLink, target, nil
+	case fi.IsDir():
+		return nodeDir, "", nil
+	default:
+		return nodeFile, "", nil
+	}
+}
+
+// splitPath splits a slash path into its components, dropping empty and "."
+// ones.
+func splitPath(p string) []string {
+	var parts []string
+	for c := range strings.SplitSeq(p, "/") {
+		if c != "" && c != "." {
+			parts = append(parts, c)
+		}
+	}
+	return parts
+}
