@@ -108,6 +108,9 @@ func simplifyDialError(err error) error {
 	if i := strings.Index(msg, "desc = "); i >= 0 {
 		msg = msg[i+len("desc = "):]
 	}
+	msg = strings.Trim(msg, `"`)
+	msg = strings.TrimPrefix(msg, "connection error: ")
+	msg = strings.TrimPrefix(msg, "transport: Error while dialing: ")
 	return errors.New(msg)
 }
 

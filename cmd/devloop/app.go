@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/rebuild"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Exit codes of devloop (documented in the README).
+const (
+	exitOK          = 0
+	exitBuildFailed = 1
+	exitUsage       = 2
+	exitUnreachable = 3
+)
+
+// exitError carries an exit code up to run.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// app holds what every command shares: global flags, the output streams, the logger.
+type app struct {
+	file     string
+	addr     string
+	progress string
+	logLevel string
+	events   string
+
+	stdout, stderr io.Writer
+	log            *zap.Logger
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if a.log != nil {
+		_ = a.log.Sync()
+	}
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != errSilent {
+			fmt.Fprintf(stderr, "devloop: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejected (unknown flag, bad arguments) is a usage error.
+	fmt.Fprintf(stderr, "devloop: %v\n", err)
+	return exitUsage
+}
+
+// errSilent is an error whose details were already printed.
+var errSilent = errors.New("silent")
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "devloop",
+		Short: "Rebuild Dockerfile targets with BuildKit on every save and hot-swap the binaries",
+		Long: `devloop closes the edit → build → run loop for projects that build their binaries
+with a multi-stage Dockerfile and BuildKit (docker build --output=bin --target=binaries).
+
+It watches the build context, rebuilds the targets configured in devloop.yaml through a
+BuildKit daemon, exports them into a staging directory, swaps them atomically into place
+and restarts the processes that run them.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(a.stderr, a.logLevel)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			a.log = log
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.file, "file", "f", "devloop.yaml", "path of the devloop.yaml to use")
+	pf.StringVar(&a.addr, "addr", "", "BuildKit daemon address (overrides builder.address and $BUILDKIT_HOST)")
+	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	pf.StringVar(&a.events, "events", "", "write the NDJSON event stream (docs/events.md) to FILE; \"-\" is stdout, and human output then goes to stderr")
+	root.AddCommand(a.buildCommand(), a.upCommand(), a.versionCommand(), a.explainCommand())
+	return root
+}
+
+func newLogger(w io.Writer, level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey = ""
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), lvl)
+	return zap.New(core), nil
+}
+
+// human is where status lines go: stdout, unless the event stream took it.
+func (a *app) human() io.Writer {
+	if a.events == "-" {
+		return a.stderr
+	}
+	return a.stdout
+}
+
+// openEvents opens the --events destination; close must be called when done.
+func (a *app) openEvents() (w io.Writer, close func(), err error) {
+	switch a.events {
+	case "":
+		return nil, func() {}, nil
+	case "-":
+		return a.stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(a.events, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, fmt.Errorf("--events: %w", err))
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
+// loadConfig reads devloop.yaml; problems are usage errors (exit 2).
+func (a *app) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(a.file)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return cfg, nil
+}
+
+// loadConfigOptional reads devloop.yaml if there is one; commands that can work
+// without it (version) get an empty config.
+func (a *app) loadConfigOptional() (*config.Config, error) {
+	if _, err := os.Stat(a.file); err != nil {
+		return &config.Config{}, nil
+	}
+	return a.loadConfig()
+}
+
+// builderAddress picks the daemon address: flag > devloop.yaml > $BUILDKIT_HOST > default.
+func (a *app) builderAddress(cfg *config.Config) string {
+	switch {
+	case a.addr != "":
+		return a.addr
+	case cfg != nil && cfg.Builder.Address != "":
+		return cfg.Builder.Address
+	case os.Getenv("BUILDKIT_HOST") != "":
+		return os.Getenv("BUILDKIT_HOST")
+	default:
+		return rebuild.DefaultAddress
+	}
+}
+
+// connect dials the builder; an unreachable daemon is exit code 3.
+func (a *app) connect(ctx context.Context, cfg *config.Config) (*rebuild.Client, error) {
+	opts := rebuild.Options{Address: a.builderAddress(cfg), Logger: a.log}
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	if t := cfg.Builder.TLS; t != nil {
+		opts.TLS = &rebuild.TLS{CA: t.CA, Cert: t.Cert, Key: t.Key, ServerName: t.ServerName}
+	}
+	c, err := rebuild.Connect(ctx, opts)
+	if err != nil {
+		return nil, withCode(exitUnreachable, err)
+	}
+	return c, nil
+}
+
+// relToCwd shows path relative to the working directory when that is shorter.
+func relToCwd(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return rel
+}

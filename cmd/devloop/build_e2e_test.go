@@ -1,0 +1,160 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const exampleYAML = `
+build_args:
+  APP_VERSION: e2e-1
+targets:
+  server:
+    stage: server
+    output: .
+  client:
+    stage: client
+    output: .
+`
+
+// TestBuildExample drives `devloop build` against the real testbed: first build, a no-op
+// rebuild, a server-only edit, a compile error, and the guide's `binaries` form.
+func TestBuildExample(t *testing.T) {
+	requireBuildKit(t)
+	dir := exampleProject(t, exampleYAML)
+	bin := filepath.Join(dir, "bin")
+
+	r := runDevloop(t, dir, "build", "--progress", "plain")
+	if r.code != 0 {
+		t.Fatalf("first build: %v", r)
+	}
+	for _, want := range []string{"[devloop] build started", "[devloop] build ok", "updated bin/server", "updated bin/client"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("first build stdout lacks %q:\n%v", want, r)
+		}
+	}
+	if got, want := output(t, filepath.Join(bin, "server"), "--version"), "server e2e-1"; got != want {
+		t.Errorf("bin/server --version = %q, want %q", got, want)
+	}
+	if got, want := output(t, filepath.Join(bin, "client"), "--version"), "client e2e-1"; got != want {
+		t.Errorf("bin/client --version = %q, want %q", got, want)
+	}
+	first := snapshot(t, bin)
+	if len(first) != 2 {
+		t.Fatalf("bin holds %v, want exactly server and client", first)
+	}
+
+	t.Run("no change rewrites nothing", func(t *testing.T) {
+		r := runDevloop(t, dir, "build", "--progress", "quiet")
+		if r.code != 0 {
+			t.Fatalf("second build: %v", r)
+		}
+		if strings.Contains(r.stdout, "updated") {
+			t.Errorf("second build updated files:\n%v", r)
+		}
+		if got := snapshot(t, bin); !equalMaps(got, first) {
+			t.Errorf("bin after no-op build = %v, want %v (same digests and inodes)", got, first)
+		}
+	})
+
+	t.Run("server edit changes only bin/server", func(t *testing.T) {
+		replaceInFile(t, filepath.Join(dir, "cmd", "server", "handler.go"), "fmt.Fprintln(w, version)", `fmt.Fprintln(w, "v", version)`)
+		r := runDevloop(t, dir, "build", "--progress", "quiet")
+		if r.code != 0 {
+			t.Fatalf("build after edit: %v", r)
+		}
+		got := snapshot(t, bin)
+		if got["server"] == first["server"] {
+			t.Errorf("bin/server did not change after a server edit:\n%v", r)
+		}
+		if got["client"] != first["client"] {
+			t.Errorf("bin/client = %q, want unchanged %q (same digest and inode)", got["client"], first["client"])
+		}
+		if !strings.Contains(r.stdout, "updated bin/server") || strings.Contains(r.stdout, "updated bin/client") {
+			t.Errorf("status lines do not say that only bin/server changed:\n%v", r)
+		}
+	})
+
+	t.Run("compile error keeps bin", func(t *testing.T) {
+		before := snapshot(t, bin)
+		handler := filepath.Join(dir, "cmd", "server", "handler.go")
+		replaceInFile(t, handler, "return mux", "return mux +")
+		r := runDevloop(t, dir, "build", "--progress", "quiet")
+		if r.code != 1 {
+			t.Fatalf("build with a syntax error: exit %d, want 1\n%v", r.code, r)
+		}
+		if !strings.Contains(r.stdout, "handler.go:") || !strings.Contains(r.stdout, "syntax error") {
+			t.Errorf("output lacks the compiler message:\n%v", r)
+		}
+		if !strings.Contains(r.stdout, "[devloop] build failed") {
+			t.Errorf("output lacks the failed end line:\n%v", r)
+		}
+		if got := snapshot(t, bin); !equalMaps(got, before) {
+			t.Errorf("bin after failed build = %v, want unchanged %v", got, before)
+		}
+		replaceInFile(t, handler, "return mux +", "return mux")
+	})
+
+	t.Run("binaries stage into bin", func(t *testing.T) {
+		dir := exampleProject(t, `
+build_args: {APP_VERSION: e2e-2}
+targets:
+  binaries:
+    output: bin
+`)
+		r := runDevloop(t, dir, "build", "--progress", "quiet")
+		if r.code != 0 {
+			t.Fatalf("build binaries: %v", r)
+		}
+		for _, name := range []string{"server", "client"} {
+			if got, want := output(t, filepath.Join(dir, "bin", name), "--version"), name+" e2e-2"; got != want {
+				t.Errorf("bin/%s --version = %q, want %q", name, got, want)
+			}
+		}
+	})
+}
+
+// TestBuildUnreachable: a wrong builder address fails fast with exit code 3 and a
+// message naming the address and how to start a daemon.
+func TestBuildUnreachable(t *testing.T) {
+	dir := exampleProject(t, exampleYAML)
+	addr := "unix://" + filepath.Join(t.TempDir(), "nothing-here.sock")
+	r := runDevloop(t, dir, "build", "--addr", addr)
+	if r.code != 3 {
+		t.Fatalf("exit code %d, want 3\n%v", r.code, r)
+	}
+	for _, want := range []string{"cannot reach BuildKit at " + addr, "buildkitd", "BUILDKIT_HOST"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%v", want, r)
+		}
+	}
+	if r.elapsed > 10*time.Second {
+		t.Errorf("unreachable builder took %s to report, want a fast failure", r.elapsed)
+	}
+}
+
+// TestBuildBadConfig: an invalid devloop.yaml exits 2 naming file, line and key.
+func TestBuildBadConfig(t *testing.T) {
+	dir := exampleProject(t, "targets:\n  server:\n    stag: server\n")
+	r := runDevloop(t, dir, "build")
+	if r.code != 2 {
+		t.Fatalf("exit code %d, want 2\n%v", r.code, r)
+	}
+	if want := "devloop.yaml:3:5: targets.server.stag"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%v", want, r)
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

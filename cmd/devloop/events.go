@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/devloop/devloop/loop"
+	"github.com/devloop/devloop/supervisor"
+)
+
+// eventsVersion is the schema version of the NDJSON event stream (docs/events.md).
+const eventsVersion = 1
+
+// eventStream writes one JSON object per line for every loop and process event.
+// It is safe for concurrent use.
+type eventStream struct {
+	mu   sync.Mutex
+	w    io.Writer
+	proj *project
+	now  func() time.Time
+}
+
+func newEventStream(w io.Writer, proj *project) *eventStream {
+	return &eventStream{w: w, proj: proj, now: time.Now}
+}
+
+// loopEvent writes a loop event: its own JSON fields plus the envelope.
+func (s *eventStream) loopEvent(ev loop.Event) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return
+	}
+	delete(fields, "kind")
+	if tf, ok := ev.(loop.TargetFinished); ok && !tf.OK {
+		for k, v := range s.proj.failureFields(tf.Err) {
+			fields[k] = v
+		}
+	}
+	s.write(ev.Kind(), fields)
+}
+
+// processEvent writes a supervisor event.
+func (s *eventStream) processEvent(ev supervisor.Event) {
+	fields := map[string]any{"target": ev.Name, "pid": ev.PID}
+	typ := "process_" + string(ev.Kind)
+	switch ev.Kind {
+	case supervisor.EventExited:
+		fields["exit_code"] = ev.ExitCode
+		if ev.Signal != "" {
+			fields["signal"] = ev.Signal
+		}
+	case supervisor.EventRestarting:
+		fields["delay_ns"] = ev.Delay.Nanoseconds()
+	case supervisor.EventReady:
+		typ = "ready"
+	}
+	if ev.Err != nil {
+		fields["error"] = ev.Err.Error()
+	}
+	s.write(typ, fields)
+}
+
+func (s *eventStream) write(typ string, fields map[string]any) {
+	fields["v"] = eventsVersion
+	fields["type"] = typ
+	if _, ok := fields["time"]; !ok {
+		fields["time"] = s.now().UTC().Format(time.RFC3339Nano)
+	}
+	line, err := json.Marshal(fields)
+	if err != nil {
+		line = []byte(fmt.Sprintf(`{"v":%d,"type":"error","error":%q}`, eventsVersion, err.Error()))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = s.w.Write(append(line, '\n'))
+}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// upProcess is a running `devloop up` whose output the test reads line by line.
+type upProcess struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []string
+	grow  chan struct{} // signalled on every new line
+	done  chan struct{} // closed when the output ends
+}
+
+func startUp(t *testing.T, dir string, args ...string) *upProcess {
+	t.Helper()
+	cmd := exec.Command(devloopBin, append([]string{"up"}, args...)...)
+	cmd.Dir = dir
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &upProcess{t: t, cmd: cmd, grow: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			p.mu.Unlock()
+			select {
+			case p.grow <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	go func() {
+		_ = cmd.Wait()
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("devloop up output:\n%s", p.output())
+		}
+	})
+	return p
+}
+
+func (p *upProcess) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+func (p *upProcess) count(re *regexp.Regexp) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitLines waits until at least n lines match re and returns the last match.
+func (p *upProcess) waitLines(re *regexp.Regexp, n int, timeout time.Duration) []string {
+	p.t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		var match []string
+		seen := 0
+		for _, l := range p.lines {
+			if m := re.FindStringSubmatch(l); m != nil {
+				seen++
+				match = m
+			}
+		}
+		p.mu.Unlock()
+		if seen >= n {
+			return match
+		}
+		select {
+		case <-p.grow:
+		case <-p.done:
+			p.t.Fatalf("devloop up ended before %d lines matched %q", n, re)
+		case <-deadline.C:
+			p.t.Fatalf("timed out after %s waiting for %d lines matching %q", timeout, n, re)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func get(url string) (string, error) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b)), err
+}
+
+// waitServes polls url until it answers want.
+func waitServes(t *testing.T, url, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var got string
+	var err error
+	for time.Now().Before(deadline) {
+		if got, err = get(url); err == nil && got == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("GET %s = %q (err %v), want %q within %s", url, got, err, want, timeout)
+}
+
+func setGreeting(t *testing.T, dir, text string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "internal", "greeting", "greeting.go"), fmt.Sprintf(`// Package greeting builds the text the server answers with.
+package greeting
+
+import "fmt"
+
+// Text is the greeting the server sends.
+const Text = %q
+
+// For returns the greeting for a caller.
+func For(name string) string {
+	if name == "" {
+		return Text
+	}
+	return fmt.Sprintf("%%s, %%s", Text, name)
+}
+`, text))
+}
+
+var (
+	reStarted = regexp.MustCompile(`^\[devloop\] build started #(\d+)`)
+	reOK      = regexp.MustCompile(`^\[devloop\] build ok #(\d+)`)
+	reFailed  = regexp.MustCompile(`^\[devloop\] build failed #(\d+)`)
+	rePID     = regexp.MustCompile(`^server: started \(pid (\d+)\)`)
+)
+
+// TestUpExample drives `devloop up` on the example through real file edits.
+func TestUpExample(t *testing.T) {
+	requireBuildKit(t)
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	dir := exampleProject(t, fmt.Sprintf(`
+build_args: {APP_VERSION: up-e2e}
+targets:
+  server:
+    stage: server
+    output: .
+    run:
+      command: [bin/server, --addr, "127.0.0.1:%d"]
+      stop_timeout: 2s
+      ready: %s
+  client:
+    stage: client
+    output: .
+watch:
+  ignore: ["**/*.md"]
+  debounce: 50ms
+  on_busy: queue
+`, port, url))
+	up := startUp(t, dir)
+
+	// 1. First build, server starts and answers.
+	up.waitLines(reOK, 1, 5*time.Minute)
+	waitServes(t, url, "hello from greeter", time.Minute)
+	pid1 := up.waitLines(rePID, 1, time.Minute)[1]
+
+	// 2. An edit is served after the rebuild, by a new process.
+	setGreeting(t, dir, "hello v2")
+	waitServes(t, url, "hello v2", 2*time.Minute)
+	pid2 := up.waitLines(rePID, 2, time.Minute)[1]
+	if pid2 == pid1 {
+		t.Errorf("server pid after the edit = %s, want a new process (was %s)", pid2, pid1)
+	}
+
+	// 3. A compile error: the old server keeps serving, the error is shown.
+	started := up.count(reStarted)
+	handler := filepath.Join(dir, "cmd", "server", "handler.go")
+	replaceInFile(t, handler, "return mux", "return mux +")
+	up.waitLines(reFailed, 1, 2*time.Minute)
+	if out := up.output(); !strings.Contains(out, "handler.go:") || !strings.Contains(out, "syntax error") {
+		t.Errorf("output lacks the compiler error")
+	}
+	if got, err := get(url); err != nil || got != "hello v2" {
+		t.Errorf("after a failed build GET / = %q (err %v), want the old %q", got, err, "hello v2")
+	}
+	if n := up.count(rePID); n != 2 {
+		t.Errorf("server was started %d times after the failed build, want still 2", n)
+	}
+
+	// 4. Fixing it serves the next edit.
+	replaceInFile(t, handler, "return mux +", "return mux")
+	setGreeting(t, dir, "hello v3")
+	waitServes(t, url, "hello v3", 2*time.Minute)
+
+	// 5. Two edits while one build runs: the final server serves the second.
+	n := up.count(reStarted)
+	setGreeting(t, dir, "hello v4")
+	up.waitLines(reStarted, n+1, time.Minute)
+	setGreeting(t, dir, "hello v5")
+	waitServes(t, url, "hello v5", 2*time.Minute)
+
+	// 6. An ignored file triggers no build: touch README.md, then make a real edit; the
+	// next build is the only one, and it does not list README.md.
+	okBefore := up.count(reOK)
+	n = up.count(reStarted)
+	writeFile(t, filepath.Join(dir, "README.md"), "# notes\n")
+	setGreeting(t, dir, "hello v6")
+	waitServes(t, url, "hello v6", 2*time.Minute)
+	up.waitLines(reOK, okBefore+1, time.Minute)
+	if got := up.count(reStarted); got != n+1 {
+		t.Errorf("builds started after README.md + one edit = %d, want %d", got-n, 1)
+	}
+	if strings.Contains(up.output(), "README.md") {
+		t.Errorf("README.md (ignored) appeared in the output")
+	}
+	_ = started
+
+	// 7. Ctrl-C: devloop exits cleanly, the server is gone, the port is free, no staging.
+	lastPID, _ := strconv.Atoi(up.waitLines(rePID, 1, time.Second)[1])
+	if err := up.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-up.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("devloop up did not exit within 30s of SIGINT")
+	}
+	if code := up.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
+	}
+	if err := syscall.Kill(lastPID, 0); err == nil {
+		t.Errorf("server pid %d still alive after devloop exited", lastPID)
+	}
+	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Errorf("port %d still busy after devloop exited: %v", port, err)
+	} else {
+		l.Close()
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, ".devloop", "staging")); len(entries) != 0 {
+		t.Errorf("staging dirs left behind: %v", entries)
+	}
+}

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/exporter"
+	"github.com/devloop/devloop/loop"
+	"github.com/devloop/devloop/rebuild"
+	"github.com/devloop/devloop/supervisor"
+	"github.com/devloop/devloop/watcher"
+	"go.uber.org/zap"
+)
+
+// stateDirName is devloop's per-project state (manifests, staging) next to devloop.yaml.
+const stateDirName = ".devloop"
+
+// stagingPattern matches the staging dirs the exporter creates inside an output dir
+// when the state dir is on another filesystem.
+const stagingPattern = "**/.devloop-staging-*"
+
+// project adapts the concrete packages to the interfaces the loop declares: it is the
+// loop's Builder (solve into staging with rebuild, swap with exporter) and tracks which
+// files devloop wrote so they stay out of the build context and the watch set.
+type project struct {
+	cfg       *config.Config
+	targets   map[string]*config.Target
+	client    *rebuild.Client
+	printer   *rebuild.Printer
+	exporters map[string]*exporter.Exporter
+	rules     *watcher.Rules
+	outputs   *pathSet // absolute paths of every file devloop exported
+	log       *zap.Logger
+}
+
+func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (*project, error) {
+	p := &project{
+		cfg:       cfg,
+		targets:   map[string]*config.Target{},
+		exporters: map[string]*exporter.Exporter{},
+		outputs:   newPathSet(),
+		log:       log,
+	}
+	stateDir := filepath.Join(cfg.Dir, stateDirName)
+	outputs := []string{stateDir}
+	for _, t := range cfg.Targets {
+		// Every configured target's outputs stay out of the context, not only the
+		// selected ones: a file another target exported must not bust the cache.
+		if t.Output != cfg.Context && !isAncestor(t.Output, cfg.Context) {
+			outputs = append(outputs, t.Output)
+		}
+		e, err := exporter.New(exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log})
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		for _, f := range e.Files() {
+			p.outputs.add(filepath.Join(t.Output, filepath.FromSlash(f)))
+		}
+		p.exporters[t.Name] = e
+	}
+	for _, t := range targets {
+		p.targets[t.Name] = t
+	}
+	rules, err := watcher.NewRules(watcher.RulesOptions{
+		Root:         cfg.Context,
+		Ignore:       append(slices.Clone(cfg.Watch.Ignore), stagingPattern),
+		Dockerignore: dockerignorePath(cfg),
+		Outputs:      outputs,
+		AlwaysWatch:  alwaysWatched(cfg),
+	})
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	p.rules = rules
+	return p, nil
+}
+
+// close releases the exporters' locks.
+func (p *project) close() {
+	for _, e := range p.exporters {
+		_ = e.Close()
+	}
+}
+
+// dockerignorePath is the ignore file BuildKit's Dockerfile frontend uses:
+// <Dockerfile>.dockerignore next to the Dockerfile if present, else the context's.
+func dockerignorePath(cfg *config.Config) string {
+	if specific := cfg.Dockerfile + ".dockerignore"; fileExists(specific) {
+		return specific
+	}
+	return filepath.Join(cfg.Context, ".dockerignore")
+}
+
+func alwaysWatched(cfg *config.Config) []string {
+	abs, err := filepath.Abs(cfg.File)
+	if err != nil {
+		abs = cfg.File
+	}
+	return []string{cfg.Dockerfile, dockerignorePath(cfg), abs}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func isAncestor(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// excludes are the context exclusions sent with every solve: the rule set's (outputs,
+// state dir) plus every file devloop exported into the context.
+func (p *project) excludes() []string {
+	ex := append(p.rules.ContextExcludes(), stagingPattern)
+	for _, abs := range p.outputs.list() {
+		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			ex = append(ex, filepath.ToSlash(rel))
+		}
+	}
+	return ex
+}
+
+// isOutput reports whether a changed path (slash-separated, relative to the context) is
+// a file devloop exported or a directory holding one: such events are devloop's own
+// writes, not the user's edits.
+func (p *project) isOutput(rel string) bool {
+	abs := filepath.Join(p.cfg.Context, filepath.FromSlash(rel))
+	return p.outputs.hasOrContains(abs)
+}
+
+// Build implements loop.Builder.
+func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
+	t, ok := p.targets[name]
+	if !ok {
+		return loop.Result{}, fmt.Errorf("build %s: unknown target", name)
+	}
+	st, err := p.exporters[name].Stage()
+	if err != nil {
+		return loop.Result{}, err
+	}
+	stats, err := p.client.Solve(ctx, rebuild.Request{
+		Target:     t.Name,
+		Stage:      t.Stage,
+		Context:    p.cfg.Context,
+		Dockerfile: p.cfg.Dockerfile,
+		BuildArgs:  t.BuildArgs,
+		Excludes:   p.excludes(),
+		CacheFrom:  t.Cache.From,
+		CacheTo:    t.Cache.To,
+		Secrets:    secrets(p.cfg),
+		Dest:       st.Dir(),
+	}, p.printer)
+	if err != nil {
+		_ = st.Discard()
+		var ue *rebuild.UnreachableError
+		if errors.As(err, &ue) {
+			return loop.Result{}, fmt.Errorf("%w: %w", loop.ErrUnavailable, err)
+		}
+		return loop.Result{}, err
+	}
+	return loop.Result{Staged: &staged{p: p, t: t, st: st}, Solve: stats.Solve, Export: stats.Export}, nil
+}
+
+func secrets(cfg *config.Config) map[string]rebuild.Secret {
+	if len(cfg.Secrets) == 0 {
+		return nil
+	}
+	out := make(map[string]rebuild.Secret, len(cfg.Secrets))
+	for k, s := range cfg.Secrets {
+		out[k] = rebuild.Secret{File: s.File, Env: s.Env}
+	}
+	return out
+}
+
+// staged is one target's solved result waiting in its staging directory.
+type staged struct {
+	p  *project
+	t  *config.Target
+	st *exporter.Stage
+}
+
+// Commit implements loop.Staged. Before swapping, it records every staged file as a
+// devloop output so the watcher ignores the swap and later solves exclude the files.
+func (s *staged) Commit() (loop.Swap, error) {
+	err := filepath.WalkDir(s.st.Dir(), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(s.st.Dir(), path)
+		if err != nil {
+			return err
+		}
+		s.p.outputs.add(filepath.Join(s.t.Output, rel))
+		return nil
+	})
+	if err != nil {
+		return loop.Swap{}, fmt.Errorf("list staged files of %s: %w", s.t.Name, err)
+	}
+	res, err := s.st.Commit()
+	if err != nil {
+		return loop.Swap{}, err
+	}
+	rel := func(paths []string) []string {
+		out := make([]string, len(paths))
+		for i, f := range paths {
+			out[i] = s.p.display(filepath.Join(s.t.Output, filepath.FromSlash(f)))
+		}
+		return out
+	}
+	return loop.Swap{Changed: rel(res.Changed), Unchanged: rel(res.Unchanged), Removed: rel(res.Removed)}, nil
+}
+
+// Discard implements loop.Staged.
+func (s *staged) Discard() error { return s.st.Discard() }
+
+// display shows an absolute path relative to the project directory.
+func (p *project) display(abs string) string {
+	if rel, err := filepath.Rel(p.cfg.Dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return abs
+}
+
+// supervisors implements loop.Restarter over one supervisor per target with run:.
+type supervisors map[string]*supervisor.Supervisor
+
+func (s supervisors) Restart(ctx context.Context, target string) error {
+	sup, ok := s[target]
+	if !ok {
+		return nil
+	}
+	return sup.Restart(ctx)
+}
+
+// pathSet is a concurrency-safe set of absolute paths.
+type pathSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func newPathSet() *pathSet { return &pathSet{m: map[string]bool{}} }
+
+func (s *pathSet) add(p string) {
+	s.mu.Lock()
+	s.m[filepath.Clean(p)] = true
+	s.mu.Unlock()
+}
+
+func (s *pathSet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.m))
+	for p := range s.m {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasOrContains reports whether p is in the set or is a directory containing a member.
+func (s *pathSet) hasOrContains(p string) bool {
+	p = filepath.Clean(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[p] {
+		return true
+	}
+	prefix := p + string(filepath.Separator)
+	for q := range s.m {
+		if strings.HasPrefix(q, prefix) {
+			return true
+		}
+	}
+	return false
+}
