@@ -45,7 +45,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 				return withCode(exitUsage, err)
 			}
 			defer proj.close()
-	proj.client = client
+			proj.client = client
 			proj.printer = printer
 
 			// Status lines wait until the progress display has finished drawing, so the
