@@ -1,0 +1,23 @@
+package supervisor
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+func platformSupported() error {
+	return errors.New("running processes is not supported on windows")
+}
+
+// The functions below are never called: New fails first.
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func signalGroup(int, syscall.Signal) error { return platformSupported() }
+
+func groupGone(int) bool { return true }
+
+func exitSignal(*os.ProcessState) string { return "" }
+
+func signalName(sig syscall.Signal) string { return sig.String() }

@@ -1,0 +1,205 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+const (
+	pollInterval = 20 * time.Millisecond // how often a stop checks whether the group is gone
+	killWait     = 3 * time.Second       // how long after SIGKILL a stop waits for the group
+	drainWait    = time.Second           // how long after the group is gone a stop waits for output EOF
+)
+
+// proc is one started process, owned by Run's goroutine.
+type proc struct {
+	pid       int // also the process group ID
+	seq       uint64
+	started   time.Time
+	exited    chan waitResult    // capacity 1: the leader's exit status, from its waiter
+	result    *waitResult        // the leader's exit status once received
+	killed    bool               // Kill was called: SIGKILL and no restart
+	stopProbe context.CancelFunc // nil without a ready probe
+	stdout    *os.File           // read ends of the output pipes
+	stderr    *os.File
+	outDone   chan struct{} // closed when the stdout reader is done
+	errDone   chan struct{} // closed when the stderr reader is done
+}
+
+// waitResult is how the process group leader ended.
+type waitResult struct {
+	code   int    // -1 if killed by a signal
+	signal string // "" unless killed by a signal
+}
+
+// start starts the process with its output readers, its waiter and, if configured,
+// its ready probe, all tracked by wg, and emits EventStarted.
+func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64) (*proc, error) {
+	path := s.path
+	if path == "" {
+		var err error
+		if path, err = exec.LookPath(s.opts.Command[0]); err != nil {
+			return nil, fmt.Errorf("start %s: %w", s.opts.Name, err)
+		}
+	}
+	stdout, stdoutW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: stdout pipe: %w", s.opts.Name, err)
+	}
+	stderr, stderrW, err := os.Pipe()
+	if err != nil {
+		_, _ = stdout.Close(), stdoutW.Close()
+		return nil, fmt.Errorf("start %s: stderr pipe: %w", s.opts.Name, err)
+	}
+	cmd := &exec.Cmd{
+		Path:        path,
+		Args:        s.opts.Command,
+		Env:         s.env,
+		Dir:         s.opts.Dir,
+		Stdout:      stdoutW,
+		Stderr:      stderrW,
+		SysProcAttr: sysProcAttr(),
+	}
+	err = cmd.Start()
+	_, _ = stdoutW.Close(), stderrW.Close() // the child holds its own copies
+	if err != nil {
+		_, _ = stdout.Close(), stderr.Close()
+		return nil, fmt.Errorf("start %s: %w", s.opts.Name, err)
+	}
+	p := &proc{
+		pid:     cmd.Process.Pid,
+		seq:     seq,
+		started: time.Now(),
+		exited:  make(chan waitResult, 1),
+		stdout:  stdout,
+		stderr:  stderr,
+		outDone: make(chan struct{}),
+		errDone: make(chan struct{}),
+	}
+	wg.Go(func() {
+		defer close(p.outDone)
+		defer stdout.Close()
+		copyLines(s.stdout, s.prefix, stdout)
+	})
+	wg.Go(func() {
+		defer close(p.errDone)
+		defer stderr.Close()
+		copyLines(s.stderr, s.prefix, stderr)
+	})
+	// The only send on a channel of capacity 1 cannot block; it must not be skipped
+	// on ctx.Done either, since terminate waits for it.
+	wg.Go(func() { p.exited <- wait(cmd) })
+	if s.prober != nil {
+		pctx, cancel := context.WithCancel(ctx)
+		p.stopProbe = cancel
+		wg.Go(func() {
+			if s.prober.wait(pctx) {
+				select {
+				case s.ready <- seq:
+				case <-pctx.Done():
+				}
+			}
+		})
+	}
+	s.log.Debug("started", zap.Int("pid", p.pid), zap.String("path", path))
+	s.emit(Event{Kind: EventStarted, PID: p.pid})
+	return p, nil
+}
+
+// wait reaps the process group leader.
+func wait(cmd *exec.Cmd) waitResult {
+	_ = cmd.Wait() // the status is in ProcessState; an *exec.ExitError adds nothing
+	if cmd.ProcessState == nil {
+		return waitResult{code: -1}
+	}
+	return waitResult{code: cmd.ProcessState.ExitCode(), signal: exitSignal(cmd.ProcessState)}
+}
+
+// terminate ends p's whole process group and returns the leader's exit status: it
+// sends the stop signal (SIGKILL after Kill) unless the group is already gone,
+// SIGKILLs the group after the stop timeout or on Kill, and waits until the leader
+// is reaped and no live member is left. It then waits for the output readers, so
+// the last lines are written before the caller reports the stop.
+func (s *Supervisor) terminate(p *proc) waitResult {
+	if p.stopProbe != nil {
+		p.stopProbe()
+	}
+	begin := time.Now()
+	grace := time.NewTimer(s.opts.StopTimeout)
+	defer grace.Stop()
+	poll := time.NewTicker(pollInterval)
+	defer poll.Stop()
+	var giveUp <-chan time.Time
+	kill := func() {
+		grace.Stop()
+		s.signal(p, syscall.SIGKILL)
+		giveUp = time.After(killWait)
+	}
+	gone := func() bool { return p.result != nil && groupGone(p.pid) }
+	switch {
+	case p.killed:
+		kill()
+	case !gone():
+		s.signal(p, s.opts.StopSignal)
+	}
+wait:
+	for !gone() {
+		select {
+		case r := <-p.exited:
+			p.result = &r
+		case <-poll.C:
+		case <-grace.C:
+			s.log.Warn("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
+				zap.String("signal", signalName(s.opts.StopSignal)), zap.Duration("stop_timeout", s.opts.StopTimeout))
+			kill()
+		case <-s.kill:
+			if giveUp == nil {
+				kill()
+			}
+		case <-giveUp:
+			s.log.Warn("process group still alive after SIGKILL, no longer waiting", zap.Int("pgid", p.pid),
+				zap.Bool("leader_reaped", p.result != nil), zap.Duration("waited", time.Since(begin)))
+			break wait
+		}
+	}
+	s.drain(p)
+	s.log.Debug("stopped", zap.Int("pid", p.pid), zap.Duration("took", time.Since(begin)))
+	if p.result == nil {
+		return waitResult{code: -1}
+	}
+	return *p.result
+}
+
+// drain waits for both output readers to reach EOF. A process outside the group
+// (one that called setsid) may still hold the pipes: after drainWait the read ends
+// are closed, which ends the readers.
+func (s *Supervisor) drain(p *proc) {
+	t := time.NewTimer(drainWait)
+	defer t.Stop()
+	for _, done := range []chan struct{}{p.outDone, p.errDone} {
+		select {
+		case <-done:
+		case <-t.C:
+			s.log.Debug("output still open after the process group ended, closing it", zap.Int("pid", p.pid))
+			_, _ = p.stdout.Close(), p.stderr.Close()
+			<-p.outDone
+			<-p.errDone
+			return
+		}
+	}
+}
+
+// signal sends sig to p's process group; failures other than a missing group are
+// logged, as the stop goes on regardless.
+func (s *Supervisor) signal(p *proc, sig syscall.Signal) {
+	if err := signalGroup(p.pid, sig); err != nil {
+		s.log.Warn("signal process group", zap.Int("pgid", p.pid), zap.String("signal", signalName(sig)), zap.Error(err))
+	}
+}
