@@ -88,7 +88,7 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 	// Like an editor: write a temp file, then rename it over the original.
-	tmp := path + ".devloop-test-tmp"
+	tmp := path + "___jb_tmp___" // JetBrains-style temp name, as editors write
 	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -221,7 +221,13 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 			fmt.Fprintf(w, "%s: exited (pid %d, exit code %d)\n", ev.Name, ev.PID, ev.ExitCode)
 		}
 	case supervisor.EventRestarting:
-		fmt.Fprintf(w, "%s: restarting in %s\n", ev.Name, secs(ev.Delay))
+		if ev.Err != nil {
+			fmt.Fprintf(w, "%s: start failed: %v; retrying in %s\n", ev.Name, ev.Err, secs(ev.Delay))
+		} else {
+			fmt.Fprintf(w, "%s: restarting in %s\n", ev.Name, secs(ev.Delay))
+		}
+	case supervisor.EventStopped:
+		fmt.Fprintf(w, "%s: stopped (pid %d)\n", ev.Name, ev.PID)
 	}
 }
 
