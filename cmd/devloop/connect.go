@@ -37,4 +37,3 @@ func (a *app) connect(ctx context.Context, cfg *config.Config) (*rebuild.Client,
 	}
 	return c, nil
 }
-
