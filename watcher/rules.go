@@ -1,0 +1,406 @@
+package watcher
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// RulesOptions configures [NewRules].
+type RulesOptions struct {
+	// Root is the absolute build context directory.
+	Root string
+	// Ignore holds the watch.ignore doublestar globs, slash-separated and
+	// relative to Root. A glob matching a directory ignores everything below it.
+	Ignore []string
+	// Dockerignore is the absolute path of the ignore file BuildKit uses. ""
+	// means Root/.dockerignore. A missing file means no patterns.
+	Dockerignore string
+	// Outputs are absolute paths devloop writes (exported files, output and
+	// staging dirs, the state dir): never watched, never in the context.
+	Outputs []string
+	// AlwaysWatch are absolute file paths watched even if ignored or outside
+	// Root (the Dockerfile, the .dockerignore, devloop.yaml).
+	AlwaysWatch []string
+}
+
+// Decision is the verdict of the rules on one path.
+type Decision struct {
+	// Watched reports whether changes to the path trigger a build.
+	Watched bool
+	// InContext reports whether the path is sent to BuildKit.
+	InContext bool
+	// Rule is the human-readable rule that decided, e.g.
+	// `.dockerignore:3: "!keep.md"` or `default: watched`.
+	Rule string
+}
+
+// Rules decides which paths are in the build context and which are watched.
+// A Rules is immutable and safe for concurrent use.
+type Rules struct {
+	root       string
+	ignoreName string // base name of the ignore file, for Rule strings
+	patterns   []ignorePattern
+	// exceptionPrefixes are the literal leading directories of the "!"
+	// patterns: only excluded dirs on the way to (or below) one of them can
+	// hold a re-included path.
+	exceptionPrefixes []string
+	globs             []glob
+	outputs           []string        // slash paths relative to root
+	always            map[string]bool // slash paths relative to root, may start with "../"
+	alwaysAbs         []string
+}
+
+type ignorePattern struct {
+	text      string // normalized, "!" kept: what BuildKit gets
+	raw       string // as written (trimmed), for Rule strings
+	line      int
+	exclusion bool
+	// m matches the pattern without its "!"; it is compiled in NewRules, after
+	// which matching only reads it.
+	m *patternmatcher.PatternMatcher
+}
+
+type glob struct {
+	pattern string // normalized
+	raw     string // as written, for Rule strings
+}
+
+// NewRules reads the ignore file and validates every pattern.
+func NewRules(opts RulesOptions) (*Rules, error) {
+	if !filepath.IsAbs(opts.Root) {
+		return nil, fmt.Errorf("watch rules: context root %q is not an absolute path", opts.Root)
+	}
+	r := &Rules{root: filepath.Clean(opts.Root), always: make(map[string]bool)}
+
+	ignorePath := opts.Dockerignore
+	if ignorePath == "" {
+		ignorePath = filepath.Join(r.root, ".dockerignore")
+	}
+	r.ignoreName = filepath.Base(ignorePath)
+	if err := r.readIgnoreFile(ignorePath); err != nil {
+		return nil, err
+	}
+
+	for _, raw := range opts.Ignore {
+		p := strings.TrimSpace(raw)
+		p = strings.TrimPrefix(p, "./")
+		p = strings.Trim(p, "/")
+		if p == "" || !doublestar.ValidatePattern(p) {
+			return nil, fmt.Errorf("watch rules: invalid watch.ignore glob %q", raw)
+		}
+		r.globs = append(r.globs, glob{pattern: p, raw: raw})
+	}
+
+	for _, out := range opts.Outputs {
+		rel, ok := r.relIn(out)
+		if !ok {
+			continue
+		}
+		if rel == "." {
+			return nil, fmt.Errorf("watch rules: devloop output %s is the build context root itself", out)
+		}
+		r.outputs = append(r.outputs, rel)
+	}
+
+	for _, p := range opts.AlwaysWatch {
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("watch rules: always-watched path %q is not absolute", p)
+		}
+		p = filepath.Clean(p)
+		rel, err := filepath.Rel(r.root, p)
+		if err != nil {
+			return nil, fmt.Errorf("watch rules: always-watched path %s: %w", p, err)
+		}
+		r.always[filepath.ToSlash(rel)] = true
+		r.alwaysAbs = append(r.alwaysAbs, p)
+	}
+	return r, nil
+}
+
+// readIgnoreFile loads the .dockerignore patterns with their line numbers,
+// normalized exactly as BuildKit does (ignorefile.ReadAll, line by line).
+func (r *Rules) readIgnoreFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read ignore file %s: %w", path, err)
+	}
+	defer f.Close()
+
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		pats, err := ignorefile.ReadAll(strings.NewReader(text))
+		if err != nil {
+			return fmt.Errorf("read ignore file %s:%d: %w", path, line, err)
+		}
+		if len(pats) == 0 {
+			continue
+		}
+		p := ignorePattern{text: pats[0], raw: strings.TrimSpace(text), line: line}
+		body := p.text
+		if strings.HasPrefix(body, "!") {
+			p.exclusion = true
+			body = body[1:]
+		}
+		if body == "" {
+			return fmt.Errorf("read ignore file %s:%d: bad pattern %q: nothing after \"!\"", path, line, p.raw)
+		}
+		p.m, err = patternmatcher.New([]string{body})
+		if err == nil {
+			// Compile the pattern now: reports regexp errors here and makes
+			// later matching read-only (safe for concurrent use).
+			_, err = p.m.MatchesOrParentMatches("probe")
+		}
+		if err != nil {
+			return fmt.Errorf("read ignore file %s:%d: bad pattern %q: %w", path, line, p.raw, err)
+		}
+		if p.exclusion {
+			r.exceptionPrefixes = append(r.exceptionPrefixes, literalPrefix(body))
+		}
+		r.patterns = append(r.patterns, p)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read ignore file %s: %w", path, err)
+	}
+	return nil
+}
+
+// literalPrefix returns the leading path components of a pattern that hold no
+// wildcard or escape.
+func literalPrefix(pattern string) string {
+	var lit []string
+	for _, c := range strings.Split(pattern, "/") {
+		if strings.ContainsAny(c, `*?[\`) {
+			break
+		}
+		lit = append(lit, c)
+	}
+	return strings.Join(lit, "/")
+}
+
+// Explain says whether rel (slash-separated, relative to the root) is watched
+// and in the build context, and which rule decided.
+func (r *Rules) Explain(rel string, isDir bool) Decision {
+	rel = cleanRel(rel)
+	if rel == "." {
+		return Decision{Watched: true, InContext: true, Rule: "build context root"}
+	}
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		if r.always[rel] {
+			return Decision{Watched: true, Rule: "always watched (outside the build context)"}
+		}
+		return Decision{Rule: "outside the build context"}
+	}
+	if r.isOutput(rel) {
+		return Decision{Rule: "devloop output"}
+	}
+
+	excluded, by := r.dockerignore(rel)
+	if r.always[rel] {
+		if excluded {
+			return Decision{Watched: true, Rule: "always watched; excluded from the build context by " + r.describe(by)}
+		}
+		return Decision{Watched: true, InContext: true, Rule: "always watched"}
+	}
+	if excluded {
+		return Decision{Rule: r.describe(by)}
+	}
+	if rule := r.watchIgnored(rel, isDir); rule != "" {
+		return Decision{InContext: true, Rule: rule}
+	}
+	if by != nil {
+		return Decision{Watched: true, InContext: true, Rule: r.describe(by)}
+	}
+	return Decision{Watched: true, InContext: true, Rule: "default: watched"}
+}
+
+// Watched reports whether changes to rel (slash-separated, relative to the
+// root) are reported.
+func (r *Rules) Watched(rel string, isDir bool) bool {
+	return r.Explain(rel, isDir).Watched
+}
+
+// ContextExcludes returns the exclude patterns for BuildKit's local context
+// mount, in .dockerignore syntax: the ignore file's patterns in order ("!"
+// exceptions kept), then the Outputs inside the root.
+func (r *Rules) ContextExcludes() []string {
+	ex := make([]string, 0, len(r.patterns)+len(r.outputs))
+	for _, p := range r.patterns {
+		ex = append(ex, p.text)
+	}
+	return append(ex, r.outputs...)
+}
+
+// descend reports whether the watcher must watch directory rel: it is watched,
+// or excluded only by the ignore file while a "!" exception could re-include
+// something below it.
+func (r *Rules) descend(rel string) bool {
+	rel = cleanRel(rel)
+	if rel == "." {
+		return true
+	}
+	if rel == ".." || strings.HasPrefix(rel, "../") || r.isOutput(rel) || r.watchIgnored(rel, true) != "" {
+		return false
+	}
+	if excluded, _ := r.dockerignore(rel); !excluded {
+		return true
+	}
+	for _, pre := range r.exceptionPrefixes {
+		if pre == "" || pre == rel || strings.HasPrefix(pre, rel+"/") || strings.HasPrefix(rel, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// dockerignore applies the ignore file like patternmatcher's
+// MatchesOrParentMatches (last matching pattern wins, a pattern matching a
+// parent dir matches the path) and also returns the pattern that decided.
+func (r *Rules) dockerignore(rel string) (excluded bool, by *ignorePattern) {
+	for i := range r.patterns {
+		p := &r.patterns[i]
+		if p.exclusion != excluded {
+			continue
+		}
+		if ok, _ := p.m.MatchesOrParentMatches(rel); ok {
+			excluded = !p.exclusion
+			by = p
+		}
+	}
+	return excluded, by
+}
+
+// watchIgnored returns the rule that hides rel from the watcher although it is
+// in the context, or "".
+func (r *Rules) watchIgnored(rel string, isDir bool) string {
+	if rel == ".git" || strings.HasPrefix(rel, ".git/") || strings.HasSuffix(rel, "/.git") || strings.Contains(rel, "/.git/") {
+		return ".git"
+	}
+	for _, g := range r.globs {
+		// The glob ignores rel if it matches rel or one of its parent dirs.
+		for i := 0; i <= len(rel); i++ {
+			if i < len(rel) && rel[i] != '/' {
+				continue
+			}
+			if doublestar.MatchUnvalidated(g.pattern, rel[:i]) {
+				return fmt.Sprintf("devloop.yaml watch.ignore: %q", g.raw)
+			}
+		}
+	}
+	if !isDir {
+		if kind := editorTemp(rel[strings.LastIndexByte(rel, '/')+1:]); kind != "" {
+			return "editor temp file (" + kind + ")"
+		}
+	}
+	return ""
+}
+
+func (r *Rules) isOutput(rel string) bool {
+	for _, o := range r.outputs {
+		if rel == o || strings.HasPrefix(rel, o+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Rules) describe(p *ignorePattern) string {
+	return fmt.Sprintf("%s:%d: %q", r.ignoreName, p.line, p.raw)
+}
+
+// rel converts an absolute path to a slash path relative to the root
+// ("../…" when outside).
+func (r *Rules) rel(abs string) string {
+	if rest, ok := strings.CutPrefix(abs, r.root); ok && len(rest) > 0 && os.IsPathSeparator(rest[0]) {
+		return filepath.ToSlash(rest[1:])
+	}
+	if abs == r.root {
+		return "."
+	}
+	rel, err := filepath.Rel(r.root, abs)
+	if err != nil {
+		return filepath.ToSlash(abs)
+	}
+	return filepath.ToSlash(rel)
+}
+
+// relIn is rel for paths inside the root; ok is false for paths outside it.
+func (r *Rules) relIn(abs string) (string, bool) {
+	if !filepath.IsAbs(abs) {
+		return "", false
+	}
+	rel := r.rel(filepath.Clean(abs))
+	if rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(filepath.FromSlash(rel)) {
+		return "", false
+	}
+	return rel, true
+}
+
+func cleanRel(rel string) string {
+	if rel == "" {
+		return "."
+	}
+	rel = strings.TrimPrefix(rel, "/")
+	if rel == "" {
+		return "."
+	}
+	// Clean only when needed: the watcher's own paths are already clean.
+	if strings.Contains(rel, "//") || strings.Contains(rel, "./") || strings.HasSuffix(rel, "/") || strings.HasSuffix(rel, "/.") || strings.HasSuffix(rel, "/..") {
+		return filepath.ToSlash(filepath.Clean(filepath.FromSlash(rel)))
+	}
+	return rel
+}
+
+// editorTemp names the kind of editor temp file name is, or returns "".
+func editorTemp(name string) string {
+	switch {
+	case name == ".DS_Store":
+		return "macOS Finder metadata"
+	case isVimWriteTest(name):
+		return "vim write test"
+	case isVimSwap(name):
+		return "vim swap"
+	case strings.HasSuffix(name, "~"):
+		return "backup file"
+	case strings.HasPrefix(name, ".#"):
+		return "emacs lock file"
+	case len(name) > 2 && name[0] == '#' && name[len(name)-1] == '#':
+		return "emacs auto-save file"
+	case strings.HasSuffix(name, "___jb_tmp___"), strings.HasSuffix(name, "___jb_old___"):
+		return "JetBrains safe-write file"
+	}
+	return ""
+}
+
+// isVimSwap matches vim's swap extensions: .swp, then .swo, .swn … .swa, and
+// .swx (the permission probe).
+func isVimSwap(name string) bool {
+	ext := filepath.Ext(name)
+	return len(ext) == 4 && len(name) > 4 && strings.HasPrefix(ext, ".sw") && (ext[3] >= 'a' && ext[3] <= 'p' || ext[3] == 'x')
+}
+
+// isVimWriteTest matches the file vim creates to test whether a directory is
+// writable: "4913", then 4913+123, 4913+246, … when that name is taken.
+func isVimWriteTest(name string) bool {
+	if len(name) < 4 || len(name) > 9 {
+		return false
+	}
+	n, err := strconv.Atoi(name)
+	return err == nil && name[0] != '0' && n >= 4913 && (n-4913)%123 == 0
+}

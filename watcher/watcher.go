@@ -1,0 +1,328 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"go.uber.org/zap"
+)
+
+// Options configures [New].
+type Options struct {
+	// Rules decide what is watched. Required.
+	Rules *Rules
+	// Logger receives diagnostics; nil discards them.
+	Logger *zap.Logger
+}
+
+// Event reports one file-system change.
+type Event struct {
+	// Paths are the changed paths (created, written, removed or renamed),
+	// slash-separated, relative to the context root, without duplicates. A
+	// directory that appears brings every watched path inside it.
+	Paths []string
+	// Overflow means the kernel dropped events: something changed but what is
+	// unknown, so the caller must build.
+	Overflow bool
+}
+
+// Watcher watches the build context recursively. It is used by a single call
+// to [Watcher.Run].
+type Watcher struct {
+	rules   *Rules
+	log     *zap.Logger
+	ready   chan struct{}
+	started atomic.Bool
+	count   atomic.Int64
+}
+
+// New returns a Watcher; watching starts with [Watcher.Run].
+func New(opts Options) (*Watcher, error) {
+	if opts.Rules == nil {
+		return nil, errors.New("new watcher: no rules")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Watcher{rules: opts.Rules, log: log.Named("watcher"), ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the initial recursive watch is set up. It stays open if
+// Run fails before that.
+func (w *Watcher) Ready() <-chan struct{} { return w.ready }
+
+// WatchCount returns the number of directories currently watched.
+func (w *Watcher) WatchCount() int { return int(w.count.Load()) }
+
+// eventBuffer lets fsnotify keep reading the kernel queue while Run is busy
+// scanning a new directory.
+const eventBuffer = 1024
+
+// Run watches every watched directory, then sends an Event on out for every
+// change until ctx is done, when it returns nil. It returns an error if the
+// context root cannot be watched, the watch limit is reached, or the root
+// disappears.
+func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
+	if !w.started.CompareAndSwap(false, true) {
+		return errors.New("run watcher: already running")
+	}
+	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
+	if err != nil {
+		if lerr := instanceLimitError(err); lerr != nil {
+			return lerr
+		}
+		return fmt.Errorf("run watcher: start fsnotify: %w", err)
+	}
+	defer fsw.Close()
+
+	s := &session{w: w, rules: w.rules, fsw: fsw, dirs: make(map[string]struct{})}
+	start := time.Now()
+	if err := s.watchAll(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	w.log.Info("watching", zap.String("root", w.rules.root), zap.Int("dirs", len(s.dirs)),
+		zap.Duration("took", time.Since(start)))
+	close(w.ready)
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case fev, ok := <-fsw.Events:
+			if !ok {
+				return errors.New("run watcher: fsnotify event stream closed")
+			}
+			paths, err := s.handle(ctx, fev)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if len(paths) == 0 {
+				continue
+			}
+			if ce := w.log.Check(zap.DebugLevel, "change"); ce != nil {
+				ce.Write(zap.Strings("paths", paths), zap.Stringer("op", fev.Op))
+			}
+			if !send(ctx, out, Event{Paths: paths}) {
+				return nil
+			}
+		case err, ok := <-fsw.Errors:
+			if !ok {
+				return errors.New("run watcher: fsnotify error stream closed")
+			}
+			if !errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.log.Warn("file watcher error", zap.Error(err))
+				continue
+			}
+			w.log.Warn("kernel event queue overflowed; rescanning the context")
+			// Directories created meanwhile may be unwatched: rescan.
+			if err := s.watchAll(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if !send(ctx, out, Event{Overflow: true}) {
+				return nil
+			}
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- Event, ev Event) bool {
+	select {
+	case out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// session is the state of one Run, owned by its goroutine.
+type session struct {
+	w     *Watcher
+	rules *Rules
+	fsw   *fsnotify.Watcher
+	dirs  map[string]struct{} // absolute paths of watched directories
+}
+
+// errSkip means a directory could not be watched but watching goes on.
+var errSkip = errors.New("skip directory")
+
+// watchAll (re)builds the whole watch set: every directory the rules descend
+// into plus the directories holding always-watched files. Watches on
+// directories no longer found are dropped.
+func (s *session) watchAll(ctx context.Context) error {
+	old := s.dirs
+	s.dirs = make(map[string]struct{}, len(old))
+	err := s.scan(ctx, s.rules.root, true, nil)
+	if err == nil {
+		for _, p := range s.rules.alwaysAbs {
+			dir := filepath.Dir(p)
+			if _, ok := s.dirs[dir]; ok {
+				continue
+			}
+			if err = s.add(dir); errors.Is(err, errSkip) {
+				err = nil
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	for dir := range old {
+		if _, ok := s.dirs[dir]; !ok {
+			_ = s.fsw.Remove(dir) // already gone if the directory was deleted
+		}
+	}
+	s.w.count.Store(int64(len(s.dirs)))
+	return err
+}
+
+// scan watches dir and every directory below it the rules descend into. With
+// changed non-nil it appends every watched path found (dir included) to it.
+func (s *session) scan(ctx context.Context, dir string, isRoot bool, changed *[]string) error {
+	start := dir
+	if isRoot {
+		// A trailing separator makes WalkDir follow a symlinked root.
+		start = dir + string(filepath.Separator)
+	}
+	return filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
+		if path == start {
+			path = dir
+		}
+		if err != nil {
+			if isRoot && path == dir {
+				return fmt.Errorf("watch context root %s: %w", dir, err)
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				s.w.log.Warn("skip unreadable path", zap.String("path", path), zap.Error(err))
+			}
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() {
+			if changed != nil {
+				if rel := s.rules.rel(path); s.rules.Watched(rel, false) {
+					*changed = append(*changed, rel)
+				}
+			}
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel := s.rules.rel(path)
+		if !s.rules.descend(rel) {
+			return fs.SkipDir
+		}
+		if err := s.add(path); err != nil {
+			if errors.Is(err, errSkip) {
+				return fs.SkipDir
+			}
+			return err
+		}
+		if changed != nil && path != s.rules.root && s.rules.Watched(rel, true) {
+			*changed = append(*changed, rel)
+		}
+		return nil
+	})
+}
+
+// add watches one directory. It returns errSkip when the directory vanished
+// or cannot be watched, and a fatal error when the watch limit is reached.
+func (s *session) add(dir string) error {
+	err := s.fsw.Add(dir)
+	if err == nil {
+		s.dirs[dir] = struct{}{}
+		s.w.count.Store(int64(len(s.dirs)))
+		return nil
+	}
+	if lerr := watchLimitError(dir, err); lerr != nil {
+		return lerr
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		s.w.log.Warn("cannot watch directory", zap.String("path", dir), zap.Error(err))
+	}
+	return errSkip
+}
+
+// handle turns one fsnotify event into the changed paths to report.
+func (s *session) handle(ctx context.Context, ev fsnotify.Event) ([]string, error) {
+	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Remove) && !ev.Has(fsnotify.Rename) {
+		return nil, nil // chmod only
+	}
+	name := filepath.Clean(ev.Name)
+	rel := s.rules.rel(name)
+	var changed []string
+
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		if name == s.rules.root {
+			return nil, fmt.Errorf("watch context root %s: it was removed or renamed", name)
+		}
+		wasDir := s.drop(name)
+		if s.rules.Watched(rel, wasDir) {
+			changed = append(changed, rel)
+		}
+	}
+	if ev.Has(fsnotify.Create) {
+		// A new directory (created or renamed in) is watched, then scanned:
+		// files written into it before the watch was added are reported too.
+		// A path already gone again is reported like a file.
+		if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
+			if err := s.scan(ctx, name, false, &changed); err != nil {
+				return nil, err
+			}
+			return dedupe(changed), nil
+		}
+		if s.rules.Watched(rel, false) {
+			changed = append(changed, rel)
+		}
+	} else if ev.Has(fsnotify.Write) && s.rules.Watched(rel, false) {
+		changed = append(changed, rel)
+	}
+	return dedupe(changed), nil
+}
+
+// drop forgets the watches on dir and everything below it (the kernel drops
+// them on removal; a renamed directory keeps them under a stale name). It
+// reports whether dir was a watched directory.
+func (s *session) drop(dir string) bool {
+	if _, ok := s.dirs[dir]; !ok {
+		return false
+	}
+	prefix := dir + string(filepath.Separator)
+	for p := range s.dirs {
+		if p == dir || strings.HasPrefix(p, prefix) {
+			delete(s.dirs, p)
+			_ = s.fsw.Remove(p) // fsnotify may have dropped it already
+		}
+	}
+	s.w.count.Store(int64(len(s.dirs)))
+	return true
+}
+
+func dedupe(paths []string) []string {
+	if len(paths) < 2 {
+		return paths
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths)
+}
