@@ -1,0 +1,202 @@
+// Command savelat measures save→serving latency: how long after an edit is written a
+// server answers with the edited code, for several reload loops side by side on
+// examples/greeter (issue 5).
+//
+// Each loop runs on a fresh copy of the example. The harness makes N edits to the
+// greeting the server answers with — alternating a temp-file-and-rename save and an
+// in-place save, the two ways editors write — and polls GET / every 10 ms until the new
+// text comes back. A sample is the time from the write returning to the first correct
+// answer. Before every edit the loop must be idle (no build running, no output for the
+// settle time) and serving the previous text, so samples never overlap.
+//
+// Loops:
+//
+//	floor           fsnotify → host `go build -o bin/server ./cmd/server` → SIGTERM, wait → start (no debounce)
+//	naive           fsnotify → `buildctl build … --opt target=server --output type=local,dest=.` → restart
+//	air             air v1.67.4 with its defaults (1 s delay); only the build command and binary set
+//	devloop         `devloop up` with the server (run, probed) and client targets
+//	devloop-server  `devloop up` with the server target only
+//
+// For the devloop loops it also reports the per-phase medians from devloop's status
+// lines and makes three saves that must restart nothing: a _test.go file, a file the
+// build does not read, and an ignored README.md (which must not even build).
+//
+// Usage:
+//
+//	savelat [--n 10] [--loops floor,naive,air,devloop,devloop-server] [--json FILE] …
+//
+// The naive loop needs BUILDKIT_HOST and buildctl, devloop a BuildKit daemon; `make
+// bench` provides both. Every process the harness starts runs in a process group of its
+// own and is killed, with everything it started, before the harness moves on or exits.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "savelat:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	s := &settings{Progress: os.Stderr}
+	fs := flag.NewFlagSet("savelat", flag.ContinueOnError)
+	loops := fs.String("loops", strings.Join(loopNames, ","), "comma-separated loops to measure: "+strings.Join(loopNames, ", "))
+	jsonPath := fs.String("json", "", "also write the raw samples and results as JSON to this file")
+	fs.IntVar(&s.N, "n", 10, "edits per loop")
+	fs.StringVar(&s.Example, "example", "examples/greeter", "the example app to copy")
+	fs.StringVar(&s.Devloop, "devloop", "bin/devloop", "the devloop binary (make build writes it)")
+	fs.StringVar(&s.Air, "air", defaultAir(), "the air v1.67.4 binary")
+	fs.StringVar(&s.Buildctl, "buildctl", "buildctl", "the buildctl binary")
+	fs.StringVar(&s.Go, "go", "go", "the go command")
+	fs.DurationVar(&s.Settle, "settle", time.Second, "quiet time a loop must show before the next edit")
+	fs.DurationVar(&s.PollEvery, "poll", 10*time.Millisecond, "how often to ask the server")
+	fs.DurationVar(&s.HTTPTimeout, "http-timeout", 2*time.Second, "timeout of one request")
+	fs.DurationVar(&s.EditTimeout, "edit-timeout", time.Minute, "give up on an edit that is not served after this long")
+	fs.DurationVar(&s.StartTimeout, "start-timeout", 5*time.Minute, "give up on a loop whose first server does not answer after this long")
+	fs.BoolVar(&s.NoopChecks, "noop-checks", true, "make the saves that must restart nothing (devloop loops)")
+	fs.StringVar(&s.LogDir, "log-dir", "", "keep each loop's output in DIR/LOOP.log")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if runtime.GOOS != "linux" {
+		return errors.New("the benchmark needs Linux (inotify, /proc, process groups)")
+	}
+	if s.N < 1 {
+		return fmt.Errorf("--n %d: want at least 1 edit", s.N)
+	}
+	for _, l := range strings.Split(*loops, ",") {
+		l = strings.TrimSpace(l)
+		if !slices.Contains(loopNames, l) {
+			return fmt.Errorf("--loops: unknown loop %q (known: %s)", l, strings.Join(loopNames, ", "))
+		}
+		if !slices.Contains(s.Loops, l) {
+			s.Loops = append(s.Loops, l)
+		}
+	}
+	if err := resolvePaths(s); err != nil {
+		return err
+	}
+	if s.LogDir != "" {
+		if err := os.MkdirAll(s.LogDir, 0o755); err != nil {
+			return fmt.Errorf("--log-dir: %w", err)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep := &report{
+		Command:  strings.Join(append([]string{"savelat"}, args...), " "),
+		Machine:  describeMachine(s),
+		Settings: *s,
+	}
+	failed := 0
+	for _, name := range s.Loops {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(s.Progress, "%s: starting on a fresh copy of %s\n", name, s.Example)
+		res := measure(ctx, s, name)
+		if res.Error != "" {
+			failed++
+			fmt.Fprintf(s.Progress, "%s: %s\n", name, res.Error)
+		}
+		rep.Loops = append(rep.Loops, res)
+	}
+	rep.write(os.Stdout)
+	if *jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode results: %w", err)
+		}
+		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		return errors.New("interrupted")
+	case failed > 0:
+		return fmt.Errorf("%d of %d loops failed", failed, len(s.Loops))
+	}
+	return nil
+}
+
+// resolvePaths makes the example and the binaries absolute: loops run in their copies.
+func resolvePaths(s *settings) error {
+	abs, err := filepath.Abs(s.Example)
+	if err != nil {
+		return fmt.Errorf("--example: %w", err)
+	}
+	s.Example = abs
+	if _, err := os.Stat(filepath.Join(abs, greetingFile)); err != nil {
+		return fmt.Errorf("--example %s: not the greeter example: %w", abs, err)
+	}
+	need := map[string]*string{"go": &s.Go}
+	for _, l := range s.Loops {
+		switch {
+		case l == "naive":
+			need["buildctl"] = &s.Buildctl
+		case l == "air":
+			need["air"] = &s.Air
+		case strings.HasPrefix(l, "devloop"):
+			need["devloop"] = &s.Devloop
+		}
+	}
+	for flagName, p := range need {
+		path, err := lookPath(*p)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", flagName, err)
+		}
+		*p = path
+	}
+	return nil
+}
+
+// lookPath resolves a command given as a path (made absolute) or a name on PATH.
+func lookPath(cmd string) (string, error) {
+	if strings.ContainsRune(cmd, filepath.Separator) {
+		abs, err := filepath.Abs(cmd)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return "", err
+		}
+		return abs, nil
+	}
+	return exec.LookPath(cmd)
+}
+
+// defaultAir is where bench/run.sh installs air: $DEVLOOP_CACHE/bin/air, else
+// ~/.cache/devloop/bin/air.
+func defaultAir() string {
+	cache := os.Getenv("DEVLOOP_CACHE")
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return "air"
+		}
+		cache = filepath.Join(dir, "devloop")
+	}
+	return filepath.Join(cache, "bin", "air")
+}
