@@ -105,7 +105,7 @@ and restarts the processes that run them.`,
 	pf.StringVar(&a.addr, "addr", "", "BuildKit daemon address (overrides builder.address and $BUILDKIT_HOST)")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	pf.StringVar(&a.events, "events", "", "write the NDJSON event stream (docs/events.md) to FILE; \"-\" is stdout, and human output then goes to stderr")
-	root.AddCommand(a.buildCommand(), a.upCommand(), a.versionCommand(), a.explainCommand())
+	root.AddCommand(a.buildCommand(), a.upCommand(), a.versionCommand(), a.initCommand(), a.explainCommand())
 	return root
 }
 
@@ -161,13 +161,18 @@ func (a *app) loadConfigOptional() (*config.Config, error) {
 	return a.loadConfig()
 }
 
-// relToCwd shows path relative to the working directory when that is shorter.
+// relToCwd shows path relative to the working directory when it is below it.
 func relToCwd(path string) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		return path
 	}
-	rel, err := filepath.Rel(wd, path)
+	return relTo(wd, path)
+}
+
+// relTo shows path relative to dir when it is below dir.
+func relTo(dir, path string) string {
+	rel, err := filepath.Rel(dir, path)
 	if err != nil || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return path
 	}

@@ -45,6 +45,9 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 				return withCode(exitUsage, err)
 			}
 			defer proj.close()
+			if err := checkDockerfile(cfg, targets, a.human()); err != nil {
+				return withCode(exitUsage, err)
+			}
 			proj.client = client
 			proj.printer = printer
 

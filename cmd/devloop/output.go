@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/devloop/devloop/loop"
-	"github.com/devloop/devloop/rebuild"
 )
 
 // statusPrinter turns loop events into devloop's human output. Two lines frame every
@@ -110,22 +108,9 @@ func (s *statusPrinter) targetLine(b loop.BuildFinished, t loop.TargetFinished) 
 	return fmt.Sprintf("%s: %s in %s (%s)%s", t.Target, verb, secs(total), strings.Join(phases, " · "), tail)
 }
 
-// printFailure prints a failed target: the failing step and its output (the compiler's
-// messages).
+// printFailure prints a failed target with host-path error locations.
 func (s *statusPrinter) printFailure(t loop.TargetFinished) {
-	var be *rebuild.BuildError
-	if errors.As(t.Err, &be) {
-		fmt.Fprintf(s.w, "%s: build failed", t.Target)
-		if be.Step != "" {
-			fmt.Fprintf(s.w, " at %s", be.Step)
-		}
-		fmt.Fprintf(s.w, ": %v\n", be.Err)
-		if logs := strings.TrimRight(be.Logs, "\n"); logs != "" {
-			fmt.Fprintln(s.w, logs)
-		}
-		return
-	}
-	fmt.Fprintf(s.w, "%s: build failed: %v\n", t.Target, t.Err)
+	s.proj.describeFailure(t.Err).print(s.w, t.Target)
 }
 
 func changedSummary(paths []string) string {

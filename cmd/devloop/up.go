@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -66,6 +67,9 @@ func (a *app) up(ctx context.Context, args []string, progress string) error {
 		return withCode(exitUsage, err)
 	}
 	defer proj.close()
+	if err := checkDockerfile(cfg, targets, a.human()); err != nil {
+		return withCode(exitUsage, err)
+	}
 	proj.client = client
 	proj.printer = printer
 
@@ -125,7 +129,7 @@ func (a *app) up(ctx context.Context, args []string, progress string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return printer.Run(gctx) })
 	g.Go(func() error { return w.Run(gctx, raw) })
-	g.Go(func() error { return dropOwnWrites(gctx, proj, raw, filtered) })
+	g.Go(func() error { return dropOwnWrites(gctx, proj, out, raw, filtered) })
 	g.Go(func() error {
 		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
 	})
@@ -231,8 +235,15 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 	}
 }
 
-// dropOwnWrites removes devloop's own exported files from watcher events.
-func dropOwnWrites(ctx context.Context, proj *project, in <-chan watcher.Event, out chan<- watcher.Event) error {
+// dropOwnWrites removes devloop's own exported files from watcher events, and says
+// when a file that shapes devloop itself changed.
+func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-chan watcher.Event, out chan<- watcher.Event) error {
+	settings := map[string]string{}
+	for _, abs := range alwaysWatched(proj.cfg) {
+		if rel, err := filepath.Rel(proj.cfg.Context, abs); err == nil {
+			settings[filepath.ToSlash(rel)] = abs
+		}
+	}
 	for {
 		var ev watcher.Event
 		select {
@@ -242,6 +253,9 @@ func dropOwnWrites(ctx context.Context, proj *project, in <-chan watcher.Event, 
 		}
 		kept := ev.Paths[:0:0]
 		for _, p := range ev.Paths {
+			if abs, ok := settings[p]; ok && abs != proj.cfg.Dockerfile {
+				fmt.Fprintf(notices, "[devloop] %s changed: restart devloop up to apply it to the watch rules\n", relToCwd(abs))
+			}
 			if !proj.isOutput(p) {
 				kept = append(kept, p)
 			}
