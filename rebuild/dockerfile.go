@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,7 @@ type stageInfo struct {
 	runs  []runInfo
 	total int // steps BuildKit numbers in this stage (the n of "[stage i/n]")
 	final buildState
+	deps  []string // stages and images it reads from: its FROM, COPY --from, RUN --mount from=
 }
 
 // buildState is the state of the container filesystem as far as devloop follows it.
@@ -237,6 +239,7 @@ func (a *analyzer) stage(i int) stageInfo {
 		step = 1
 	}
 	info.total = step + countSteps(a.stages[i].Commands)
+	info.deps = append(info.deps, a.base(i))
 	for _, cmd := range a.stages[i].Commands {
 		expand := func(word string) (string, error) {
 			w, _, err := a.lex().ProcessWord(word, envMap(st.env))
@@ -275,6 +278,9 @@ func (a *analyzer) stage(i int) stageInfo {
 		case *instructions.CopyCommand:
 			step++
 			st.copies = append(st.copies, newCopyLayer(st.workdir, c.SourcesAndDest, c.From == ""))
+			if c.From != "" {
+				info.deps = append(info.deps, c.From)
+			}
 		case *instructions.AddCommand:
 			step++
 			local := true
@@ -284,7 +290,13 @@ func (a *analyzer) stage(i int) stageInfo {
 			st.copies = append(st.copies, newCopyLayer(st.workdir, c.SourcesAndDest, local))
 		case *instructions.RunCommand:
 			step++
-			info.runs = append(info.runs, a.run(c, step, st))
+			r := a.run(c, step, st)
+			for _, m := range r.mounts {
+				if m.From != "" {
+					info.deps = append(info.deps, m.From)
+				}
+			}
+			info.runs = append(info.runs, r)
 		}
 	}
 	info.final = st
@@ -986,4 +998,150 @@ func (e envMap) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// GoPackages says which Go packages the named stage's binaries are compiled from: the
+// arguments of every `go build` / `go install` in the stages it is built from or copies
+// from, as directories relative to the build context ("cmd/server"). ok is false when
+// that cannot be determined — no go build at all, a package that is not a relative path
+// inside a bind mount or COPY of the context — and then the stage must be assumed to
+// depend on everything.
+func (d *Dockerfile) GoPackages(stage, contextDir string) (dirs []string, ok bool) {
+	start := d.stageIndex(stage)
+	if start < 0 {
+		return nil, false
+	}
+	seen := map[int]bool{}
+	set := map[string]bool{}
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		if seen[i] {
+			return true
+		}
+		seen[i] = true
+		for _, r := range d.stages[i].runs {
+			pkgs, builds := goBuildPackages(r.script)
+			if !builds {
+				continue
+			}
+			for _, p := range pkgs {
+				dir, ok := r.hostDir(p, contextDir)
+				if !ok {
+					return false
+				}
+				set[dir] = true
+			}
+		}
+		for _, dep := range d.stages[i].deps {
+			if j := d.stageIndex(dep); j >= 0 && !visit(j) {
+				return false
+			}
+		}
+		return true
+	}
+	if !visit(start) || len(set) == 0 {
+		return nil, false
+	}
+	for dir := range set {
+		dirs = append(dirs, dir)
+	}
+	sort.Strings(dirs)
+	return dirs, true
+}
+
+// hostDir maps a package path given to go build (relative to the RUN's working
+// directory) to a directory of the build context, relative to it.
+func (r *runInfo) hostDir(pkg, ctx string) (string, bool) {
+	if pkg != "." && pkg != ".." && !strings.HasPrefix(pkg, "./") && !strings.HasPrefix(pkg, "../") && !path.IsAbs(pkg) {
+		return "", false // an import path: would need the module's layout
+	}
+	if strings.Contains(pkg, "...") {
+		return "", false
+	}
+	p := containerPath(r.workdir, pkg)
+	best, ok := longest(r.mountMappings(), p)
+	if !ok {
+		best, ok = longest(r.copyMappings(ctx), p)
+	}
+	if !ok || !best.fromContext || best.exact || best.pattern != "" {
+		return "", false
+	}
+	rel := strings.TrimPrefix(path.Join("/", best.source, strings.TrimPrefix(p, best.target)), "/")
+	if rel == "" {
+		rel = "."
+	}
+	if fi, err := os.Stat(filepath.Join(ctx, filepath.FromSlash(rel))); err != nil || !fi.IsDir() {
+		return "", false
+	}
+	return rel, true
+}
+
+// goValueFlags are the go build flags that take a separate value.
+var goValueFlags = map[string]bool{
+	"-o": true, "-p": true, "-C": true, "-covermode": true, "-coverpkg": true, "-asmflags": true,
+	"-buildmode": true, "-compiler": true, "-gccgoflags": true, "-gcflags": true, "-installsuffix": true,
+	"-ldflags": true, "-mod": true, "-modfile": true, "-overlay": true, "-pgo": true, "-pkgdir": true,
+	"-tags": true, "-toolexec": true,
+}
+
+// goBuildPackages finds `go build` / `go install` in a RUN's scripts and returns their
+// package arguments ("." when none is given).
+func goBuildPackages(scripts []string) (pkgs []string, builds bool) {
+	for _, script := range scripts {
+		for _, words := range allCommands(script, 0) {
+			for len(words) > 0 {
+				if _, _, ok := assignment(words[0]); ok || wrappers[path.Base(words[0])] {
+					words = words[1:]
+					continue
+				}
+				break
+			}
+			if len(words) < 2 || path.Base(words[0]) != "go" {
+				continue
+			}
+			args := words[1:]
+			if len(args) >= 2 && args[0] == "-C" {
+				args = args[2:]
+			}
+			if len(args) == 0 || (args[0] != "build" && args[0] != "install") {
+				continue
+			}
+			builds = true
+			var found []string
+			for j := 1; j < len(args); j++ {
+				a := args[j]
+				if strings.HasPrefix(a, "-") {
+					name, _, hasValue := strings.Cut(a, "=")
+					if !hasValue && goValueFlags[strings.Replace(name, "--", "-", 1)] {
+						j++
+					}
+					continue
+				}
+				found = append(found, a)
+			}
+			if len(found) == 0 {
+				found = []string{"."}
+			}
+			pkgs = append(pkgs, found...)
+		}
+	}
+	return pkgs, builds
+}
+
+// allCommands is shellCommands, descending into `sh -c SCRIPT`.
+func allCommands(script string, depth int) [][]string {
+	var out [][]string
+	for _, words := range shellCommands(script) {
+		if len(words) > 2 && shells[path.Base(words[0])] && depth < 3 {
+			for j := 1; j+1 < len(words); j++ {
+				if w := words[j]; strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "--") && strings.Contains(w, "c") {
+					out = append(out, allCommands(words[j+1], depth+1)...)
+					break
+				}
+			}
+			continue
+		}
+		out = append(out, words)
+	}
+	return out
 }

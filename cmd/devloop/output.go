@@ -34,6 +34,9 @@ func (s *statusPrinter) handle(ev loop.Event) {
 		s.restarts = map[string]loop.Restarted{}
 		s.paths = e.Paths
 		line := fmt.Sprintf("[devloop] build started #%d: %s", e.ID, strings.Join(e.Targets, ", "))
+		if len(e.Skipped) > 0 {
+			line += " (not affected: " + strings.Join(e.Skipped, ", ") + ")"
+		}
 		if len(e.Paths) > 0 {
 			line += " — " + changedSummary(e.Paths)
 		}

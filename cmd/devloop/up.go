@@ -84,10 +84,19 @@ func (a *app) up(ctx context.Context, args []string, progress string) error {
 	if ew != nil {
 		stream = newEventStream(ew, proj)
 	}
-	var mu sync.Mutex // loop and supervisor events arrive from different goroutines
+	inputs := newTargetInputs(cfg, targets, a.log)
+	refresh := make(chan struct{}, 1)
+	refresh <- struct{}{} // learn the inputs once at start
+	var mu sync.Mutex     // loop and supervisor events arrive from different goroutines
 	emit := func(ev loop.Event) {
 		mu.Lock()
 		defer mu.Unlock()
+		if _, ok := ev.(loop.BuildFinished); ok {
+			select { // imports may have changed: learn the inputs again, off the hot path
+			case refresh <- struct{}{}:
+			default:
+			}
+		}
 		status.handle(ev)
 		if stream != nil {
 			stream.loopEvent(ev)
@@ -112,7 +121,7 @@ func (a *app) up(ctx context.Context, args []string, progress string) error {
 	}
 	l, err := loop.New(loop.Options{
 		Targets: names, Run: run, Policy: policy, Builder: proj, Restarter: sups,
-		Events: emit, Logger: a.log,
+		Events: emit, Logger: a.log, Affects: inputs.affects,
 	})
 	if err != nil {
 		return err
@@ -134,6 +143,16 @@ func (a *app) up(ctx context.Context, args []string, progress string) error {
 		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
 	})
 	g.Go(func() error { return toChanges(gctx, batches, changes) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-refresh:
+				inputs.refresh(gctx)
+			}
+		}
+	})
 	for _, s := range sups {
 		g.Go(func() error { return s.Run(gctx) })
 	}
