@@ -200,7 +200,8 @@ watch:
   debounce: 50ms
   on_busy: queue
 `, port, url))
-	up := startUp(t, dir)
+	eventsFile := filepath.Join(t.TempDir(), "events.ndjson")
+	up := startUp(t, dir, "--events", eventsFile)
 
 	// 1. First build, server starts and answers.
 	up.waitLines(reOK, 1, 5*time.Minute)
@@ -281,5 +282,23 @@ watch:
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, ".devloop", "staging")); len(entries) != 0 {
 		t.Errorf("staging dirs left behind: %v", entries)
+	}
+
+	// 8. Every event of the run has the documented shape, and the stream tells the story.
+	data, err := os.ReadFile(eventsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range validateEvents(t, string(data)) {
+		seen[e["type"].(string)]++
+	}
+	for _, typ := range []string{"change_detected", "build_started", "target_finished", "build_finished", "restarted", "process_started", "ready", "process_stopped"} {
+		if seen[typ] == 0 {
+			t.Errorf("event stream has no %s event (counts %v)", typ, seen)
+		}
+	}
+	if seen["build_started"] != seen["build_finished"] {
+		t.Errorf("build_started %d ≠ build_finished %d", seen["build_started"], seen["build_finished"])
 	}
 }
