@@ -36,6 +36,8 @@ type Request struct {
 	CacheFrom []string // buildx-style cache specs: "type=registry,ref=…"
 	CacheTo   []string
 	Secrets   map[string]Secret
+	// Pins rewrite images to digests resolved earlier (see [Client.Resolve]).
+	Pins Pins
 	// Dest is the directory BuildKit's local exporter writes the result into.
 	Dest string
 }
@@ -112,6 +114,7 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
 		SharedKey:     SharedKey(req.Context),
 		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
+		SourcePolicy:  req.Pins.policy(),
 	}
 	if opt.CacheImports, err = parseCacheSpecs(req.CacheFrom); err != nil {
 		return client.SolveOpt{}, fmt.Errorf("cache.from: %w", err)

@@ -21,6 +21,7 @@ import (
 
 func (a *app) upCommand() *cobra.Command {
 	progress := "quiet"
+	pin := true
 	cmd := &cobra.Command{
 		Use:   "up [TARGET...]",
 		Short: "Build, run and rebuild on every save until interrupted",
@@ -33,14 +34,15 @@ kills at once.`,
 			if progress == "auto" || progress == "tty" {
 				progress = "plain" // a redrawing display does not fit a long-running loop
 			}
-			return a.up(cmd.Context(), args, progress)
+			return a.up(cmd.Context(), args, progress, pin)
 		},
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "BuildKit progress output: quiet, plain, rawjson")
+	cmd.Flags().BoolVar(&pin, "pin", pin, "resolve base images and the # syntax frontend once, then pin their digests for the session (--pin=false resolves them on every build)")
 	return cmd
 }
 
-func (a *app) up(ctx context.Context, args []string, progress string) error {
+func (a *app) up(ctx context.Context, args []string, progress string, pin bool) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -74,6 +76,7 @@ func (a *app) up(ctx context.Context, args []string, progress string) error {
 	proj.printer = printer
 
 	out := &lockedWriter{w: a.human()}
+	proj.pin, proj.notices = pin, out
 	status := newStatusPrinter(out, proj)
 	ew, closeEvents, err := a.openEvents()
 	if err != nil {

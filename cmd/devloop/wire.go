@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,6 +41,13 @@ type project struct {
 	rules     *watcher.Rules
 	outputs   *pathSet // absolute paths of every file devloop exported
 	log       *zap.Logger
+
+	// pin, when set, resolves the Dockerfile's images once and pins their digests for
+	// the rest of the session (see pinsFor).
+	pin     bool
+	notices io.Writer
+	pinMu   sync.Mutex
+	pins    rebuild.Pins
 }
 
 func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (*project, error) {
@@ -159,6 +167,7 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 		CacheFrom:  t.Cache.From,
 		CacheTo:    t.Cache.To,
 		Secrets:    secrets(p.cfg),
+		Pins:       p.pinsFor(ctx),
 		Dest:       st.Dir(),
 	}, p.printer)
 	if err != nil {
@@ -170,6 +179,49 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 		return loop.Result{}, err
 	}
 	return loop.Result{Staged: &staged{p: p, t: t, st: st}, Solve: stats.Solve, Export: stats.Export}, nil
+}
+
+// pinsFor returns the digests of the Dockerfile's images (FROM and # syntax), resolving
+// the ones not pinned yet: the first build of a session (and the first after the
+// Dockerfile names a new image) asks the registry, every later build reuses the digest,
+// so rebuilds make no registry round trip and keep working when the registry is down.
+// Resolution failures are not fatal: the build then resolves images itself.
+func (p *project) pinsFor(ctx context.Context) rebuild.Pins {
+	if !p.pin {
+		return nil
+	}
+	p.pinMu.Lock()
+	defer p.pinMu.Unlock()
+	refs, err := rebuild.ImageRefs(p.cfg.Dockerfile)
+	if err != nil {
+		return p.pins
+	}
+	var missing []string
+	for _, r := range refs {
+		if _, ok := p.pins[r]; !ok {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return p.pins
+	}
+	got, err := p.client.Resolve(ctx, missing)
+	if err != nil {
+		p.log.Warn("cannot pin base images; builds resolve them from the registry", zap.Error(err))
+		return p.pins
+	}
+	next := rebuild.Pins{}
+	for r, d := range p.pins {
+		next[r] = d
+	}
+	for _, r := range missing {
+		next[r] = got[r]
+		if p.notices != nil {
+			fmt.Fprintf(p.notices, "[devloop] pinned %s@%s for this session\n", r, got[r])
+		}
+	}
+	p.pins = next
+	return next
 }
 
 func secrets(cfg *config.Config) map[string]rebuild.Secret {
