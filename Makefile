@@ -46,5 +46,9 @@ test-unit:
 bench: build
 	@$(WITH_BUILDER); bash bench/run.sh
 
+# The long fault runs of RELIABILITY.md (CI runs the same tests at small counts).
+faults:
+	@$(WITH_BUILDER); DEVLOOP_FAULTS_SCALE=full $(GO) test -count=1 -timeout 3h -v ./test/faults
+
 clean:
 	rm -rf bin .devloop
