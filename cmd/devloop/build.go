@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 
 	"github.com/devloop/devloop/loop"
-	"github.com/devloop/devloop/rebuild"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -23,33 +21,12 @@ their output directories. Unchanged files are not rewritten.
 Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unreachable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
+			proj, closeProj, err := a.openProject(ctx, args, progress)
 			if err != nil {
 				return err
 			}
-			targets, err := cfg.Select(args)
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			printer, err := rebuild.NewPrinter(a.stderr, progress, len(targets) > 1)
-			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("--progress: %w", err))
-			}
-			client, err := a.connect(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			proj, err := newProject(cfg, targets, a.log)
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			defer proj.close()
-			if err := checkDockerfile(cfg, targets, a.human()); err != nil {
-				return withCode(exitUsage, err)
-			}
-			proj.client = client
-			proj.printer = printer
+			defer closeProj()
+			printer := proj.printer
 
 			// Status lines wait until the progress display has finished drawing, so the
 			// two never interleave on a terminal.
@@ -65,11 +42,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 				stream := newEventStream(ew, proj)
 				emit = func(ev loop.Event) { status.handle(ev); stream.loopEvent(ev) }
 			}
-			names := make([]string, len(targets))
-			for i, t := range targets {
-				names[i] = t.Name
-			}
-			l, err := loop.New(loop.Options{Targets: names, Builder: proj, Events: emit, Logger: a.log})
+			l, err := loop.New(loop.Options{Targets: proj.targetNames(), Builder: proj, Events: emit, Logger: a.log})
 			if err != nil {
 				return err
 			}

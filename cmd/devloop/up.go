@@ -12,7 +12,6 @@ import (
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/loop"
-	"github.com/devloop/devloop/rebuild"
 	"github.com/devloop/devloop/supervisor"
 	"github.com/devloop/devloop/watcher"
 	"github.com/spf13/cobra"
@@ -43,37 +42,16 @@ kills at once.`,
 }
 
 func (a *app) up(ctx context.Context, args []string, progress string, pin bool) error {
-	cfg, err := a.loadConfig()
+	proj, closeProj, err := a.openProject(ctx, args, progress)
 	if err != nil {
 		return err
 	}
-	targets, err := cfg.Select(args)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
+	defer closeProj()
+	cfg, targets, printer := proj.cfg, proj.selected, proj.printer
 	policy, err := loop.ParsePolicy(cfg.Watch.OnBusy)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	printer, err := rebuild.NewPrinter(a.stderr, progress, len(targets) > 1)
-	if err != nil {
-		return withCode(exitUsage, fmt.Errorf("--progress: %w", err))
-	}
-	client, err := a.connect(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	proj, err := newProject(cfg, targets, a.log)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	defer proj.close()
-	if err := checkDockerfile(cfg, targets, a.human()); err != nil {
-		return withCode(exitUsage, err)
-	}
-	proj.client = client
-	proj.printer = printer
 
 	out := &lockedWriter{w: a.human()}
 	proj.pin, proj.notices = pin, out
@@ -116,14 +94,12 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin bool) 
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	names := make([]string, len(targets))
 	run := map[string]bool{}
-	for i, t := range targets {
-		names[i] = t.Name
+	for _, t := range targets {
 		run[t.Name] = t.Run != nil
 	}
 	l, err := loop.New(loop.Options{
-		Targets: names, Run: run, Policy: policy, Builder: proj, Restarter: sups,
+		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: proj, Restarter: sups,
 		Events: emit, Logger: a.log, Affects: inputs.affects,
 	})
 	if err != nil {

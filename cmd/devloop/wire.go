@@ -34,6 +34,7 @@ const stagingPattern = "**/.devloop-staging-*"
 // files devloop wrote so they stay out of the build context and the watch set.
 type project struct {
 	cfg       *config.Config
+	selected  []*config.Target // the targets this command builds, in order
 	targets   map[string]*config.Target
 	client    *rebuild.Client
 	printer   *rebuild.Printer
@@ -76,6 +77,7 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 		}
 		p.exporters[t.Name] = e
 	}
+	p.selected = targets
 	for _, t := range targets {
 		p.targets[t.Name] = t
 	}
@@ -91,6 +93,46 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 	}
 	p.rules = rules
 	return p, nil
+}
+
+// openProject does what build and up share: load devloop.yaml, select the targets,
+// check the Dockerfile, connect to BuildKit and set up the exporters. close releases
+// them all.
+func (a *app) openProject(ctx context.Context, args []string, progress string) (_ *project, close func(), err error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	targets, err := cfg.Select(args)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
+	printer, err := rebuild.NewPrinter(a.stderr, progress, len(targets) > 1)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, fmt.Errorf("--progress: %w", err))
+	}
+	if err := checkDockerfile(cfg, targets, a.human()); err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
+	client, err := a.connect(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	proj, err := newProject(cfg, targets, a.log)
+	if err != nil {
+		_ = client.Close()
+		return nil, nil, withCode(exitUsage, err)
+	}
+	proj.client, proj.printer = client, printer
+	return proj, func() { proj.close(); _ = client.Close() }, nil
+}
+
+func (p *project) targetNames() []string {
+	names := make([]string, len(p.selected))
+	for i, t := range p.selected {
+		names[i] = t.Name
+	}
+	return names
 }
 
 // close releases the exporters' locks.
