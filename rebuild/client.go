@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,17 +17,23 @@ const DefaultAddress = "unix:///run/buildkit/buildkitd.sock"
 
 // Options configure [Connect].
 type Options struct {
-	// Address of the daemon, as buildctl's --addr: unix://, tcp://, docker-container://, …
+	// Address of the daemon: unix://PATH, tcp://HOST:PORT, docker-container://NAME,
+	// kube-pod://NAME or docker:// (the Docker Engine's built-in BuildKit, see
+	// [Connect]). Empty means [DefaultAddress].
 	Address string
 	// TLS, when set, enables mutual TLS for tcp:// addresses.
 	TLS *TLS
+	// Insecure permits a plain tcp:// address (or a docker:// engine on plain tcp://)
+	// on a host other than the loopback interface. Without it such addresses are
+	// refused: see [EndpointError].
+	Insecure bool
 	// ConnectTimeout bounds the check that the daemon answers. Zero means 5s.
 	ConnectTimeout time.Duration
 	Logger         *zap.Logger
 }
 
 // TLS holds the client side of a mutual-TLS connection (like buildctl's --tlscacert,
-// --tlscert, --tlskey, --tlsservername).
+// --tlscert, --tlskey, --tlsservername). An empty CA means the system's roots.
 type TLS struct {
 	CA, Cert, Key, ServerName string
 }
@@ -39,46 +46,74 @@ type Client struct {
 	log  *zap.Logger
 }
 
-// UnreachableError says that no BuildKit daemon answered at Address.
-type UnreachableError struct {
+// EndpointError says that an address cannot be used as given: an unsupported scheme,
+// unreadable TLS material, or a plain-text tcp:// connection to a remote host that was
+// not explicitly allowed. No connection was attempted.
+type EndpointError struct {
 	Address string
 	Err     error
 }
 
+func (e *EndpointError) Error() string {
+	return fmt.Sprintf("BuildKit address %s: %v", e.Address, e.Err)
+}
+
+func (e *EndpointError) Unwrap() error { return e.Err }
+
+// UnreachableError says that no BuildKit daemon answered at Address. Its message ends
+// with hints for the kind of address (and TLS failure) at hand.
+type UnreachableError struct {
+	Address string
+	Err     error
+	// tls records whether the connection used TLS, for the hints.
+	tls bool
+}
+
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach BuildKit at %s: %v\n"+
-		"  start a daemon:  sudo buildkitd --addr %s &   (in the devloop repo: hack/testbed/up.sh)\n"+
-		"  or point devloop at a running one: --addr, builder.address in devloop.yaml, or $BUILDKIT_HOST\n"+
-		"  (a buildx builder works too: --addr docker-container://buildx_buildkit_<name>0)",
-		e.Address, e.Err, e.Address)
+	var b strings.Builder
+	fmt.Fprintf(&b, "cannot reach BuildKit at %s: %v", e.Address, e.Err)
+	for _, h := range unreachableHints(e.Address, e.Err, e.tls) {
+		b.WriteString("\n  ")
+		b.WriteString(h)
+	}
+	return b.String()
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Connect dials the daemon and checks that it answers (it lists the daemon's workers).
-// Any failure is an [*UnreachableError] naming the address tried.
+// An address that cannot be used is an [*EndpointError]; any failure to reach the
+// daemon is an [*UnreachableError] naming the address tried.
+//
+// Addresses:
+//   - unix:///path/to/buildkitd.sock
+//   - tcp://HOST:PORT, with Options.TLS for mutual TLS; plain text only on loopback
+//     unless Options.Insecure
+//   - docker-container://NAME[?context=CTX] runs `docker exec -i NAME buildctl dial-stdio`
+//     (a buildx builder's container is buildx_buildkit_<builder>0)
+//   - kube-pod://POD[?namespace=NS&context=CTX&container=C] runs
+//     `kubectl exec -i POD -- buildctl dial-stdio`
+//   - docker:// uses the Docker Engine's built-in BuildKit like buildx's docker driver:
+//     the engine is $DOCKER_HOST, else the current docker context's endpoint, else
+//     unix:///var/run/docker.sock; docker://unix:///PATH or docker://tcp://HOST:PORT
+//     name it explicitly. Plain tcp:// engines follow the tcp:// rule; DOCKER_TLS_VERIFY
+//     and DOCKER_CERT_PATH enable TLS as for the docker CLI.
 func Connect(ctx context.Context, opts Options) (*Client, error) {
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
 	log = log.Named("rebuild")
-	addr := opts.Address
-	if addr == "" {
-		addr = DefaultAddress
+	if opts.Address == "" {
+		opts.Address = DefaultAddress
 	}
-	var copts []client.ClientOpt
-	if t := opts.TLS; t != nil {
-		if t.CA != "" || t.ServerName != "" {
-			copts = append(copts, client.WithServerConfig(t.ServerName, t.CA))
-		}
-		if t.Cert != "" || t.Key != "" {
-			copts = append(copts, client.WithCredentials(t.Cert, t.Key))
-		}
-	}
-	bk, err := client.New(ctx, addr, copts...)
+	ep, err := resolveEndpoint(opts, log)
 	if err != nil {
-		return nil, &UnreachableError{Address: addr, Err: err}
+		return nil, err
+	}
+	bk, err := client.New(ctx, ep.target, ep.opts...)
+	if err != nil {
+		return nil, &UnreachableError{Address: ep.display, Err: err, tls: ep.tls}
 	}
 	timeout := opts.ConnectTimeout
 	if timeout == 0 {
@@ -90,31 +125,64 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		_ = bk.Close()
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to BuildKit at %s: %w", addr, context.Cause(ctx))
+			return nil, fmt.Errorf("connect to BuildKit at %s: %w", ep.display, context.Cause(ctx))
 		}
-		return nil, &UnreachableError{Address: addr, Err: simplifyDialError(err)}
+		err = simplifyDialError(err)
+		if ep.diagnose != nil {
+			if derr := ep.diagnose(ctx); derr != nil {
+				err = derr
+			}
+		}
+		return nil, &UnreachableError{Address: ep.display, Err: err, tls: ep.tls}
 	}
 	if len(workers) == 0 {
 		_ = bk.Close()
-		return nil, &UnreachableError{Address: addr, Err: errors.New("the daemon answers but has no workers")}
+		return nil, &UnreachableError{Address: ep.display, Err: errors.New("the daemon answers but has no workers")}
 	}
-	log.Debug("connected", zap.String("address", addr), zap.Int("workers", len(workers)))
-	return &Client{bk: bk, addr: addr, log: log}, nil
+	log.Debug("connected", zap.String("address", ep.display), zap.Int("workers", len(workers)))
+	return &Client{bk: bk, addr: ep.display, log: log}, nil
 }
 
 // simplifyDialError strips gRPC's status wrapping so the message says what failed.
 func simplifyDialError(err error) error {
 	msg := err.Error()
-	if i := strings.Index(msg, "desc = "); i >= 0 {
+	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
 		msg = msg[i+len("desc = "):]
+	}
+	if u, err := strconv.Unquote(msg); err == nil {
+		msg = u
 	}
 	msg = strings.Trim(msg, `"`)
 	msg = strings.TrimPrefix(msg, "connection error: ")
 	msg = strings.TrimPrefix(msg, "transport: Error while dialing: ")
-	return errors.New(msg)
+	msg = strings.TrimPrefix(msg, "transport: authentication handshake failed: ")
+	msg = strings.TrimPrefix(msg, "error reading server preface: ")
+	return errors.New(condenseHelperError(msg))
 }
 
-// Address is the address this client is connected to.
+// condenseHelperError shortens the error of a connection helper's command (docker
+// exec, kubectl exec): its generic advice goes, and of the command's stderr only the
+// last line stays, which is where docker and kubectl say what went wrong.
+func condenseHelperError(msg string) string {
+	head, stderr, ok := strings.Cut(msg, "stderr=")
+	if !ok || !strings.HasPrefix(head, "command [") {
+		return msg
+	}
+	if i := strings.Index(head, ", make sure the URL is valid"); i >= 0 {
+		head = head[:i]
+	}
+	head = strings.TrimRight(head, ": ")
+	// The command's output arrives with its newlines escaped or not, depending on
+	// how many layers quoted it.
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(stderr, `\n`, "\n")), "\n")
+	if last := strings.TrimSpace(lines[len(lines)-1]); last != "" {
+		return head + ": " + last
+	}
+	return head
+}
+
+// Address is the address this client is connected to (for docker://, the engine's
+// resolved address, e.g. docker://unix:///var/run/docker.sock).
 func (c *Client) Address() string { return c.addr }
 
 // DaemonVersion reports the daemon's BuildKit version.

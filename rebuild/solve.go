@@ -7,14 +7,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
@@ -129,6 +132,11 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		}
 		opt.Session = append(opt.Session, a)
 	}
+	// Registry credentials (docker login, credential helpers) for private base images
+	// and registry caches, looked up when the daemon asks, as buildctl does.
+	opt.Session = append(opt.Session, authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
+	}))
 	return opt, nil
 }
 

@@ -105,7 +105,7 @@ and restarts the processes that run them.`,
 	pf.StringVar(&a.addr, "addr", "", "BuildKit daemon address (overrides builder.address and $BUILDKIT_HOST)")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	pf.StringVar(&a.events, "events", "", "write the NDJSON event stream (docs/events.md) to FILE; \"-\" is stdout, and human output then goes to stderr")
-	root.AddCommand(a.buildCommand(), a.upCommand(), a.versionCommand(), a.initCommand(), a.explainCommand())
+	root.AddCommand(a.buildCommand(), a.upCommand(), a.versionCommand(), a.initCommand(), a.explainCommand(), a.builderCommand())
 	return root
 }
 

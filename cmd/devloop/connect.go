@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/rebuild"
 )
 
-// builderAddress picks the daemon address: flag > devloop.yaml > $BUILDKIT_HOST > default.
+// autoAddress means: use a daemon at the default socket, else the one devloop
+// started earlier, else start one (see builder_auto.go).
+const autoAddress = "auto"
+
+// builderAddress picks the daemon address: flag > devloop.yaml > $BUILDKIT_HOST > auto.
 func (a *app) builderAddress(cfg *config.Config) string {
 	switch {
 	case a.addr != "":
@@ -18,22 +23,46 @@ func (a *app) builderAddress(cfg *config.Config) string {
 	case os.Getenv("BUILDKIT_HOST") != "":
 		return os.Getenv("BUILDKIT_HOST")
 	default:
-		return rebuild.DefaultAddress
+		return autoAddress
 	}
 }
 
-// connect dials the builder; an unreachable daemon is exit code 3.
+// connect dials the builder, starting a local one when the address is auto and none
+// runs. An address that cannot be used is exit code 2, an unreachable daemon 3.
 func (a *app) connect(ctx context.Context, cfg *config.Config) (*rebuild.Client, error) {
-	opts := rebuild.Options{Address: a.builderAddress(cfg), Logger: a.log}
+	return a.dial(ctx, cfg, true)
+}
+
+// connectRunning is connect without starting a daemon: for commands that only report
+// (devloop version).
+func (a *app) connectRunning(ctx context.Context, cfg *config.Config) (*rebuild.Client, error) {
+	return a.dial(ctx, cfg, false)
+}
+
+func (a *app) dial(ctx context.Context, cfg *config.Config, start bool) (*rebuild.Client, error) {
 	if cfg == nil {
 		cfg = &config.Config{}
 	}
+	opts := rebuild.Options{Address: a.builderAddress(cfg), Insecure: cfg.Builder.Insecure, Logger: a.log}
 	if t := cfg.Builder.TLS; t != nil {
 		opts.TLS = &rebuild.TLS{CA: t.CA, Cert: t.Cert, Key: t.Key, ServerName: t.ServerName}
 	}
-	c, err := rebuild.Connect(ctx, opts)
-	if err != nil {
+	var (
+		c   *rebuild.Client
+		err error
+	)
+	if opts.Address == autoAddress {
+		c, err = a.connectAuto(ctx, opts, start)
+	} else {
+		c, err = rebuild.Connect(ctx, opts)
+	}
+	var ee *rebuild.EndpointError
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.As(err, &ee):
+		return nil, withCode(exitUsage, err)
+	default:
 		return nil, withCode(exitUnreachable, err)
 	}
-	return c, nil
 }

@@ -34,7 +34,7 @@ func (a *app) versionCommand() *cobra.Command {
 			cfg, _ := a.loadConfigOptional()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 			defer cancel()
-			c, err := a.connect(ctx, cfg)
+			c, err := a.connectRunning(ctx, cfg)
 			if err != nil {
 				fmt.Fprintf(a.stdout, "buildkit daemon unreachable at %s\n", a.builderAddress(cfg))
 				return nil

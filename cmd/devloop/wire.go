@@ -173,6 +173,13 @@ func isAncestor(dir, p string) bool {
 // state dir) plus every file devloop exported into the context.
 func (p *project) excludes() []string {
 	ex := append(p.rules.ContextExcludes(), stagingPattern)
+	// devloop.yaml configures devloop, not the build: editing it must not invalidate
+	// steps that bind-mount or COPY the whole context.
+	if abs, err := filepath.Abs(p.cfg.File); err == nil {
+		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			ex = append(ex, filepath.ToSlash(rel))
+		}
+	}
 	for _, abs := range p.outputs.list() {
 		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
 			ex = append(ex, filepath.ToSlash(rel))
