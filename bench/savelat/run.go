@@ -34,7 +34,7 @@ type settings struct {
 }
 
 // loopNames are the loops a run can measure, in report order.
-var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server"}
+var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin"}
 
 // reloader is one loop under test.
 type reloader interface {
@@ -109,8 +109,17 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 	case "air":
 		return &procLoop{e: e, argv: []string{s.Air, "-c", ".air.toml"}, config: ".air.toml",
 			body: airConfig(e.addr), grace: 10 * time.Second}, nil
-	case "devloop", "devloop-server":
-		return &procLoop{e: e, argv: []string{s.Devloop, "up"}, config: "devloop.yaml",
+	case "devloop", "devloop-server", "devloop-all", "devloop-nopin":
+		// devloop-all and devloop-nopin are the "before" of two optimizations: every
+		// target rebuilt on every change, and images resolved on every build.
+		argv := []string{s.Devloop, "up"}
+		switch name {
+		case "devloop-all":
+			argv = append(argv, "--only-affected=false")
+		case "devloop-nopin":
+			argv = append(argv, "--pin=false")
+		}
+		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
 			body: devloopConfig(e.addr, name == "devloop-server"), isBusy: devloopBusy,
 			grace: 20 * time.Second}, nil
 	}

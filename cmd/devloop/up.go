@@ -20,7 +20,7 @@ import (
 
 func (a *app) upCommand() *cobra.Command {
 	progress := "quiet"
-	pin := true
+	pin, onlyAffected := true, true
 	cmd := &cobra.Command{
 		Use:   "up [TARGET...]",
 		Short: "Build, run and rebuild on every save until interrupted",
@@ -33,15 +33,16 @@ kills at once.`,
 			if progress == "auto" || progress == "tty" {
 				progress = "plain" // a redrawing display does not fit a long-running loop
 			}
-			return a.up(cmd.Context(), args, progress, pin)
+			return a.up(cmd.Context(), args, progress, pin, onlyAffected)
 		},
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "BuildKit progress output: quiet, plain, rawjson")
+	cmd.Flags().BoolVar(&onlyAffected, "only-affected", onlyAffected, "rebuild only the targets a change can affect (Go targets: from go list -deps); false rebuilds every target on every change")
 	cmd.Flags().BoolVar(&pin, "pin", pin, "resolve base images and the # syntax frontend once, then pin their digests for the session (--pin=false resolves them on every build)")
 	return cmd
 }
 
-func (a *app) up(ctx context.Context, args []string, progress string, pin bool) error {
+func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyAffected bool) error {
 	proj, closeProj, err := a.openProject(ctx, args, progress)
 	if err != nil {
 		return err
@@ -98,9 +99,14 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin bool) 
 	for _, t := range targets {
 		run[t.Name] = t.Run != nil
 	}
+	var affects func(string, []string) bool
+	if onlyAffected {
+		affects = inputs.affects
+	}
 	l, err := loop.New(loop.Options{
+		Affects: affects,
 		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: proj, Restarter: sups,
-		Events: emit, Logger: a.log, Affects: inputs.affects,
+		Events: emit, Logger: a.log,
 	})
 	if err != nil {
 		return err
