@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,10 +18,12 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
 )
 
 // Request is one Dockerfile target to solve and export.
@@ -229,15 +230,20 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 }
 
 // isUnavailable reports whether err means the daemon went away (as opposed to a build
-// that failed).
+// that failed). It goes by the gRPC status of the call: a registry that refuses a
+// connection inside the build arrives with code Unknown and is a build failure, not an
+// unreachable daemon.
 func isUnavailable(err error) bool {
+	if grpcerrors.Code(err) == codes.Unavailable {
+		return true
+	}
 	msg := err.Error()
-	for _, s := range []string{"code = Unavailable", "connection refused", "no such file or directory\" ", "error reading from server: EOF", "transport is closing"} {
+	for _, s := range []string{"code = Unavailable", "error reading from server", "transport is closing"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
 	}
-	return errors.Is(err, context.DeadlineExceeded) && strings.Contains(msg, "connection")
+	return false
 }
 
 const maxLogBytes = 64 << 10

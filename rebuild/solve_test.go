@@ -1,6 +1,10 @@
 package rebuild
 
 import (
+	"errors"
+	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -137,5 +141,23 @@ func TestMissingDockerfile(t *testing.T) {
 	_, err := solveOpt(Request{Context: ctx, Dockerfile: filepath.Join(ctx, "Dockerfile")})
 	if err == nil || !strings.Contains(err.Error(), "Dockerfile") {
 		t.Errorf("solveOpt without a Dockerfile: error = %v, want one naming the Dockerfile", err)
+	}
+}
+
+func TestIsUnavailable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{status.Error(codes.Unavailable, "error reading from server: connection reset by peer"), true},
+		{fmt.Errorf("solve: %w", status.Error(codes.Unavailable, "connection error")), true},
+		{errors.New("Unavailable: error reading from server: connection reset by peer"), true},
+		{status.Error(codes.Unknown, `failed to resolve source metadata for docker.io/library/golang:1.26-alpine: Head "http://127.0.0.1:5055/v2/": dial tcp 127.0.0.1:5055: connect: connection refused`), false},
+		{errors.New(`process "/bin/sh -c go build" did not complete successfully: exit code: 1`), false},
+	}
+	for _, tt := range tests {
+		if got := isUnavailable(tt.err); got != tt.want {
+			t.Errorf("isUnavailable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }
