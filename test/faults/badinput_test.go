@@ -1,0 +1,261 @@
+//go:build linux
+
+package faults
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const badInputDockerfile = `FROM alpine AS gen
+ARG V=1
+RUN mkdir -p /out && echo app $V > /out/app && chmod 755 /out/app
+
+FROM scratch AS app
+COPY --from=gen /out/ /bin/
+
+FROM alpine AS ctxgen
+RUN --mount=type=bind,target=/ctx mkdir -p /out && ls -R /ctx > /out/listing
+
+FROM scratch AS ctx
+COPY --from=ctxgen /out/ /bin/
+
+FROM alpine AS absgen
+RUN mkdir -p /out && ln -s /etc/passwd /out/evil
+
+FROM scratch AS evil-absolute
+COPY --from=absgen /out/ /bin/
+
+FROM alpine AS relgen
+RUN mkdir -p /out && ln -s ../../../../../../etc/passwd /out/evil
+
+FROM scratch AS evil-relative
+COPY --from=relgen /out/ /bin/
+`
+
+// tree maps every entry below dir except .devloop to its type, mode and, for files
+// and symlinks, content digest or target.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == ".devloop" {
+			return fs.SkipDir
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		v := fi.Mode().String()
+		switch {
+		case fi.Mode().IsRegular():
+			sum, err := fileDigest(p)
+			if err != nil {
+				return err
+			}
+			v += " " + sum
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			v += " -> " + target
+		}
+		out[filepath.ToSlash(rel)] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestBadInput feeds devloop bad configurations and hostile builds (fault 7). Each must
+// fail with a clear error (exit code, and a message naming the problem) and leave
+// the project — ./bin above all — exactly as it was. The config fuzzer
+// (config/fuzz_test.go, FuzzParse, 20s in `make test`) and the exporter's unit tests
+// (TestCommitRefusesEscapes) cover malformed YAML and hostile staged trees in depth.
+func TestBadInput(t *testing.T) {
+	requireBuildKit(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatal("setpriv (util-linux) is needed to run devloop without CAP_DAC_OVERRIDE, so that root cannot read a mode 000 directory")
+	}
+	dir := newProject(t, map[string]string{
+		"Dockerfile":   badInputDockerfile,
+		"devloop.yaml": "targets: {app: {output: .}}\n",
+	})
+	mustBuild(t, dir)
+	bin := filepath.Join(dir, "bin")
+	outside := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-outside")
+	t.Cleanup(func() { os.RemoveAll(outside) })
+
+	// replaceBin swaps ./bin for a regular file until the test ends.
+	replaceBin := func(t *testing.T) {
+		backup := bin + ".bak"
+		if err := os.Rename(bin, backup); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, []byte("a regular file\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := os.Remove(bin); err != nil {
+				t.Error(err)
+			}
+			if err := os.Rename(backup, bin); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	readOnlyBin := func(t *testing.T) {
+		if err := os.Chmod(bin, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := os.Chmod(bin, 0o755); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+
+	cases := []struct {
+		name     string
+		yaml     string
+		setup    func(t *testing.T)
+		noDAC    bool // run without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH
+		wantCode int
+		want     []string // in the output
+	}{
+		{
+			name:     "missing stage names the stages that exist",
+			yaml:     "targets: {app: {stage: no-such-stage, output: .}}\n",
+			wantCode: 2,
+			want:     []string{`"no-such-stage"`, "gen", "app", "ctxgen", "ctx", "evil-absolute", "evil-relative"},
+		},
+		{
+			name:     "missing Dockerfile",
+			yaml:     "dockerfile: missing.Dockerfile\ntargets: {app: {output: .}}\n",
+			wantCode: 2,
+			want:     []string{"missing.Dockerfile", "no such file"},
+		},
+		{
+			name: "unreadable directory in the context",
+			yaml: "targets: {ctx: {output: .}}\n",
+			setup: func(t *testing.T) {
+				secret := filepath.Join(dir, "secret")
+				if err := os.Mkdir(secret, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(secret, "key"), []byte("k\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(secret, 0); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if err := os.Chmod(secret, 0o755); err != nil {
+						t.Error(err)
+					}
+					if err := os.RemoveAll(secret); err != nil {
+						t.Error(err)
+					}
+				})
+			},
+			noDAC:    true,
+			wantCode: 1,
+			want:     []string{filepath.Join(dir, "secret"), "permission denied"},
+		},
+		{
+			name:     "./bin is a regular file (output .)",
+			yaml:     "build_args: {V: 2}\ntargets: {app: {output: .}}\n",
+			setup:    replaceBin,
+			wantCode: 1,
+			want:     []string{bin, "not a directory"},
+		},
+		{
+			name:     "./bin is a regular file (output bin)",
+			yaml:     "targets: {app: {output: bin}}\n",
+			setup:    replaceBin,
+			wantCode: 2,
+			want:     []string{bin, "regular file, not a directory"},
+		},
+		{
+			name:     "./bin is read-only (output .)",
+			yaml:     "build_args: {V: 2}\ntargets: {app: {output: .}}\n",
+			setup:    readOnlyBin,
+			wantCode: 1,
+			want:     []string{bin, "read-only"},
+		},
+		{
+			name:     "./bin is read-only (output bin)",
+			yaml:     "build_args: {V: 2}\ntargets: {app: {output: bin}}\n",
+			setup:    readOnlyBin,
+			wantCode: 2,
+			want:     []string{bin, "read-only"},
+		},
+		{
+			name:     "output outside the project",
+			yaml:     "targets: {app: {output: ../" + filepath.Base(outside) + "}}\n",
+			wantCode: 2,
+			want:     []string{"devloop.yaml:1:", "targets.app.output", "inside the project"},
+		},
+		{
+			name:     "exported symlink to an absolute path outside",
+			yaml:     "targets: {evil-absolute: {output: .}}\n",
+			wantCode: 1,
+			want:     []string{"bin/evil -> /etc/passwd", "outside the output dir"},
+		},
+		{
+			name:     "exported symlink climbing out with ..",
+			yaml:     "targets: {evil-relative: {output: .}}\n",
+			wantCode: 1,
+			want:     []string{"bin/evil -> ../../../../../../etc/passwd", "outside the output dir"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			writeFile(t, filepath.Join(dir, "devloop.yaml"), tc.yaml)
+			t.Cleanup(func() { writeFile(t, filepath.Join(dir, "devloop.yaml"), "targets: {app: {output: .}}\n") })
+			if tc.setup != nil {
+				tc.setup(t)
+			}
+			before := tree(t, dir)
+			var r result
+			if tc.noDAC {
+				r = runCommand(t, dir, nil, setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all", "--",
+					devloopBin, "build", "--progress", "quiet")
+			} else {
+				r = runDevloop(t, dir, nil, "build", "--progress", "quiet")
+			}
+			if r.code != tc.wantCode {
+				t.Errorf("exit code %d, want %d\n%v", r.code, tc.wantCode, r)
+			}
+			out := r.stdout + r.stderr
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%v", w, r)
+				}
+			}
+			if strings.Contains(out, "panic:") {
+				t.Errorf("devloop panicked:\n%v", r)
+			}
+			if d := diffSnapshots(tree(t, dir), before); d != "" {
+				t.Errorf("the project changed:\n%s", d)
+			}
+			if _, err := os.Lstat(outside); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s was created (err %v)", outside, err)
+			}
+			if left := stagingLeft(t, dir); len(left) > 0 {
+				t.Errorf("staging dirs left: %v", left)
+			}
+			t.Logf("exit %d: %s", r.code, firstLines(strings.TrimSpace(out), 4))
+		})
+	}
+}

@@ -1,0 +1,99 @@
+//go:build linux
+
+package faults
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestNoOrphans stops `devloop up` with SIGINT or SIGTERM while it builds, exports,
+// restarts or serves (fault 5). Its run: command is a shell that starts the server in
+// the background and waits, so the supervised process has a child of its own.
+// Afterwards devloop must have exited 0, no process of the project may be left (by
+// working directory, executable or command line), the port must be free and no
+// staging dir may remain.
+func TestNoOrphans(t *testing.T) {
+	requireBuildKit(t)
+	runs := scaled(t, 8, 50)
+	rng := newRand(t)
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	dir := exampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
+targets:
+  server:
+    stage: server
+    output: .
+    run:
+      command: [sh, -c, "bin/server --addr 127.0.0.1:%d & sleep 1000; wait"]
+      stop_timeout: 3s
+      ready: %s
+watch:
+  debounce: 50ms
+`, port, url))
+	phases := []string{"building", "exporting", "restarting", "serving"}
+	signals := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	midBuild := 0
+	for i := range runs {
+		phase := phases[i%len(phases)]
+		sig := signals[(i/len(phases)+i)%len(signals)]
+		up := startUp(t, dir, nil)
+		switch phase {
+		case "building":
+			from, _ := up.waitLine(reProcReady, 0, 5*time.Minute)
+			setGreeting(t, dir, fmt.Sprintf("building %d", i))
+			up.waitLine(reStarted, from, 2*time.Minute)
+			time.Sleep(time.Duration(rng.Int64N(int64(400 * time.Millisecond))))
+		case "exporting":
+			up.waitLine(reProcReady, 0, 5*time.Minute)
+			w := watchStaging(t, dir, func(rel string) bool {
+				_, after, ok := strings.Cut(rel, "/out/")
+				return ok && after != ""
+			})
+			setGreeting(t, dir, fmt.Sprintf("exporting %d", i))
+			select {
+			case <-w.fired:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("run %d: no export started within 2m of an edit", i)
+			}
+			w.close()
+		case "restarting":
+			from, _ := up.waitLine(reProcReady, 0, 5*time.Minute)
+			setGreeting(t, dir, fmt.Sprintf("restarting %d", i))
+			up.waitLine(reProcStopped, from, 2*time.Minute)
+		case "serving":
+			up.waitLine(reProcReady, 0, 5*time.Minute)
+			if _, err := get(url); err != nil {
+				t.Fatalf("run %d: server ready but GET / fails: %v", i, err)
+			}
+			// The scan below must see what it is meant to catch: sh, its server child
+			// and sleep, plus devloop itself (by working directory).
+			if procs := processesUnder(dir); len(procs) < 4 {
+				t.Fatalf("run %d: processes of the project while serving = %v, want devloop, sh, server and sleep", i, procs)
+			}
+		}
+		if up.count(reStarted, 0) > up.count(reFinished, 0) {
+			midBuild++
+		}
+		if code := up.stop(sig, time.Minute); code != 0 {
+			t.Errorf("run %d (%s, %s): devloop up exit code %d, want 0", i, phase, sig, code)
+		}
+		if left := processesUnder(dir); len(left) > 0 {
+			t.Errorf("run %d (%s, %s): processes left behind:\n%v", i, phase, sig, left)
+			for _, p := range left {
+				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+		}
+		if !portFree(port) {
+			t.Errorf("run %d (%s, %s): port %d still in use after devloop exited", i, phase, sig, port)
+		}
+		if left := stagingLeft(t, dir); len(left) > 0 {
+			t.Errorf("run %d (%s, %s): staging dirs left: %v", i, phase, sig, left)
+		}
+	}
+	t.Logf("%d runs stopped (%d while a build was running): no process, port or staging dir left", runs, midBuild)
+}
