@@ -147,16 +147,28 @@ root = "$STATE/root"
 [registry."$REG"]
   http = true
 TOML
-if ! alive "$STATE/buildkitd.pid"; then
+start_buildkitd() {
   rm -f "$SOCK"
   log "starting buildkitd on $ADDR"
   PATH=$BIN:$PATH setsid "$BIN/buildkitd" --config "$STATE/buildkitd.toml" \
-    >"$STATE/buildkitd.log" 2>&1 </dev/null &
+    >>"$STATE/buildkitd.log" 2>&1 </dev/null &
   echo $! >"$STATE/buildkitd.pid"
-fi
+}
+# A daemon killed a moment ago may still hold its state dir: a start that dies at once
+# is retried a few times.
+attempts=0
+alive "$STATE/buildkitd.pid" || { start_buildkitd; attempts=1; }
 for _ in $(seq 300); do
   "$BIN/buildctl" --addr "$ADDR" --timeout 2 debug workers >/dev/null 2>&1 && break
-  alive "$STATE/buildkitd.pid" || { log "buildkitd exited: $(tail -20 "$STATE/buildkitd.log")"; exit 1; }
+  if ! alive "$STATE/buildkitd.pid"; then
+    if ((attempts >= 3)); then
+      log "buildkitd exited: $(tail -20 "$STATE/buildkitd.log")"
+      exit 1
+    fi
+    sleep 1
+    start_buildkitd
+    attempts=$((attempts + 1))
+  fi
   sleep 0.1
 done
 "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null || { log "buildkitd does not answer on $ADDR"; exit 1; }
