@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -54,6 +55,22 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		return withCode(exitUsage, err)
 	}
 
+	// Files devloop itself writes (`devloop up > up.log`, --events FILE) must not look
+	// like edits: each line written would otherwise start a build.
+	for _, w := range []io.Writer{a.stdout, a.stderr} {
+		if f, ok := w.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				if p, err := filepath.EvalSymlinks("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err == nil {
+					proj.outputs.add(p)
+				}
+			}
+		}
+	}
+	if a.events != "" && a.events != "-" {
+		if p, err := filepath.Abs(a.events); err == nil {
+			proj.outputs.add(p)
+		}
+	}
 	out := &lockedWriter{w: a.human()}
 	proj.pin, proj.notices = pin, out
 	status := newStatusPrinter(out, proj)

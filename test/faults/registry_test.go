@@ -76,7 +76,7 @@ func TestRegistryLoss(t *testing.T) {
 				t.Logf("a new devloop build (no # syntax line) succeeds with the registry down")
 			case strings.Contains(r.stdout+r.stderr, tb.registry):
 				t.Logf("a new devloop build (no # syntax line) fails with the registry down, naming it (exit %d): %s",
-					r.code, firstLines(r.stderr, 1))
+					r.code, lineWith(r.stdout+r.stderr, tb.registry))
 			default:
 				t.Errorf("a new devloop build with the registry down failed without naming the registry %s:\n%v", tb.registry, r)
 			}
@@ -90,6 +90,16 @@ func TestRegistryLoss(t *testing.T) {
 	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}
+}
+
+// lineWith returns the first line of s that contains sub.
+func lineWith(s, sub string) string {
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }
 
 // firstLines returns the first n lines of s.
