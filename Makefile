@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO ?= go
 TESTBED := hack/testbed/up.sh
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TOOLS ?= $(HOME)/.cache/devloop/bin
 # The testbed's address unless the caller already points at a daemon.
 WITH_BUILDER = if [ -z "$$BUILDKIT_HOST" ]; then eval "$$(bash $(TESTBED) --env)"; fi
 
@@ -32,6 +34,11 @@ demo: build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOBIN=$(TOOLS) $(GO) install $(STATICCHECK)
+	$(TOOLS)/staticcheck ./...
+	GOOS=windows $(TOOLS)/staticcheck ./...
 
 # Every test: unit tests and the end-to-end tests against the real testbed.
 test: lint

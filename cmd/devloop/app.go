@@ -43,7 +43,6 @@ func withCode(code int, err error) error {
 type app struct {
 	file     string
 	addr     string
-	progress string
 	logLevel string
 	events   string
 

@@ -34,11 +34,6 @@ func newBuilderState() (builderState, error) {
 func (s builderState) root() string    { return filepath.Join(s.dir, "root") }
 func (s builderState) socket() string  { return filepath.Join(s.dir, "buildkitd.sock") }
 func (s builderState) address() string { return "unix://" + s.socket() }
-func (s builderState) pidFile() string { return filepath.Join(s.dir, "buildkitd.pid") }
-func (s builderState) logFile() string { return filepath.Join(s.dir, "buildkitd.log") }
-func (s builderState) lockFile() string {
-	return filepath.Join(s.dir, "lock")
-}
 
 // maxSocketPath is the shortest limit for a unix socket path among the unix systems
 // (macOS: 104 bytes including the terminating NUL).
@@ -167,19 +162,6 @@ func (a *app) waitForBuilder(ctx context.Context, opts rebuild.Options, addr str
 		case <-tick.C:
 		}
 	}
-}
-
-// logTail returns the last n lines of the file at path, indented.
-func logTail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "\n    " + strings.Join(lines, "\n    ")
 }
 
 // noBuilderError is the one message shown when no daemon answers and devloop could

@@ -194,3 +194,22 @@ func waitExit(ctx context.Context, pid int, timeout time.Duration) bool {
 	}
 	return true
 }
+
+func (s builderState) pidFile() string { return filepath.Join(s.dir, "buildkitd.pid") }
+func (s builderState) logFile() string { return filepath.Join(s.dir, "buildkitd.log") }
+func (s builderState) lockFile() string {
+	return filepath.Join(s.dir, "lock")
+}
+
+// logTail returns the last n lines of the file at path, indented.
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "\n    " + strings.Join(lines, "\n    ")
+}

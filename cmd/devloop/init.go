@@ -82,10 +82,8 @@ func proposeConfig(df *rebuild.Dockerfile, contextRel, dockerfileName string) st
 	// A stage that only gathers what other proposed stages export (the guide's
 	// "binaries") is offered commented out: building both would do the work twice.
 	covered := map[string]bool{}
-	var single []rebuild.Stage
 	for _, s := range scratch {
 		if len(s.Files) == 1 {
-			single = append(single, s)
 			covered[path.Base(s.Files[0])] = true
 		}
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/devloop/devloop/loop"
+	"golang.org/x/term"
 )
 
 // statusPrinter turns loop events into devloop's human output. Two lines frame every
@@ -130,3 +132,9 @@ func changedSummary(paths []string) string {
 func secs(d time.Duration) string { return num(d) + "s" }
 
 func num(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
+
+// isTerminal reports whether w is a terminal (colours and redrawing displays only there).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -4,8 +4,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"syscall"
 
@@ -25,13 +23,4 @@ func parseSignal(name string) (syscall.Signal, error) {
 		return s, nil
 	}
 	return 0, fmt.Errorf("unknown signal %q", name)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"syscall"
 )
 
@@ -13,5 +12,3 @@ import (
 func parseSignal(name string) (syscall.Signal, error) {
 	return 0, fmt.Errorf("stop_signal %q: running processes is not supported on windows", name)
 }
-
-func isTerminal(io.Writer) bool { return false }
