@@ -26,6 +26,17 @@ const (
 	DefaultOnBusy = OnBusyRestart
 )
 
+// Values of Builder.Frontend: which Dockerfile frontend runs a Dockerfile whose first
+// line is `# syntax=IMAGE`.
+const (
+	// FrontendAuto uses the daemon's built-in Dockerfile frontend when the syntax line
+	// asks for the current stable one (docker/dockerfile:1) and the daemon's built-in
+	// frontend is recent enough, and runs the syntax image otherwise.
+	FrontendAuto = "auto"
+	// FrontendImage always runs the syntax image, as docker build does.
+	FrontendImage = "image"
+)
+
 // Values of Watch.OnBusy: what a change arriving during a build does.
 const (
 	// OnBusyRestart cancels the running build and starts a new one.
@@ -69,6 +80,8 @@ type Builder struct {
 	// TLS is nil unless configured.
 	TLS      *TLS `yaml:"tls" json:"tls"`
 	Insecure bool `yaml:"insecure" json:"insecure"`
+	// Frontend is FrontendAuto (the default) or FrontendImage.
+	Frontend string `yaml:"frontend" json:"frontend"`
 }
 
 // TLS holds client TLS settings for the builder connection. Paths are absolute.

@@ -93,6 +93,11 @@ func TestParseErrors(t *testing.T) {
 			want: `devloop.yaml:2:33: watch.max_wait: must not be less than debounce (1s), got 500ms`,
 		},
 		{
+			name: "bad frontend",
+			yaml: "builder: {frontend: builtin}\ntargets: {a: }\n",
+			want: `devloop.yaml:1:21: builder.frontend: must be "auto" or "image", got "builtin"`,
+		},
+		{
 			name: "bad on_busy",
 			yaml: "targets: {a: }\nwatch:\n  on_busy: wait\n",
 			want: `devloop.yaml:3:12: watch.on_busy: must be "restart" or "queue", got "wait"`,
@@ -301,6 +306,7 @@ func TestParseDefaults(t *testing.T) {
 	want := &Config{
 		File:       "devloop.yaml",
 		Dir:        testDir,
+		Builder:    Builder{Frontend: FrontendAuto},
 		Context:    testDir,
 		Dockerfile: testDir + "/Dockerfile",
 		BuildArgs:  map[string]string{},
@@ -329,6 +335,7 @@ builder:
   address: tcp://buildkitd:1234
   tls: {ca: certs/ca.pem, cert: ~/certs/cert.pem, key: /etc/key.pem, server_name: buildkitd}
   insecure: true
+  frontend: image
 context: src
 dockerfile: build/Dockerfile.dev
 build_args:
@@ -377,6 +384,7 @@ watch:
 			Address:  "tcp://buildkitd:1234",
 			TLS:      &TLS{CA: testDir + "/certs/ca.pem", Cert: "/home/dev/certs/cert.pem", Key: "/etc/key.pem", ServerName: "buildkitd"},
 			Insecure: true,
+			Frontend: FrontendImage,
 		}},
 		{"context", c.Context, testDir + "/src"},
 		{"dockerfile relative to context", c.Dockerfile, testDir + "/src/build/Dockerfile.dev"},

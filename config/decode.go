@@ -170,6 +170,9 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		d.errorf(root, "targets", "missing required key; define at least one target")
 	}
 
+	if c.Builder.Frontend == "" {
+		c.Builder.Frontend = FrontendAuto
+	}
 	c.Context = absPath(d.dir, context)
 	c.Dockerfile = absPath(c.Context, dockerfile)
 	c.Cache = cache.Cache
@@ -206,7 +209,19 @@ func (d *decoder) builder(path string, n *yaml.Node) Builder {
 			b.TLS = d.tls(p, k, v)
 		},
 		"insecure": func(p string, _, v *yaml.Node) { b.Insecure = d.boolean(p, v) },
+		"frontend": func(p string, _, v *yaml.Node) {
+			s, ok := d.str(p, v)
+			if !ok {
+				return
+			}
+			if s != FrontendAuto && s != FrontendImage {
+				d.errorf(v, p, "must be %q or %q, got %q", FrontendAuto, FrontendImage, s)
+				return
+			}
+			b.Frontend = s
+		},
 	})
+
 	if b.TLS != nil && b.Address != "" && !strings.HasPrefix(b.Address, "tcp://") {
 		d.errorf(tlsKey, join(path, "tls"), "only supported with a tcp:// address, got %q", b.Address)
 	}

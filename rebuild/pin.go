@@ -3,14 +3,12 @@ package rebuild
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/opencontainers/go-digest"
@@ -21,10 +19,10 @@ import (
 // ("docker.io/library/golang:1.26-alpine") to the digest they resolved to.
 type Pins map[string]digest.Digest
 
-// ImageRefs lists the images a Dockerfile pulls — its FROM images (stages built from
-// other stages and scratch left out) and its `# syntax=` frontend — normalised the way
-// BuildKit names them.
-func ImageRefs(dockerfile string) ([]string, error) {
+// ImageRefs lists the images a solve of the Dockerfile pulls — its FROM images (stages
+// built from other stages and scratch left out) and the frontend image syntax (see
+// [Syntax]; "" when none runs) — normalised the way BuildKit names them.
+func ImageRefs(dockerfile, syntax string) ([]string, error) {
 	df, err := ParseDockerfile(dockerfile)
 	if err != nil {
 		return nil, err
@@ -38,11 +36,7 @@ func ImageRefs(dockerfile string) ([]string, error) {
 			set[ref] = true
 		}
 	}
-	data, err := os.ReadFile(dockerfile)
-	if err != nil {
-		return nil, fmt.Errorf("read Dockerfile: %w", err)
-	}
-	if syntax, _, _, ok := parser.DetectSyntax(data); ok {
+	if syntax != "" {
 		if ref, ok := normalizeRef(syntax); ok {
 			set[ref] = true
 		}

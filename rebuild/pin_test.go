@@ -21,14 +21,24 @@ FROM scratch AS out
 	if err := os.WriteFile(df, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := ImageRefs(df)
+	syntax, err := Syntax(df, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(refs, ",")
-	want := "docker.io/docker/dockerfile:1,docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"
-	if got != want {
-		t.Errorf("ImageRefs = %s, want %s", got, want)
+	tests := []struct {
+		name, syntax, want string
+	}{
+		{"frontend image runs", syntax, "docker.io/docker/dockerfile:1,docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"},
+		{"built-in frontend", "", "docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"},
+	}
+	for _, tt := range tests {
+		refs, err := ImageRefs(df, tt.syntax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(refs, ","); got != tt.want {
+			t.Errorf("%s: ImageRefs = %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }
 

@@ -42,6 +42,10 @@ type Request struct {
 	Secrets   map[string]Secret
 	// Pins rewrite images to digests resolved earlier (see [Client.Resolve]).
 	Pins Pins
+	// BuiltinFrontend runs the Dockerfile with the daemon's built-in frontend even when
+	// it names a frontend image (`# syntax=`, BUILDKIT_SYNTAX): see [BuiltinCovers].
+	// It saves starting the frontend image's container on every solve.
+	BuiltinFrontend bool
 	// Dest is the directory BuildKit's local exporter writes the result into.
 	Dest string
 }
@@ -111,6 +115,11 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 	}
 	for k, v := range req.BuildArgs {
 		attrs["build-arg:"+k] = v
+	}
+	if req.BuiltinFrontend {
+		// dockerfile.v0 forwards to a syntax image only when no "cmdline" is set (an
+		// image frontend it forwarded to receives its command line that way).
+		attrs["cmdline"] = "devloop:builtin"
 	}
 	opt := client.SolveOpt{
 		Frontend:      "dockerfile.v0",

@@ -60,6 +60,13 @@ func TestSolveOpt(t *testing.T) {
 	if !reflect.DeepEqual(opt.FrontendAttrs, wantAttrs) {
 		t.Errorf("FrontendAttrs = %v, want %v", opt.FrontendAttrs, wantAttrs)
 	}
+	req.BuiltinFrontend = true
+	if opt, err = solveOpt(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := opt.FrontendAttrs["cmdline"]; !ok {
+		t.Errorf("FrontendAttrs with BuiltinFrontend = %v, want a cmdline (it stops dockerfile.v0 forwarding to the syntax image)", opt.FrontendAttrs)
+	}
 	if opt.Frontend != "dockerfile.v0" {
 		t.Errorf("Frontend = %q, want dockerfile.v0", opt.Frontend)
 	}

@@ -111,17 +111,23 @@ func TestPhaseMedians(t *testing.T) {
 
 func TestDevloopConfigParses(t *testing.T) {
 	tests := []struct {
-		serverOnly  bool
-		wantTargets []string
+		serverOnly   bool
+		frontend     string
+		wantTargets  []string
+		wantFrontend string
 	}{
-		{false, []string{"client", "server"}},
-		{true, []string{"server"}},
+		{false, "", []string{"client", "server"}, "auto"},
+		{true, "", []string{"server"}, "auto"},
+		{false, "image", []string{"client", "server"}, "image"},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
-		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly)), dir)
+		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly, tt.frontend)), dir)
 		if err != nil {
 			t.Fatalf("devloopConfig(serverOnly=%v) does not parse: %v", tt.serverOnly, err)
+		}
+		if got := cfg.Builder.Frontend; got != tt.wantFrontend {
+			t.Errorf("devloopConfig(frontend=%q) builder.frontend = %q, want %q", tt.frontend, got, tt.wantFrontend)
 		}
 		if got := cfg.TargetNames(); !reflect.DeepEqual(got, tt.wantTargets) {
 			t.Errorf("devloopConfig(serverOnly=%v) targets = %v, want %v", tt.serverOnly, got, tt.wantTargets)

@@ -16,6 +16,9 @@
 //	air             air v1.67.4 with its defaults (1 s delay); only the build command and binary set
 //	devloop         `devloop up` with the server (run, probed) and client targets
 //	devloop-server  `devloop up` with the server target only
+//	devloop-all     `devloop up --only-affected=false` (every target on every change)
+//	devloop-nopin   `devloop up --pin=false` (images resolved on every build)
+//	devloop-image   `devloop up` with builder.frontend: image (the # syntax image on every build)
 //
 // For the devloop loops it also reports the per-phase medians from devloop's status
 // lines and makes three saves that must restart nothing: a _test.go file, a file the

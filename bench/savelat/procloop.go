@@ -58,8 +58,11 @@ args_bin = ["--addr", %q]
 
 // devloopConfig is the devloop.yaml of the benchmark: the server target (run and
 // probed), and the client unless serverOnly.
-func devloopConfig(addr string, serverOnly bool) string {
+func devloopConfig(addr string, serverOnly bool, frontend string) string {
 	var b strings.Builder
+	if frontend != "" {
+		fmt.Fprintf(&b, "builder:\n  frontend: %s\n", frontend)
+	}
 	fmt.Fprintf(&b, `targets:
   server:
     stage: server

@@ -34,7 +34,7 @@ type settings struct {
 }
 
 // loopNames are the loops a run can measure, in report order.
-var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin"}
+var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image"}
 
 // reloader is one loop under test.
 type reloader interface {
@@ -109,18 +109,22 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 	case "air":
 		return &procLoop{e: e, argv: []string{s.Air, "-c", ".air.toml"}, config: ".air.toml",
 			body: airConfig(e.addr), grace: 10 * time.Second}, nil
-	case "devloop", "devloop-server", "devloop-all", "devloop-nopin":
-		// devloop-all and devloop-nopin are the "before" of two optimizations: every
-		// target rebuilt on every change, and images resolved on every build.
+	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image":
+		// devloop-all, devloop-nopin and devloop-image are the "before" of three
+		// optimizations: every target rebuilt on every change, images resolved on every
+		// build, and the # syntax frontend image started on every build.
 		argv := []string{s.Devloop, "up"}
+		frontend := ""
 		switch name {
 		case "devloop-all":
 			argv = append(argv, "--only-affected=false")
 		case "devloop-nopin":
 			argv = append(argv, "--pin=false")
+		case "devloop-image":
+			frontend = "image"
 		}
 		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
-			body: devloopConfig(e.addr, name == "devloop-server"), isBusy: devloopBusy,
+			body: devloopConfig(e.addr, name == "devloop-server", frontend), isBusy: devloopBusy,
 			grace: 20 * time.Second}, nil
 	}
 	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(loopNames, ", "))

@@ -49,6 +49,12 @@ type project struct {
 	notices io.Writer
 	pinMu   sync.Mutex
 	pins    rebuild.Pins
+
+	// frontendMu guards the daemon version (asked once) and the syntax lines already
+	// announced as run by the built-in frontend.
+	frontendMu    sync.Mutex
+	daemonVersion *string
+	announced     map[string]bool
 }
 
 func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (*project, error) {
@@ -206,18 +212,20 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 	if err != nil {
 		return loop.Result{}, err
 	}
+	syntax, builtin := p.frontend(ctx, t)
 	stats, err := p.client.Solve(ctx, rebuild.Request{
-		Target:     t.Name,
-		Stage:      t.Stage,
-		Context:    p.cfg.Context,
-		Dockerfile: p.cfg.Dockerfile,
-		BuildArgs:  t.BuildArgs,
-		Excludes:   p.excludes(),
-		CacheFrom:  t.Cache.From,
-		CacheTo:    t.Cache.To,
-		Secrets:    secrets(p.cfg),
-		Pins:       p.pinsFor(ctx),
-		Dest:       st.Dir(),
+		Target:          t.Name,
+		Stage:           t.Stage,
+		Context:         p.cfg.Context,
+		Dockerfile:      p.cfg.Dockerfile,
+		BuildArgs:       t.BuildArgs,
+		Excludes:        p.excludes(),
+		CacheFrom:       t.Cache.From,
+		CacheTo:         t.Cache.To,
+		Secrets:         secrets(p.cfg),
+		Pins:            p.pinsFor(ctx, syntax),
+		BuiltinFrontend: builtin,
+		Dest:            st.Dir(),
 	}, p.printer)
 	if err != nil {
 		_ = st.Discard()
@@ -235,13 +243,13 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 // Dockerfile names a new image) asks the registry, every later build reuses the digest,
 // so rebuilds make no registry round trip and keep working when the registry is down.
 // Resolution failures are not fatal: the build then resolves images itself.
-func (p *project) pinsFor(ctx context.Context) rebuild.Pins {
+func (p *project) pinsFor(ctx context.Context, syntax string) rebuild.Pins {
 	if !p.pin {
 		return nil
 	}
 	p.pinMu.Lock()
 	defer p.pinMu.Unlock()
-	refs, err := rebuild.ImageRefs(p.cfg.Dockerfile)
+	refs, err := rebuild.ImageRefs(p.cfg.Dockerfile, syntax)
 	if err != nil {
 		return p.pins
 	}
@@ -271,6 +279,42 @@ func (p *project) pinsFor(ctx context.Context) rebuild.Pins {
 	}
 	p.pins = next
 	return next
+}
+
+// frontend decides which Dockerfile frontend runs t's solve. It returns the frontend
+// image that runs ("" for none) and whether the daemon's built-in frontend stands in
+// for the one the Dockerfile names (builder.frontend: auto, see rebuild.BuiltinCovers):
+// that skips starting the frontend image's container on every build. The first build
+// that does so says it once.
+func (p *project) frontend(ctx context.Context, t *config.Target) (syntax string, builtin bool) {
+	syntax, err := rebuild.Syntax(p.cfg.Dockerfile, t.BuildArgs)
+	if err != nil || syntax == "" || p.cfg.Builder.Frontend != config.FrontendAuto {
+		return syntax, false // an unreadable Dockerfile fails in the solve, with its error
+	}
+	p.frontendMu.Lock()
+	defer p.frontendMu.Unlock()
+	if p.daemonVersion == nil {
+		v, err := p.client.DaemonVersion(ctx)
+		if err != nil {
+			// Not remembered: the daemon may be back for the next build.
+			p.log.Debug("daemon version unknown; running the syntax image", zap.Error(err))
+			return syntax, false
+		}
+		p.daemonVersion = &v
+	}
+	if !rebuild.BuiltinCovers(syntax, *p.daemonVersion) {
+		return syntax, false
+	}
+	if !p.announced[syntax] {
+		if p.announced == nil {
+			p.announced = map[string]bool{}
+		}
+		p.announced[syntax] = true
+		if p.notices != nil {
+			fmt.Fprintf(p.notices, "[devloop] # syntax=%s: using the daemon's built-in Dockerfile frontend (BuildKit %s); builder.frontend: image runs the image instead\n", syntax, *p.daemonVersion)
+		}
+	}
+	return "", true
 }
 
 func secrets(cfg *config.Config) map[string]rebuild.Secret {

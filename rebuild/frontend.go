@@ -1,0 +1,83 @@
+package rebuild
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// syntaxArg is the build argument that names a frontend image and takes precedence over
+// the Dockerfile's `# syntax=` line (BuildKit's dockerfile.v0 honours it the same way).
+const syntaxArg = "BUILDKIT_SYNTAX"
+
+// minBuiltinVersion is the oldest daemon whose built-in Dockerfile frontend devloop lets
+// stand in for docker/dockerfile:1: BuildKit v0.20 ships Dockerfile frontend 1.14, which
+// has every stable 1.x instruction and flag a Dockerfile written today uses (heredocs,
+// COPY --link/--parents/--exclude, RUN --mount/--network/--security, ADD --checksum).
+var minBuiltinVersion = [2]int{0, 20}
+
+// Syntax returns the frontend image a solve of the Dockerfile would run: the
+// BUILDKIT_SYNTAX build argument if set, else the `# syntax=` line; "" for neither.
+func Syntax(dockerfile string, buildArgs map[string]string) (string, error) {
+	if s := strings.TrimSpace(buildArgs[syntaxArg]); s != "" {
+		ref, _, _ := strings.Cut(s, " ")
+		return ref, nil
+	}
+	data, err := os.ReadFile(dockerfile)
+	if err != nil {
+		return "", fmt.Errorf("read Dockerfile: %w", err)
+	}
+	ref, _, _, ok := parser.DetectSyntax(data)
+	if !ok {
+		return "", nil
+	}
+	return ref, nil
+}
+
+// BuiltinCovers reports whether a daemon of BuildKit version daemonVersion can run the
+// Dockerfile with its built-in frontend instead of the frontend image syntax names. Only
+// the floating stable channel qualifies (docker/dockerfile:1, or no tag): its meaning is
+// "the current stable 1.x", which a recent daemon's built-in frontend is. A pinned
+// minor (docker/dockerfile:1.7), a digest, labs or any other image is a deliberate
+// choice and is run as written; so is every daemon whose version cannot be told.
+func BuiltinCovers(syntax, daemonVersion string) bool {
+	if syntax == "" {
+		return false
+	}
+	named, err := reference.ParseNormalizedNamed(syntax)
+	if err != nil || reference.FamiliarName(named) != "docker/dockerfile" {
+		return false
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return false
+	}
+	tag := "latest"
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	if tag != "1" && tag != "latest" {
+		return false
+	}
+	v, ok := parseVersion(daemonVersion)
+	return ok && (v[0] > minBuiltinVersion[0] || v[0] == minBuiltinVersion[0] && v[1] >= minBuiltinVersion[1])
+}
+
+// parseVersion reads the major and minor of a BuildKit version such as "v0.34.2" or
+// "v0.21.0-rc1". A development build ("v0.0.0+unknown") does not count.
+func parseVersion(s string) ([2]int, bool) {
+	s = strings.TrimPrefix(s, "v")
+	parts := strings.SplitN(s, ".", 3)
+	if len(parts) < 2 {
+		return [2]int{}, false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || major == 0 && minor == 0 {
+		return [2]int{}, false
+	}
+	return [2]int{major, minor}, true
+}

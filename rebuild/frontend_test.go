@@ -1,0 +1,69 @@
+package rebuild
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestBuiltinCovers(t *testing.T) {
+	tests := []struct {
+		syntax, version string
+		want            bool
+	}{
+		{"docker/dockerfile:1", "v0.34.2", true},
+		{"docker.io/docker/dockerfile:1", "v0.20.0", true},
+		{"docker/dockerfile", "v0.25.1", true},
+		{"docker/dockerfile:latest", "v1.0.0", true},
+		{"docker/dockerfile:1", "v0.21.0-rc1", true},
+		{"docker/dockerfile:1", "v0.19.9", false},               // built-in frontend too old
+		{"docker/dockerfile:1", "v0.0.0+unknown", false},        // version cannot be told
+		{"docker/dockerfile:1", "", false},                      // version cannot be told
+		{"docker/dockerfile:1.7", "v0.34.2", false},             // a pinned minor is run as written
+		{"docker/dockerfile:1-labs", "v0.34.2", false},          // labs features
+		{"docker/dockerfile:1.7-labs", "v0.34.2", false},        //
+		{"docker/dockerfile@sha256:" + zeros, "v0.34.2", false}, // a digest is a deliberate pin
+		{"docker/dockerfile-upstream:master", "v0.34.2", false},
+		{"tonistiigi/dockerfile:runmount", "v0.34.2", false},
+		{"ghcr.io/docker/dockerfile:1", "v0.34.2", false}, // another registry's image
+		{"", "v0.34.2", false},
+		{"not a ref!", "v0.34.2", false},
+	}
+	for _, tt := range tests {
+		if got := BuiltinCovers(tt.syntax, tt.version); got != tt.want {
+			t.Errorf("BuiltinCovers(%q, %q) = %v, want %v", tt.syntax, tt.version, got, tt.want)
+		}
+	}
+}
+
+const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
+
+func TestSyntax(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content string
+		args          map[string]string
+		want          string
+	}{
+		{"syntax line", "# syntax=docker/dockerfile:1\nFROM scratch\n", nil, "docker/dockerfile:1"},
+		{"no syntax line", "FROM scratch\n", nil, ""},
+		{"build arg wins", "# syntax=docker/dockerfile:1\nFROM scratch\n", map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1.7 --flag"}, "docker/dockerfile:1.7"},
+		{"build arg without a line", "FROM scratch\n", map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1"}, "docker/dockerfile:1"},
+	}
+	for i, tt := range tests {
+		df := filepath.Join(dir, tt.name)
+		if err := os.WriteFile(df, []byte(tt.content), 0o644); err != nil {
+			t.Fatal(i, err)
+		}
+		got, err := Syntax(df, tt.args)
+		if err != nil {
+			t.Fatalf("%s: Syntax: %v", tt.name, err)
+		}
+		if got != tt.want {
+			t.Errorf("%s: Syntax = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if _, err := Syntax(filepath.Join(dir, "missing"), nil); err == nil {
+		t.Errorf("Syntax of a missing Dockerfile: got no error, want one")
+	}
+}
