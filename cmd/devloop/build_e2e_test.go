@@ -77,6 +77,27 @@ func TestBuildExample(t *testing.T) {
 		}
 	})
 
+	// The example's Dockerfile starts with # syntax=docker/dockerfile:1. By default the
+	// daemon's built-in frontend runs it (no frontend image per build); with
+	// builder.frontend: image the image does, as docker build would.
+	t.Run("frontend", func(t *testing.T) {
+		const frontendImage = "docker-image://docker.io/docker/dockerfile:1"
+		for _, tt := range []struct {
+			frontend  string
+			wantImage bool
+		}{{"auto", false}, {"image", true}} {
+			writeFile(t, filepath.Join(dir, "devloop.yaml"), "builder: {frontend: "+tt.frontend+"}\n"+exampleYAML)
+			r := runDevloop(t, dir, "build", "server", "--progress", "rawjson")
+			if r.code != 0 {
+				t.Fatalf("build with builder.frontend: %s: %v", tt.frontend, r)
+			}
+			if got := strings.Contains(r.stderr, frontendImage); got != tt.wantImage {
+				t.Errorf("builder.frontend: %s: progress names %s: %v, want %v\n%v", tt.frontend, frontendImage, got, tt.wantImage, r)
+			}
+		}
+		writeFile(t, filepath.Join(dir, "devloop.yaml"), exampleYAML)
+	})
+
 	t.Run("compile error keeps bin", func(t *testing.T) {
 		before := snapshot(t, bin)
 		handler := filepath.Join(dir, "cmd", "server", "handler.go")
