@@ -63,6 +63,7 @@ func run(args []string) error {
 	loops := fs.String("loops", strings.Join(loopNames, ","), "comma-separated loops to measure: "+strings.Join(loopNames, ", "))
 	jsonPath := fs.String("json", "", "also write the raw samples and results as JSON to this file")
 	fs.IntVar(&s.N, "n", 10, "edits per loop")
+	fs.IntVar(&s.Rounds, "rounds", 1, "split each loop's edits over this many rounds that take turns (loop A, B, C, A, B, C, …), each on a fresh copy, so a slow minute of a noisy machine does not land on one loop")
 	fs.StringVar(&s.Example, "example", "examples/greeter", "the example app to copy")
 	fs.StringVar(&s.Devloop, "devloop", "bin/devloop", "the devloop binary (make build writes it)")
 	fs.StringVar(&s.Air, "air", defaultAir(), "the air v1.67.4 binary")
@@ -86,6 +87,9 @@ func run(args []string) error {
 	}
 	if s.N < 1 {
 		return fmt.Errorf("--n %d: want at least 1 edit", s.N)
+	}
+	if s.Rounds < 1 || s.Rounds > s.N {
+		return fmt.Errorf("--rounds %d: want between 1 and --n (%d)", s.Rounds, s.N)
 	}
 	for _, l := range strings.Split(*loops, ",") {
 		l = strings.TrimSpace(l)
@@ -112,18 +116,31 @@ func run(args []string) error {
 		Machine:  describeMachine(s),
 		Settings: *s,
 	}
-	failed := 0
-	for _, name := range s.Loops {
-		if ctx.Err() != nil {
-			break
+	results := make([]loopResult, len(s.Loops))
+	for round, n := range splitEdits(s.N, s.Rounds) {
+		rs := *s
+		rs.N, rs.round = n, round+1
+		// The saves that must restart nothing are made once, in the last round.
+		rs.NoopChecks = s.NoopChecks && round == s.Rounds-1
+		for i, name := range s.Loops {
+			if ctx.Err() != nil || results[i].Error != "" {
+				continue
+			}
+			fmt.Fprintf(s.Progress, "%s: round %d/%d: starting on a fresh copy of %s\n", name, round+1, s.Rounds, s.Example)
+			results[i] = mergeRound(results[i], measure(ctx, &rs, name))
+			if results[i].Error != "" {
+				fmt.Fprintf(s.Progress, "%s: %s\n", name, results[i].Error)
+			}
 		}
-		fmt.Fprintf(s.Progress, "%s: starting on a fresh copy of %s\n", name, s.Example)
-		res := measure(ctx, s, name)
+	}
+	failed := 0
+	for _, res := range results {
 		if res.Error != "" {
 			failed++
-			fmt.Fprintf(s.Progress, "%s: %s\n", name, res.Error)
 		}
-		rep.Loops = append(rep.Loops, res)
+		if res.Loop != "" {
+			rep.Loops = append(rep.Loops, res)
+		}
 	}
 	rep.write(os.Stdout)
 	if *jsonPath != "" {

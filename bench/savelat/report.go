@@ -71,8 +71,12 @@ func (r *report) write(w io.Writer) {
 		fmt.Fprintf(w, "- devloop: %s\n", m.Devloop)
 	}
 	fmt.Fprintf(w, "- command: `%s`\n", r.Command)
-	fmt.Fprintf(w, "- %d edits per loop, alternating %s saves; poll every %s (HTTP timeout %s); %s settle between edits\n\n",
-		r.Settings.N, strings.Join(modeNames(), " and "), r.Settings.PollEvery, r.Settings.HTTPTimeout, r.Settings.Settle)
+	rounds := ""
+	if r.Settings.Rounds > 1 {
+		rounds = fmt.Sprintf(" in %d rounds (the loops take turns, each round on a fresh copy; startup is the slowest round's)", r.Settings.Rounds)
+	}
+	fmt.Fprintf(w, "- %d edits per loop%s, alternating %s saves; poll every %s (HTTP timeout %s); %s settle between edits\n\n",
+		r.Settings.N, rounds, strings.Join(modeNames(), " and "), r.Settings.PollEvery, r.Settings.HTTPTimeout, r.Settings.Settle)
 
 	fmt.Fprintf(w, "| loop | n | startup | min | median | p90 | max |\n|---|--:|--:|--:|--:|--:|--:|\n")
 	for _, l := range r.Loops {

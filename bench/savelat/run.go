@@ -17,6 +17,7 @@ import (
 // settings are the knobs of a run (the command-line flags).
 type settings struct {
 	N            int           `json:"n"`
+	Rounds       int           `json:"rounds"`
 	Loops        []string      `json:"loops"`
 	Example      string        `json:"example"`
 	Devloop      string        `json:"devloop"`
@@ -31,6 +32,40 @@ type settings struct {
 	NoopChecks   bool          `json:"noop_checks"`
 	LogDir       string        `json:"log_dir,omitempty"`
 	Progress     io.Writer     `json:"-"`
+	round        int           // 1-based round of the current measure (log file names)
+}
+
+// splitEdits spreads n edits over rounds as evenly as possible, earlier rounds first.
+func splitEdits(n, rounds int) []int {
+	out := make([]int, rounds)
+	for i := range out {
+		out[i] = n / rounds
+		if i < n%rounds {
+			out[i]++
+		}
+	}
+	return out
+}
+
+// mergeRound adds one round's result of a loop to the rounds before it: samples are
+// appended (numbered on), the startup is the slowest seen, the checks and phases come
+// from all samples, and an error ends the loop.
+func mergeRound(acc, r loopResult) loopResult {
+	if acc.Loop == "" {
+		return r
+	}
+	for _, s := range r.Samples {
+		s.Edit += len(acc.Samples)
+		acc.Samples = append(acc.Samples, s)
+	}
+	acc.Startup = max(acc.Startup, r.Startup)
+	acc.Summary = summarize(acc.latencies())
+	if strings.HasPrefix(acc.Loop, "devloop") {
+		acc.Phases = phaseMedians(acc.Samples)
+	}
+	acc.Checks = append(acc.Checks, r.Checks...)
+	acc.Error, acc.LastOutput = r.Error, r.LastOutput
+	return acc
 }
 
 // loopNames are the loops a run can measure, in report order.
@@ -151,7 +186,11 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 	}
 	var logCopy io.Writer
 	if s.LogDir != "" {
-		f, err := os.Create(filepath.Join(s.LogDir, name+".log"))
+		logName := name + ".log"
+		if s.round > 1 {
+			logName = fmt.Sprintf("%s.round%d.log", name, s.round)
+		}
+		f, err := os.Create(filepath.Join(s.LogDir, logName))
 		if err != nil {
 			return fail(fmt.Errorf("create log: %w", err), nil)
 		}

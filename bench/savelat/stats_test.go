@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -112,5 +113,47 @@ func TestGoalVerdict(t *testing.T) {
 		if got := tt.g.verdict(tt.a, tt.b); got != tt.want {
 			t.Errorf("goal %s vs %s: verdict(%v, %v) = %q, want %q", tt.g, tt.g.base, tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+func TestSplitEdits(t *testing.T) {
+	tests := []struct {
+		n, rounds int
+		want      []int
+	}{
+		{10, 1, []int{10}},
+		{10, 2, []int{5, 5}},
+		{10, 3, []int{4, 3, 3}},
+		{3, 3, []int{1, 1, 1}},
+	}
+	for _, tt := range tests {
+		if got := splitEdits(tt.n, tt.rounds); !slices.Equal(got, tt.want) {
+			t.Errorf("splitEdits(%d, %d) = %v, want %v", tt.n, tt.rounds, got, tt.want)
+		}
+	}
+}
+
+func TestMergeRound(t *testing.T) {
+	s := func(edit int, ms int) sample {
+		return sample{Edit: edit, Latency: time.Duration(ms) * time.Millisecond}
+	}
+	r1 := loopResult{Loop: "floor", Startup: 500 * time.Millisecond, Samples: []sample{s(1, 100), s(2, 300)}}
+	r2 := loopResult{Loop: "floor", Startup: 700 * time.Millisecond, Samples: []sample{s(1, 200)}}
+	got := mergeRound(mergeRound(loopResult{}, r1), r2)
+	if n := len(got.Samples); n != 3 {
+		t.Fatalf("merged %d samples, want 3", n)
+	}
+	if e := got.Samples[2].Edit; e != 3 {
+		t.Errorf("the second round's edit is numbered %d, want 3", e)
+	}
+	if got.Startup != 700*time.Millisecond {
+		t.Errorf("startup = %s, want the slowest round's 700ms", got.Startup)
+	}
+	if got.Summary.Median != 200*time.Millisecond {
+		t.Errorf("median = %s, want 200ms over both rounds", got.Summary.Median)
+	}
+	failed := mergeRound(got, loopResult{Loop: "floor", Error: "boom"})
+	if failed.Error != "boom" || len(failed.Samples) != 3 {
+		t.Errorf("after a failed round: error %q, %d samples; want boom and the 3 samples", failed.Error, len(failed.Samples))
 	}
 }
