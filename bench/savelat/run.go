@@ -54,8 +54,9 @@ func mergeRound(acc, r loopResult) loopResult {
 	if acc.Loop == "" {
 		return r
 	}
+	offset := len(acc.Samples)
 	for _, s := range r.Samples {
-		s.Edit += len(acc.Samples)
+		s.Edit += offset
 		acc.Samples = append(acc.Samples, s)
 	}
 	acc.Startup = max(acc.Startup, r.Startup)

@@ -138,22 +138,24 @@ func TestMergeRound(t *testing.T) {
 		return sample{Edit: edit, Latency: time.Duration(ms) * time.Millisecond}
 	}
 	r1 := loopResult{Loop: "floor", Startup: 500 * time.Millisecond, Samples: []sample{s(1, 100), s(2, 300)}}
-	r2 := loopResult{Loop: "floor", Startup: 700 * time.Millisecond, Samples: []sample{s(1, 200)}}
+	r2 := loopResult{Loop: "floor", Startup: 700 * time.Millisecond, Samples: []sample{s(1, 200), s(2, 250)}}
 	got := mergeRound(mergeRound(loopResult{}, r1), r2)
-	if n := len(got.Samples); n != 3 {
-		t.Fatalf("merged %d samples, want 3", n)
+	if n := len(got.Samples); n != 4 {
+		t.Fatalf("merged %d samples, want 4", n)
 	}
-	if e := got.Samples[2].Edit; e != 3 {
-		t.Errorf("the second round's edit is numbered %d, want 3", e)
+	for i, smp := range got.Samples {
+		if smp.Edit != i+1 {
+			t.Errorf("merged sample %d is numbered edit %d, want %d", i, smp.Edit, i+1)
+		}
 	}
 	if got.Startup != 700*time.Millisecond {
 		t.Errorf("startup = %s, want the slowest round's 700ms", got.Startup)
 	}
-	if got.Summary.Median != 200*time.Millisecond {
-		t.Errorf("median = %s, want 200ms over both rounds", got.Summary.Median)
+	if got.Summary.Median != 225*time.Millisecond {
+		t.Errorf("median = %s, want 225ms over both rounds", got.Summary.Median)
 	}
 	failed := mergeRound(got, loopResult{Loop: "floor", Error: "boom"})
-	if failed.Error != "boom" || len(failed.Samples) != 3 {
-		t.Errorf("after a failed round: error %q, %d samples; want boom and the 3 samples", failed.Error, len(failed.Samples))
+	if failed.Error != "boom" || len(failed.Samples) != 4 {
+		t.Errorf("after a failed round: error %q, %d samples; want boom and the 4 samples", failed.Error, len(failed.Samples))
 	}
 }
