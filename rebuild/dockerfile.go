@@ -452,8 +452,16 @@ var locationLine = regexp.MustCompile(`^\s*(?:[a-z][a-z0-9_-]*: )?([^\s:]+\.[A-Z
 // returned with Mapped false.
 func (d *Dockerfile) Locate(step, logs, contextDir string) []Location {
 	var locs []Location
+	var pkgOf []string // per location: the package of the `go test` block it is in
+	open := 0          // locations not yet closed by a go test summary line
 	for _, raw := range strings.Split(logs, "\n") {
 		raw = strings.TrimRight(raw, "\r")
+		if m := goTestSummary.FindStringSubmatch(raw); m != nil {
+			for ; open > 0; open-- {
+				pkgOf[len(pkgOf)-open] = m[1]
+			}
+			continue
+		}
 		m := locationLine.FindStringSubmatch(raw)
 		if m == nil {
 			continue
@@ -464,6 +472,8 @@ func (d *Dockerfile) Locate(step, logs, contextDir string) []Location {
 		}
 		col, _ := strconv.Atoi(m[3])
 		locs = append(locs, Location{File: m[1], Line: line, Col: col, Msg: m[4], Raw: raw})
+		pkgOf = append(pkgOf, "")
+		open++
 	}
 	if len(locs) == 0 {
 		return locs
@@ -476,12 +486,64 @@ func (d *Dockerfile) Locate(step, logs, contextDir string) []Location {
 	if err != nil {
 		return locs
 	}
+	module := ""
 	for i := range locs {
 		if host, ok := run.hostPath(locs[i].File, ctx); ok {
 			locs[i].File, locs[i].Mapped = host, true
+			continue
+		}
+		// `go test` prints a failing test's file:line relative to its package
+		// directory; the package is named by the block's summary line.
+		if pkg := pkgOf[i]; pkg != "" && !strings.Contains(locs[i].File, "/") {
+			if module == "" {
+				module = run.modulePath(ctx)
+			}
+			if rel, ok := packageDir(module, pkg); ok {
+				if host, ok := run.hostPath(path.Join(rel, locs[i].File), ctx); ok {
+					locs[i].File, locs[i].Mapped = host, true
+				}
+			}
 		}
 	}
 	return locs
+}
+
+// goTestSummary matches the line that ends a package's `go test` output:
+// "FAIL\texample.com/m/pkg\t0.01s", "ok  \texample.com/m/pkg\t(cached)",
+// "FAIL\texample.com/m/pkg [build failed]".
+var goTestSummary = regexp.MustCompile(`^(?:FAIL|ok )\s+(\S+)(?:\s|$)`)
+
+// modulePath reads the module path of the go.mod in the RUN's working directory, as
+// the build saw it through its mounts and copies; "" if there is none.
+func (r *runInfo) modulePath(ctx string) string {
+	host, ok := r.hostPath("go.mod", ctx)
+	if !ok {
+		return ""
+	}
+	data, err := os.ReadFile(host)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
+}
+
+// packageDir turns an import path inside module into its directory relative to the
+// module root ("." for the root package).
+func packageDir(module, pkg string) (string, bool) {
+	switch {
+	case module == "":
+		return "", false
+	case pkg == module:
+		return ".", true
+	case strings.HasPrefix(pkg, module+"/"):
+		return strings.TrimPrefix(pkg, module+"/"), true
+	}
+	return "", false
 }
 
 // findRun finds the RUN a BuildKit vertex name stands for: by stage and command text,

@@ -550,3 +550,62 @@ func TestCacheDiagnosticsGuide(t *testing.T) {
 		t.Errorf("CacheDiagnostics() = %+v, want none", got)
 	}
 }
+
+// `go test` prints a failing test's location relative to its package directory; the
+// package comes from the block's FAIL line and the module path from go.mod.
+func TestLocateGoTest(t *testing.T) {
+	d := writeDockerfile(t, "FROM golang:1.26 AS test\nWORKDIR /src\nRUN --mount=type=bind,target=. go test ./...\n")
+	ctx := t.TempDir()
+	for f, content := range map[string]string{
+		"go.mod":                             "module example.com/greeter\n\ngo 1.26\n",
+		"internal/greeting/greeting_test.go": "package greeting\n",
+		"cmd/server/handler_test.go":         "package main\n",
+		"root_test.go":                       "package greeter\n",
+	} {
+		p := filepath.Join(ctx, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := "--- FAIL: TestFor (0.00s)\n" +
+		"    greeting_test.go:12: For(\"\") = \"x\", want \"y\"\n" +
+		"FAIL\n" +
+		"FAIL\texample.com/greeter/internal/greeting\t0.004s\n" +
+		"ok  \texample.com/greeter/internal/other\t0.002s\n" +
+		"--- FAIL: TestHandler (0.00s)\n" +
+		"    handler_test.go:7: status 500\n" +
+		"    handler_test.go:9: body \"\"\n" +
+		"FAIL\n" +
+		"FAIL\texample.com/greeter/cmd/server\t0.010s\n" +
+		"--- FAIL: TestRoot (0.00s)\n" +
+		"    root_test.go:3: boom\n" +
+		"FAIL\texample.com/greeter\t0.001s\n" +
+		"--- FAIL: TestElsewhere (0.00s)\n" +
+		"    other_test.go:5: not in this module\n" +
+		"FAIL\texample.org/vendored/pkg\t0.001s\n" +
+		"    dangling_test.go:1: no summary line follows\n"
+	got := d.Locate("[test 1/1] RUN --mount=type=bind,target=. go test ./...", logs, ctx)
+	want := []struct {
+		file   string
+		line   int
+		mapped bool
+	}{
+		{filepath.Join(ctx, "internal", "greeting", "greeting_test.go"), 12, true},
+		{filepath.Join(ctx, "cmd", "server", "handler_test.go"), 7, true},
+		{filepath.Join(ctx, "cmd", "server", "handler_test.go"), 9, true},
+		{filepath.Join(ctx, "root_test.go"), 3, true},
+		{"other_test.go", 5, false},
+		{"dangling_test.go", 1, false},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Locate() found %d locations, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].File != w.file || got[i].Line != w.line || got[i].Mapped != w.mapped {
+			t.Errorf("location %d = %s:%d mapped %v, want %s:%d mapped %v", i, got[i].File, got[i].Line, got[i].Mapped, w.file, w.line, w.mapped)
+		}
+	}
+}

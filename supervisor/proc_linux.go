@@ -42,3 +42,33 @@ func onlyZombies(pgid int) bool {
 	}
 	return true
 }
+
+// processesWithEnv lists the processes (other than this one) whose environment holds
+// the entry KEY=VALUE exactly. Processes whose environment cannot be read (another
+// user's, a kernel thread, one that exited meanwhile) are skipped.
+func processesWithEnv(entry string) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	want := []byte(entry)
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for kv := range bytes.SplitSeq(data, []byte{0}) {
+			if bytes.Equal(kv, want) {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids, nil
+}

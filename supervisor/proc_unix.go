@@ -45,6 +45,14 @@ func groupGone(pgid int) bool {
 	return errors.Is(err, unix.ESRCH) || (err == nil && onlyZombies(pgid))
 }
 
+// killPID sends SIGKILL to one process; one that is already gone is not an error.
+func killPID(pid int) error {
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill -KILL %d: %w", pid, err)
+	}
+	return nil
+}
+
 // exitSignal names the signal that ended the process, or "".
 func exitSignal(ps *os.ProcessState) string {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -18,6 +18,10 @@ func signalGroup(int, syscall.Signal) error { return platformSupported() }
 
 func groupGone(int) bool { return true }
 
+func killPID(int) error { return platformSupported() }
+
+func processesWithEnv(string) ([]int, error) { return nil, platformSupported() }
+
 func exitSignal(*os.ProcessState) string { return "" }
 
 func signalName(sig syscall.Signal) string { return sig.String() }

@@ -54,6 +54,14 @@ type Options struct {
 	Logger *zap.Logger
 	// Backoff sets the delays before restarting a process that exited on its own.
 	Backoff Backoff
+	// RunFile, if set, is where the supervisor records the id of its run, which every
+	// process it starts carries in RunIDEnv (and passes on to its children). Run
+	// first kills the processes carrying the id a previous supervisor recorded there:
+	// what survived a SIGKILL or crash of that supervisor (Pdeathsig reaches only the
+	// direct child). Run removes the file after a clean stop. Only one supervisor may
+	// use a RunFile at a time. Finding the processes needs Linux's /proc; elsewhere
+	// they are reported, not killed.
+	RunFile string
 }
 
 // EventKind says what happened to the process.
@@ -66,6 +74,9 @@ const (
 	EventExited     EventKind = "exited"     // it exited on its own (ExitCode, Signal)
 	EventRestarting EventKind = "restarting" // it is restarted after Delay (Err: a failed start)
 	EventStopped    EventKind = "stopped"    // devloop stopped it and its process group is gone
+	// EventLeftover reports a process left by an earlier run that did not stop cleanly
+	// (see Options.RunFile), killed before the first start (PID).
+	EventLeftover EventKind = "leftover_killed"
 )
 
 // Event reports a change in the supervised process.
@@ -96,6 +107,7 @@ type Supervisor struct {
 	prober  *prober // nil without a ready probe
 	backoff Backoff
 	log     *zap.Logger
+	runID   string // carried by every process of this run as RunIDEnv
 
 	restart chan restartRequest
 	kill    chan struct{} // capacity 1: a pending Kill
@@ -155,9 +167,11 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
+	runID := newRunID()
 	s := &Supervisor{
 		opts:    opts,
-		env:     append(os.Environ(), opts.Env...),
+		runID:   runID,
+		env:     append(append(os.Environ(), opts.Env...), RunIDEnv+"="+runID),
 		stdout:  opts.Stdout,
 		stderr:  opts.Stderr,
 		prefix:  prefix(opts.Name, opts.PrefixWidth, opts.Color),
@@ -205,6 +219,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
+	s.killLeftovers()
 	var wg sync.WaitGroup // the current process's waiter, output readers and probe
 	defer wg.Wait()
 	var (
@@ -238,6 +253,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			if cur != nil {
 				s.emitStopped(cur, s.terminate(cur))
 			}
+			s.forgetRun()
 			return nil
 
 		case req := <-s.restart:

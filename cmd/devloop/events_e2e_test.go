@@ -13,19 +13,20 @@ import (
 // JSON kinds ("string", "number", "bool", "array", "object"). Optional fields are
 // listed with a leading "?".
 var eventShapes = map[string]map[string]string{
-	"change_detected":     {"paths": "array", "?overflow": "bool"},
-	"build_started":       {"id": "number", "targets": "array", "reason": "string", "?skipped": "array", "?paths": "array"},
-	"target_finished":     {"id": "number", "target": "string", "ok": "bool", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "?changed": "array", "?unchanged": "array", "?removed": "array", "?error": "string", "?step": "string", "?locations": "array"},
-	"build_finished":      {"id": "number", "ok": "bool", "duration_ns": "number", "wait_ns": "number", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "restart_ns": "number", "targets": "array", "?superseded": "bool", "?canceled": "bool", "?failed": "array", "?paths": "array"},
-	"build_superseded":    {"id": "number"},
-	"restarted":           {"id": "number", "target": "string", "duration_ns": "number", "?error": "string"},
-	"builder_unavailable": {"retry_in_ns": "number", "?error": "string"},
-	"skipped":             {"paths": "array"},
-	"process_started":     {"target": "string", "pid": "number"},
-	"process_exited":      {"target": "string", "pid": "number", "exit_code": "number", "?signal": "string", "?error": "string"},
-	"process_restarting":  {"target": "string", "pid": "number", "?delay_ns": "number", "?error": "string"},
-	"process_stopped":     {"target": "string", "pid": "number", "?exit_code": "number", "?signal": "string", "?error": "string"},
-	"ready":               {"target": "string", "pid": "number"},
+	"change_detected":         {"paths": "array", "?overflow": "bool"},
+	"build_started":           {"id": "number", "targets": "array", "reason": "string", "?skipped": "array", "?paths": "array"},
+	"target_finished":         {"id": "number", "target": "string", "ok": "bool", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "?changed": "array", "?unchanged": "array", "?removed": "array", "?error": "string", "?step": "string", "?locations": "array"},
+	"build_finished":          {"id": "number", "ok": "bool", "duration_ns": "number", "wait_ns": "number", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "restart_ns": "number", "targets": "array", "?superseded": "bool", "?canceled": "bool", "?failed": "array", "?paths": "array"},
+	"build_superseded":        {"id": "number"},
+	"restarted":               {"id": "number", "target": "string", "duration_ns": "number", "?error": "string"},
+	"builder_unavailable":     {"retry_in_ns": "number", "?error": "string"},
+	"skipped":                 {"paths": "array"},
+	"process_started":         {"target": "string", "pid": "number"},
+	"process_exited":          {"target": "string", "pid": "number", "exit_code": "number", "?signal": "string", "?error": "string"},
+	"process_restarting":      {"target": "string", "pid": "number", "?delay_ns": "number", "?error": "string"},
+	"process_stopped":         {"target": "string", "pid": "number", "?exit_code": "number", "?signal": "string", "?error": "string"},
+	"ready":                   {"target": "string", "pid": "number"},
+	"process_leftover_killed": {"target": "string", "pid": "number"},
 }
 
 var locationShape = map[string]string{"file": "string", "line": "number", "col": "number", "message": "string", "mapped": "bool"}

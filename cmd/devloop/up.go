@@ -101,7 +101,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 			stream.loopEvent(ev)
 		}
 	}
-	sups, err := a.supervisors(targets, out, func(ev supervisor.Event) {
+	sups, err := a.supervisors(filepath.Join(cfg.Dir, stateDirName), targets, out, func(ev supervisor.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		printProcessEvent(out, ev)
@@ -200,7 +200,7 @@ func forceKill(ctx context.Context, done <-chan struct{}, sups supervisors) {
 	}
 }
 
-func (a *app) supervisors(targets []*config.Target, out io.Writer, events func(supervisor.Event)) (supervisors, error) {
+func (a *app) supervisors(stateDir string, targets []*config.Target, out io.Writer, events func(supervisor.Event)) (supervisors, error) {
 	sups := supervisors{}
 	width := 0
 	for _, t := range targets {
@@ -224,6 +224,7 @@ func (a *app) supervisors(targets []*config.Target, out io.Writer, events func(s
 			StopSignal: sig, StopTimeout: t.Run.StopTimeout, Ready: t.Run.Ready,
 			Stdout: out, Stderr: out, Color: color, PrefixWidth: width,
 			Events: events, Logger: a.log,
+			RunFile: filepath.Join(stateDir, "run", t.Name),
 		})
 		if err != nil {
 			return nil, err
@@ -253,6 +254,8 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 		}
 	case supervisor.EventStopped:
 		fmt.Fprintf(w, "%s: stopped (pid %d)\n", ev.Name, ev.PID)
+	case supervisor.EventLeftover:
+		fmt.Fprintf(w, "%s: killed pid %d, left running by an earlier devloop up that did not stop cleanly\n", ev.Name, ev.PID)
 	}
 }
 

@@ -5,6 +5,7 @@ package faults
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,4 +97,68 @@ watch:
 		}
 	}
 	t.Logf("%d runs stopped (%d while a build was running): no process, port or staging dir left", runs, midBuild)
+}
+
+var reLeftover = regexp.MustCompile(`^server: killed pid (\d+), left running by an earlier devloop up`)
+
+// TestOrphansAfterSIGKILL: `devloop up` killed with SIGKILL cannot stop anything, and
+// its run: process's children survive it (Pdeathsig reaches only the direct child).
+// The next `devloop up` of the project kills them before it starts the server, so it
+// can bind the port again, and says so; nothing of the first run is left.
+func TestOrphansAfterSIGKILL(t *testing.T) {
+	requireBuildKit(t)
+	runs := scaled(t, 2, 10)
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	dir := exampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
+targets:
+  server:
+    stage: server
+    output: .
+    run:
+      command: [sh, -c, "bin/server --addr 127.0.0.1:%d & sleep 1000; wait"]
+      stop_timeout: 3s
+      ready: %s
+`, port, url))
+	for i := range runs {
+		first := startUp(t, dir, nil)
+		first.waitLine(reProcReady, 0, 5*time.Minute)
+		survivors := processesUnder(dir)
+		if err := first.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		first.waitExit(time.Minute)
+		waitGone(t, first.pid(), time.Minute)
+		// The precondition the fix is for: the server outlived the SIGKILLed devloop.
+		if _, err := get(url); err != nil {
+			t.Fatalf("run %d: after kill -9 of devloop the server no longer answers (%v): nothing to clean up", i, err)
+		}
+
+		second := startUp(t, dir, nil)
+		second.waitLine(reProcReady, 0, 5*time.Minute)
+		killed, _ := second.matches(reLeftover, 0)
+		if len(killed) < 2 { // the server and sleep; sh died with devloop
+			t.Errorf("run %d: the second devloop up killed %d leftovers, want the server and sleep:\n%s", i, len(killed), second.tail(30))
+		}
+		if _, err := get(url); err != nil {
+			t.Errorf("run %d: the second devloop up's server does not answer: %v", i, err)
+		}
+		for _, p := range survivors {
+			if p.pid == first.pid() {
+				continue
+			}
+			if st, err := procState(p.pid); err == nil && st != 'Z' {
+				t.Errorf("run %d: process of the killed devloop still alive: %v", i, p)
+			}
+		}
+		if code := second.stop(syscall.SIGINT, time.Minute); code != 0 {
+			t.Errorf("run %d: second devloop up exit code %d, want 0", i, code)
+		}
+		if left := processesUnder(dir); len(left) > 0 {
+			t.Errorf("run %d: processes left after a clean stop:\n%v", i, left)
+			for _, p := range left {
+				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+		}
+	}
 }

@@ -1,0 +1,110 @@
+package supervisor
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// RunIDEnv is the environment variable every process a Supervisor starts carries,
+// inherited by its children: the id of that supervisor's run. It is how a later
+// supervisor finds what survived a crash of this one (see Options.RunFile).
+const RunIDEnv = "DEVLOOP_RUN_ID"
+
+// leftoverWait bounds the wait for killed leftovers to disappear.
+const leftoverWait = 2 * time.Second
+
+func newRunID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// killLeftovers reads the run id a previous supervisor recorded in RunFile, kills
+// every process still carrying it and records this supervisor's id. The caller
+// must make sure no other supervisor uses RunFile at the same time (devloop holds
+// the target's lock).
+func (s *Supervisor) killLeftovers() {
+	path := s.opts.RunFile
+	if path == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		s.log.Warn("cannot read the previous run's id; its processes, if any, are left alone", zap.String("path", path), zap.Error(err))
+	default:
+		if prev := strings.TrimSpace(string(data)); prev != "" && prev != s.runID {
+			for _, pid := range s.killRun(prev) {
+				s.emit(Event{Kind: EventLeftover, PID: pid})
+			}
+		}
+	}
+	if err := writeFileAtomic(path, []byte(s.runID+"\n")); err != nil {
+		s.log.Warn("cannot record the run id; a crash of devloop would leave its processes behind", zap.String("path", path), zap.Error(err))
+	}
+}
+
+// killRun kills the processes carrying run id and waits (bounded) until they are
+// gone. It returns the pids it killed.
+func (s *Supervisor) killRun(id string) []int {
+	entry := RunIDEnv + "=" + id
+	pids, err := processesWithEnv(entry)
+	if err != nil {
+		s.log.Warn("cannot look for processes of a run", zap.String("run", id), zap.Error(err))
+		return nil
+	}
+	var killed []int
+	for _, pid := range pids {
+		if err := killPID(pid); err != nil {
+			s.log.Warn("cannot kill a process of a run", zap.String("run", id), zap.Int("pid", pid), zap.Error(err))
+			continue
+		}
+		killed = append(killed, pid)
+	}
+	deadline := time.Now().Add(leftoverWait)
+	for len(pids) > 0 && time.Now().Before(deadline) {
+		if pids, _ = processesWithEnv(entry); len(pids) > 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return killed
+}
+
+// forgetRun ends the run after a clean stop: it kills what still carries the run's
+// id although its process group is gone (a child that called setsid, a daemonized
+// helper) and removes RunFile, since nothing of this run is left.
+func (s *Supervisor) forgetRun() {
+	if s.opts.RunFile == "" {
+		return
+	}
+	if pids := s.killRun(s.runID); len(pids) > 0 {
+		s.log.Info("killed processes that had left the process group", zap.Ints("pids", pids))
+	}
+	if err := os.Remove(s.opts.RunFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Debug("cannot remove the run file", zap.String("path", s.opts.RunFile), zap.Error(err))
+	}
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("record run id in %s: %w", path, err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("record run id in %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("record run id in %s: %w", path, err)
+	}
+	return nil
+}
