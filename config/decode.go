@@ -210,15 +210,9 @@ func (d *decoder) builder(path string, n *yaml.Node) Builder {
 		},
 		"insecure": func(p string, _, v *yaml.Node) { b.Insecure = d.boolean(p, v) },
 		"frontend": func(p string, _, v *yaml.Node) {
-			s, ok := d.str(p, v)
-			if !ok {
-				return
+			if s, ok := d.oneOf(p, v, FrontendAuto, FrontendImage); ok {
+				b.Frontend = s
 			}
-			if s != FrontendAuto && s != FrontendImage {
-				d.errorf(v, p, "must be %q or %q, got %q", FrontendAuto, FrontendImage, s)
-				return
-			}
-			b.Frontend = s
 		},
 	})
 
@@ -226,6 +220,19 @@ func (d *decoder) builder(path string, n *yaml.Node) Builder {
 		d.errorf(tlsKey, join(path, "tls"), "only supported with a tcp:// address, got %q", b.Address)
 	}
 	return b
+}
+
+// oneOf reads a string that must be one of two values.
+func (d *decoder) oneOf(path string, n *yaml.Node, a, b string) (string, bool) {
+	s, ok := d.str(path, n)
+	if !ok {
+		return "", false
+	}
+	if s != a && s != b {
+		d.errorf(n, path, "must be %q or %q, got %q", a, b, s)
+		return "", false
+	}
+	return s, true
 }
 
 // checkAddress validates a builder address, reporting false if it is invalid.
@@ -538,15 +545,9 @@ func (d *decoder) watch(path string, n *yaml.Node) Watch {
 			}
 		},
 		"on_busy": func(p string, _, v *yaml.Node) {
-			s, ok := d.str(p, v)
-			if !ok {
-				return
+			if s, ok := d.oneOf(p, v, OnBusyRestart, OnBusyQueue); ok {
+				w.OnBusy = s
 			}
-			if s != OnBusyRestart && s != OnBusyQueue {
-				d.errorf(v, p, "must be %q or %q, got %q", OnBusyRestart, OnBusyQueue, s)
-				return
-			}
-			w.OnBusy = s
 		},
 	})
 	switch {

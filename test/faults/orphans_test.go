@@ -24,18 +24,7 @@ func TestNoOrphans(t *testing.T) {
 	rng := newRand(t)
 	port := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := exampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
-targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [sh, -c, "bin/server --addr 127.0.0.1:%d & sleep 1000; wait"]
-      stop_timeout: 3s
-      ready: %s
-watch:
-  debounce: 50ms
-`, port, url))
+	dir := shellWrappedServer(t, port, url)
 	phases := []string{"building", "exporting", "restarting", "serving"}
 	signals := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
 	midBuild := 0
@@ -110,16 +99,7 @@ func TestOrphansAfterSIGKILL(t *testing.T) {
 	runs := scaled(t, 2, 10)
 	port := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := exampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
-targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [sh, -c, "bin/server --addr 127.0.0.1:%d & sleep 1000; wait"]
-      stop_timeout: 3s
-      ready: %s
-`, port, url))
+	dir := shellWrappedServer(t, port, url)
 	for i := range runs {
 		first := startUp(t, dir, nil)
 		first.waitLine(reProcReady, 0, 5*time.Minute)
@@ -161,4 +141,21 @@ targets:
 			}
 		}
 	}
+}
+
+// shellWrappedServer is the example whose run: command is a shell that starts the
+// server in the background and waits, so the supervised process has children.
+func shellWrappedServer(t *testing.T, port int, url string) string {
+	return exampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
+targets:
+  server:
+    stage: server
+    output: .
+    run:
+      command: [sh, -c, "bin/server --addr 127.0.0.1:%d & sleep 1000; wait"]
+      stop_timeout: 3s
+      ready: %s
+watch:
+  debounce: 50ms
+`, port, url))
 }
