@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/devloop/devloop/internal/e2etest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,16 +23,16 @@ targets:
 // TestBuildExample drives `devloop build` against the real testbed: first build, a no-op
 // rebuild, a server-only edit, a compile error, and the guide's `binaries` form.
 func TestBuildExample(t *testing.T) {
-	requireBuildKit(t)
-	dir := exampleProject(t, exampleYAML)
+	e2etest.RequireBuildKit(t)
+	dir := e2etest.ExampleProject(t, exampleYAML)
 	bin := filepath.Join(dir, "bin")
 
 	r := runDevloop(t, dir, "build", "--progress", "plain")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("first build: %v", r)
 	}
 	for _, want := range []string{"[devloop] build started", "[devloop] build ok", "updated bin/server", "updated bin/client"} {
-		if !strings.Contains(r.stdout, want) {
+		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("first build stdout lacks %q:\n%v", want, r)
 		}
 	}
@@ -48,10 +49,10 @@ func TestBuildExample(t *testing.T) {
 
 	t.Run("no change rewrites nothing", func(t *testing.T) {
 		r := runDevloop(t, dir, "build", "--progress", "quiet")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("second build: %v", r)
 		}
-		if strings.Contains(r.stdout, "updated") {
+		if strings.Contains(r.Stdout, "updated") {
 			t.Errorf("second build updated files:\n%v", r)
 		}
 		if got := snapshot(t, bin); !equalMaps(got, first) {
@@ -62,7 +63,7 @@ func TestBuildExample(t *testing.T) {
 	t.Run("server edit changes only bin/server", func(t *testing.T) {
 		replaceInFile(t, filepath.Join(dir, "cmd", "server", "handler.go"), "fmt.Fprintln(w, version)", `fmt.Fprintln(w, "v", version)`)
 		r := runDevloop(t, dir, "build", "--progress", "quiet")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("build after edit: %v", r)
 		}
 		got := snapshot(t, bin)
@@ -72,7 +73,7 @@ func TestBuildExample(t *testing.T) {
 		if got["client"] != first["client"] {
 			t.Errorf("bin/client = %q, want unchanged %q (same digest and inode)", got["client"], first["client"])
 		}
-		if !strings.Contains(r.stdout, "updated bin/server") || strings.Contains(r.stdout, "updated bin/client") {
+		if !strings.Contains(r.Stdout, "updated bin/server") || strings.Contains(r.Stdout, "updated bin/client") {
 			t.Errorf("status lines do not say that only bin/server changed:\n%v", r)
 		}
 	})
@@ -86,16 +87,16 @@ func TestBuildExample(t *testing.T) {
 			frontend  string
 			wantImage bool
 		}{{"auto", false}, {"image", true}} {
-			writeFile(t, filepath.Join(dir, "devloop.yaml"), "builder: {frontend: "+tt.frontend+"}\n"+exampleYAML)
+			e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), "builder: {frontend: "+tt.frontend+"}\n"+exampleYAML)
 			r := runDevloop(t, dir, "build", "server", "--progress", "rawjson")
-			if r.code != 0 {
+			if r.Code != 0 {
 				t.Fatalf("build with builder.frontend: %s: %v", tt.frontend, r)
 			}
-			if got := strings.Contains(r.stderr, frontendImage); got != tt.wantImage {
+			if got := strings.Contains(r.Stderr, frontendImage); got != tt.wantImage {
 				t.Errorf("builder.frontend: %s: progress names %s: %v, want %v\n%v", tt.frontend, frontendImage, got, tt.wantImage, r)
 			}
 		}
-		writeFile(t, filepath.Join(dir, "devloop.yaml"), exampleYAML)
+		e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), exampleYAML)
 	})
 
 	t.Run("compile error keeps bin", func(t *testing.T) {
@@ -103,13 +104,13 @@ func TestBuildExample(t *testing.T) {
 		handler := filepath.Join(dir, "cmd", "server", "handler.go")
 		replaceInFile(t, handler, "return mux", "return mux +")
 		r := runDevloop(t, dir, "build", "--progress", "quiet")
-		if r.code != 1 {
-			t.Fatalf("build with a syntax error: exit %d, want 1\n%v", r.code, r)
+		if r.Code != 1 {
+			t.Fatalf("build with a syntax error: exit %d, want 1\n%v", r.Code, r)
 		}
-		if !strings.Contains(r.stdout, "handler.go:") || !strings.Contains(r.stdout, "syntax error") {
+		if !strings.Contains(r.Stdout, "handler.go:") || !strings.Contains(r.Stdout, "syntax error") {
 			t.Errorf("output lacks the compiler message:\n%v", r)
 		}
-		if !strings.Contains(r.stdout, "[devloop] build failed") {
+		if !strings.Contains(r.Stdout, "[devloop] build failed") {
 			t.Errorf("output lacks the failed end line:\n%v", r)
 		}
 		if got := snapshot(t, bin); !equalMaps(got, before) {
@@ -119,14 +120,14 @@ func TestBuildExample(t *testing.T) {
 	})
 
 	t.Run("binaries stage into bin", func(t *testing.T) {
-		dir := exampleProject(t, `
+		dir := e2etest.ExampleProject(t, `
 build_args: {APP_VERSION: e2e-2}
 targets:
   binaries:
     output: bin
 `)
 		r := runDevloop(t, dir, "build", "--progress", "quiet")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("build binaries: %v", r)
 		}
 		for _, name := range []string{"server", "client"} {
@@ -140,30 +141,30 @@ targets:
 // TestBuildUnreachable: a wrong builder address fails fast with exit code 3 and a
 // message naming the address and how to start a daemon.
 func TestBuildUnreachable(t *testing.T) {
-	dir := exampleProject(t, exampleYAML)
+	dir := e2etest.ExampleProject(t, exampleYAML)
 	addr := "unix://" + filepath.Join(t.TempDir(), "nothing-here.sock")
 	r := runDevloop(t, dir, "build", "--addr", addr)
-	if r.code != 3 {
-		t.Fatalf("exit code %d, want 3\n%v", r.code, r)
+	if r.Code != 3 {
+		t.Fatalf("exit code %d, want 3\n%v", r.Code, r)
 	}
 	for _, want := range []string{"cannot reach BuildKit at " + addr, "buildkitd", "BUILDKIT_HOST"} {
-		if !strings.Contains(r.stderr, want) {
+		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("stderr lacks %q:\n%v", want, r)
 		}
 	}
-	if r.elapsed > 10*time.Second {
-		t.Errorf("unreachable builder took %s to report, want a fast failure", r.elapsed)
+	if r.Elapsed > 10*time.Second {
+		t.Errorf("unreachable builder took %s to report, want a fast failure", r.Elapsed)
 	}
 }
 
 // TestBuildBadConfig: an invalid devloop.yaml exits 2 naming file, line and key.
 func TestBuildBadConfig(t *testing.T) {
-	dir := exampleProject(t, "targets:\n  server:\n    stag: server\n")
+	dir := e2etest.ExampleProject(t, "targets:\n  server:\n    stag: server\n")
 	r := runDevloop(t, dir, "build")
-	if r.code != 2 {
-		t.Fatalf("exit code %d, want 2\n%v", r.code, r)
+	if r.Code != 2 {
+		t.Fatalf("exit code %d, want 2\n%v", r.Code, r)
 	}
-	if want := "devloop.yaml:3:5: targets.server.stag"; !strings.Contains(r.stderr, want) {
+	if want := "devloop.yaml:3:5: targets.server.stag"; !strings.Contains(r.Stderr, want) {
 		t.Errorf("stderr lacks %q:\n%v", want, r)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,10 +55,10 @@ func loadTasks(t *testing.T) vscodeTasks {
 // project (so container paths must really be mapped to host paths), and checks that
 // file, line and column point at the broken line of the host file.
 func TestVSCodeProblemMatcher(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	tasks := loadTasks(t)
 
-	proj := exampleProject(t, exampleYAML)
+	proj := e2etest.ExampleProject(t, exampleYAML)
 	handler := filepath.Join(proj, "cmd", "server", "handler.go")
 	src, err := os.ReadFile(handler)
 	if err != nil {
@@ -72,14 +73,14 @@ func TestVSCodeProblemMatcher(t *testing.T) {
 			broken = i + 1
 		}
 	}
-	writeFile(t, handler, strings.Join(lines, "\n"))
+	e2etest.WriteFile(t, handler, strings.Join(lines, "\n"))
 
 	workspace := filepath.Dir(proj)
 	r := runDevloop(t, workspace, "build", "--progress", "quiet", "-f", filepath.Join(filepath.Base(proj), "devloop.yaml"))
-	if r.code != 1 {
-		t.Fatalf("broken build: exit %d, want 1\n%v", r.code, r)
+	if r.Code != 1 {
+		t.Fatalf("broken build: exit %d, want 1\n%v", r.Code, r)
 	}
-	out := r.stdout
+	out := r.Stdout
 
 	for _, task := range tasks.Tasks {
 		t.Run(task.Label, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,8 +31,8 @@ COPY --from=gen /hello /
 func tinyProject(t *testing.T, dockerfile, builderYAML string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "Dockerfile"), dockerfile)
-	writeFile(t, filepath.Join(dir, "devloop.yaml"), builderYAML+"targets:\n  out:\n    stage: out\n    output: out\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), dockerfile)
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), builderYAML+"targets:\n  out:\n    stage: out\n    output: out\n")
 	return dir
 }
 
@@ -40,7 +41,7 @@ func tinyProject(t *testing.T, dockerfile, builderYAML string) string {
 // clear message without TLS, with a client certificate from another CA, and when the
 // daemon's CA is not the one devloop trusts.
 func TestEngineTLS(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	certs := t.TempDir()
 	ca := newTestCA(t, certs, "ca")
 	other := newTestCA(t, certs, "other-ca")
@@ -70,11 +71,11 @@ func TestEngineTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tinyProject(t, tinyDockerfile, tt.builder)
 			r := runDevloop(t, dir, "build", "--progress", "plain")
-			if r.code != tt.wantCode {
-				t.Fatalf("exit code %d, want %d\n%v", r.code, tt.wantCode, r)
+			if r.Code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%v", r.Code, tt.wantCode, r)
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(r.stderr, w) {
+				if !strings.Contains(r.Stderr, w) {
 					t.Errorf("stderr lacks %q:\n%v", w, r)
 				}
 			}
@@ -109,10 +110,10 @@ func TestEnginePlainRemoteRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tinyProject(t, tinyDockerfile, tt.builder)
 			r := runDevloop(t, dir, "build")
-			if r.code != tt.wantCode {
-				t.Fatalf("exit code %d, want %d\n%v", r.code, tt.wantCode, r)
+			if r.Code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%v", r.Code, tt.wantCode, r)
 			}
-			if !strings.Contains(r.stderr, tt.want) {
+			if !strings.Contains(r.Stderr, tt.want) {
 				t.Errorf("stderr lacks %q:\n%v", tt.want, r)
 			}
 		})
@@ -123,7 +124,7 @@ func TestEnginePlainRemoteRefused(t *testing.T) {
 // the example's server and exports its cache (mode=max); a fresh daemon B imports it
 // and its first build runs nothing; a fresh daemon C builds cold for comparison.
 func TestEngineRegistryCache(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	reg := os.Getenv("DEVLOOP_TESTBED_REGISTRY")
 	if reg == "" {
 		t.Fatal("DEVLOOP_TESTBED_REGISTRY is not set: run `eval \"$(bash hack/testbed/up.sh --env)\"` first")
@@ -134,14 +135,14 @@ func TestEngineRegistryCache(t *testing.T) {
 	// would rightly miss the cache.
 	project := func(addr, cache string) string {
 		root := t.TempDir()
-		app := exampleProject(t, "")
+		app := e2etest.ExampleProject(t, "")
 		if err := os.Rename(app, filepath.Join(root, "app")); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Remove(filepath.Join(root, "app", "devloop.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, filepath.Join(root, "devloop.yaml"), fmt.Sprintf(`builder:
+		e2etest.WriteFile(t, filepath.Join(root, "devloop.yaml"), fmt.Sprintf(`builder:
   address: %s
 context: app
 %sbuild_args:
@@ -156,7 +157,7 @@ targets:
 	build := func(t *testing.T, dir string) result {
 		t.Helper()
 		r := runDevloop(t, dir, "build", "--progress", "plain")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("build: %v", r)
 		}
 		if got, want := output(t, filepath.Join(dir, "bin", "server"), "--version"), "server cache-e2e"; got != want {
@@ -167,28 +168,28 @@ targets:
 
 	a := startDaemon(t, false, nil)
 	ra := build(t, project(a.addr, "cache:\n  to: [\"type=registry,ref="+ref+",mode=max\"]\n"))
-	if !strings.Contains(ra.stderr, "exporting cache to registry") {
+	if !strings.Contains(ra.Stderr, "exporting cache to registry") {
 		t.Errorf("daemon A's progress does not show the cache export:\n%v", ra)
 	}
 
 	b := startDaemon(t, false, nil)
 	rb := build(t, project(b.addr, "cache:\n  from: [\"type=registry,ref="+ref+"\"]\n"))
-	if !strings.Contains(rb.stderr, "importing cache manifest from "+ref) {
+	if !strings.Contains(rb.Stderr, "importing cache manifest from "+ref) {
 		t.Errorf("daemon B's progress does not show the cache import:\n%v", rb)
 	}
-	if !stepCached(rb.stderr, "[build-server 1/1] RUN") {
+	if !stepCached(rb.Stderr, "[build-server 1/1] RUN") {
 		t.Errorf("daemon B compiled the server instead of using the imported cache (the go build step is not CACHED):\n%v", rb)
 	}
 
 	c := startDaemon(t, false, nil)
 	rc := build(t, project(c.addr, ""))
-	if stepCached(rc.stderr, "[build-server 1/1] RUN") {
+	if stepCached(rc.Stderr, "[build-server 1/1] RUN") {
 		t.Errorf("daemon C was meant to build cold, but its go build step is CACHED:\n%v", rc)
 	}
 	t.Logf("fresh daemons: A cold build + cache export %s, B with the imported cache %s, C cold build %s",
-		ra.elapsed.Round(time.Millisecond), rb.elapsed.Round(time.Millisecond), rc.elapsed.Round(time.Millisecond))
-	if 3*rb.elapsed > rc.elapsed {
-		t.Errorf("build with the imported cache took %s, want well under a third of the cold build's %s", rb.elapsed, rc.elapsed)
+		ra.Elapsed.Round(time.Millisecond), rb.Elapsed.Round(time.Millisecond), rc.Elapsed.Round(time.Millisecond))
+	if 3*rb.Elapsed > rc.Elapsed {
+		t.Errorf("build with the imported cache took %s, want well under a third of the cold build's %s", rb.Elapsed, rc.Elapsed)
 	}
 }
 
@@ -209,7 +210,7 @@ func stepCached(progress, name string) bool {
 // them (it writes their hashes into the exported result), and neither value shows up
 // in devloop's output (plain progress, debug logs) or its event stream.
 func TestEngineSecrets(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	nonce := fmt.Sprintf("%d", time.Now().UnixNano())
 	envValue, fileValue := "env-secret-"+nonce, "file-secret-"+nonce
 	secretFile := filepath.Join(t.TempDir(), "token") // outside the build context
@@ -228,7 +229,7 @@ COPY --from=gen /env.sha256 /file.sha256 /
 `, fmt.Sprintf("build_args:\n  NONCE: %q\nsecrets:\n  envtok: {env: DEVLOOP_E2E_SECRET}\n  filetok: {file: %s}\n", nonce, secretFile))
 	events := filepath.Join(t.TempDir(), "events.ndjson")
 	r := runDevloop(t, dir, "build", "--progress", "plain", "--log-level", "debug", "--events", events)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("build: %v", r)
 	}
 	for file, value := range map[string]string{"env.sha256": envValue, "file.sha256": fileValue} {
@@ -245,11 +246,11 @@ COPY --from=gen /env.sha256 /file.sha256 /
 	if err != nil || len(ev) == 0 {
 		t.Fatalf("read events file: %v (%d bytes)", err, len(ev))
 	}
-	if !strings.Contains(r.stderr, "build "+nonce) {
+	if !strings.Contains(r.Stderr, "build "+nonce) {
 		t.Errorf("plain progress lacks the secret step's output %q; the leak check below would prove nothing:\n%v", "build "+nonce, r)
 	}
 	for _, value := range []string{envValue, fileValue} {
-		for where, text := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "events": string(ev)} {
+		for where, text := range map[string]string{"stdout": r.Stdout, "stderr": r.Stderr, "events": string(ev)} {
 			if strings.Contains(text, value) {
 				t.Errorf("secret value %q appears in %s:\n%s", value, where, text)
 			}
@@ -261,7 +262,7 @@ COPY --from=gen /env.sha256 /file.sha256 /
 // devloop starts buildkitd itself (state under the user's cache dir), uses it, leaves
 // it running for the next session, and `devloop builder stop` stops it.
 func TestEngineAutoStart(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	if _, err := exec.LookPath("buildkitd"); err != nil {
 		t.Fatalf("buildkitd is not on PATH (the testbed puts it in ~/.cache/devloop/bin): %v", err)
 	}
@@ -278,15 +279,15 @@ func TestEngineAutoStart(t *testing.T) {
 		}
 	})
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch AS out\nCOPY hello /\n")
-	writeFile(t, filepath.Join(dir, "hello"), "hello-auto\n")
-	writeFile(t, filepath.Join(dir, "devloop.yaml"), "targets:\n  out:\n    output: out\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch AS out\nCOPY hello /\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "hello"), "hello-auto\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), "targets:\n  out:\n    output: out\n")
 
 	r := runDevloop(t, dir, "build", "--progress", "plain")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("first build: %v", r)
 	}
-	if !strings.Contains(r.stderr, "started a BuildKit daemon") || !strings.Contains(r.stderr, st.address()) {
+	if !strings.Contains(r.Stderr, "started a BuildKit daemon") || !strings.Contains(r.Stderr, st.address()) {
 		t.Errorf("first build does not say it started a daemon at %s:\n%v", st.address(), r)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "out", "hello")); err != nil || string(got) != "hello-auto\n" {
@@ -298,10 +299,10 @@ func TestEngineAutoStart(t *testing.T) {
 	}
 
 	r = runDevloop(t, dir, "build", "--progress", "plain")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("second build: %v", r)
 	}
-	if strings.Contains(r.stderr, "started a BuildKit daemon") {
+	if strings.Contains(r.Stderr, "started a BuildKit daemon") {
 		t.Errorf("second build started another daemon instead of reusing pid %d:\n%v", pid, r)
 	}
 	if again, _ := runningBuilder(st); again != pid {
@@ -309,7 +310,7 @@ func TestEngineAutoStart(t *testing.T) {
 	}
 
 	r = runDevloop(t, dir, "builder", "stop")
-	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("stopped the BuildKit daemon devloop started (pid %d)", pid)) {
+	if r.Code != 0 || !strings.Contains(r.Stdout, fmt.Sprintf("stopped the BuildKit daemon devloop started (pid %d)", pid)) {
 		t.Fatalf("builder stop: %v", r)
 	}
 	if processAlive(pid) {
@@ -320,7 +321,7 @@ func TestEngineAutoStart(t *testing.T) {
 	}
 
 	r = runDevloop(t, dir, "builder", "stop")
-	if r.code != 0 || !strings.Contains(r.stdout, "no BuildKit daemon started by devloop is running") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "no BuildKit daemon started by devloop is running") {
 		t.Errorf("second builder stop: %v", r)
 	}
 }

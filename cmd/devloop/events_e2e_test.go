@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,18 +118,18 @@ func validateEvents(t *testing.T, data string) []map[string]any {
 // TestBuildEvents: `devloop build --events -` writes NDJSON to stdout (human output to
 // stderr); a failed build's target_finished carries mapped error locations.
 func TestBuildEvents(t *testing.T) {
-	requireBuildKit(t)
-	dir := exampleProject(t, exampleYAML)
+	e2etest.RequireBuildKit(t)
+	dir := e2etest.ExampleProject(t, exampleYAML)
 	handler := filepath.Join(dir, "cmd", "server", "handler.go")
 	replaceInFile(t, handler, "return mux", "return mux +")
 	r := runDevloop(t, dir, "build", "--progress", "quiet", "--events", "-")
-	if r.code != 1 {
-		t.Fatalf("broken build: exit %d, want 1\n%v", r.code, r)
+	if r.Code != 1 {
+		t.Fatalf("broken build: exit %d, want 1\n%v", r.Code, r)
 	}
-	if !strings.Contains(r.stderr, "[devloop] build failed") {
+	if !strings.Contains(r.Stderr, "[devloop] build failed") {
 		t.Errorf("human output not on stderr with --events -:\n%v", r)
 	}
-	events := validateEvents(t, r.stdout)
+	events := validateEvents(t, r.Stdout)
 	var failed map[string]any
 	for _, e := range events {
 		if e["type"] == "target_finished" && e["target"] == "server" {
@@ -136,7 +137,7 @@ func TestBuildEvents(t *testing.T) {
 		}
 	}
 	if failed == nil || failed["ok"] != false {
-		t.Fatalf("no failed target_finished for server in:\n%s", r.stdout)
+		t.Fatalf("no failed target_finished for server in:\n%s", r.Stdout)
 	}
 	locs, _ := failed["locations"].([]any)
 	if len(locs) == 0 {

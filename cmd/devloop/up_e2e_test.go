@@ -5,9 +5,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,62 +116,6 @@ func (p *upProcess) waitLines(re *regexp.Regexp, n int, timeout time.Duration) [
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func get(url string) (string, error) {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b)), err
-}
-
-// waitServes polls url until it answers want.
-func waitServes(t *testing.T, url, want string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var got string
-	var err error
-	for time.Now().Before(deadline) {
-		if got, err = get(url); err == nil && got == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("GET %s = %q (err %v), want %q within %s", url, got, err, want, timeout)
-}
-
-func setGreeting(t *testing.T, dir, text string) {
-	t.Helper()
-	writeFile(t, filepath.Join(dir, "internal", "greeting", "greeting.go"), fmt.Sprintf(`// Package greeting builds the text the server answers with.
-package greeting
-
-import "fmt"
-
-// Text is the greeting the server sends.
-const Text = %q
-
-// For returns the greeting for a caller.
-func For(name string) string {
-	if name == "" {
-		return Text
-	}
-	return fmt.Sprintf("%%s, %%s", Text, name)
-}
-`, text))
-}
-
 var (
 	reStarted = regexp.MustCompile(`^\[devloop\] build started #(\d+)`)
 	reOK      = regexp.MustCompile(`^\[devloop\] build ok #(\d+)`)
@@ -181,10 +125,10 @@ var (
 
 // TestUpExample drives `devloop up` on the example through real file edits.
 func TestUpExample(t *testing.T) {
-	requireBuildKit(t)
-	port := freePort(t)
+	e2etest.RequireBuildKit(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := exampleProject(t, fmt.Sprintf(`
+	dir := e2etest.ExampleProject(t, fmt.Sprintf(`
 build_args: {APP_VERSION: up-e2e}
 targets:
   server:
@@ -207,12 +151,12 @@ watch:
 
 	// 1. First build, server starts and answers.
 	up.waitLines(reOK, 1, 5*time.Minute)
-	waitServes(t, url, "hello from greeter", time.Minute)
+	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
 	pid1 := up.waitLines(rePID, 1, time.Minute)[1]
 
 	// 2. An edit is served after the rebuild, by a new process.
-	setGreeting(t, dir, "hello v2")
-	waitServes(t, url, "hello v2", 2*time.Minute)
+	e2etest.SetGreeting(t, dir, "hello v2")
+	e2etest.WaitServes(t, url, "hello v2", 2*time.Minute)
 	pid2 := up.waitLines(rePID, 2, time.Minute)[1]
 	if pid2 == pid1 {
 		t.Errorf("server pid after the edit = %s, want a new process (was %s)", pid2, pid1)
@@ -226,7 +170,7 @@ watch:
 	if out := up.output(); !strings.Contains(out, "handler.go:") || !strings.Contains(out, "syntax error") {
 		t.Errorf("output lacks the compiler error")
 	}
-	if got, err := get(url); err != nil || got != "hello v2" {
+	if got, err := e2etest.Get(url); err != nil || got != "hello v2" {
 		t.Errorf("after a failed build GET / = %q (err %v), want the old %q", got, err, "hello v2")
 	}
 	if n := up.count(rePID); n != 2 {
@@ -235,23 +179,23 @@ watch:
 
 	// 4. Fixing it serves the next edit.
 	replaceInFile(t, handler, "return mux +", "return mux")
-	setGreeting(t, dir, "hello v3")
-	waitServes(t, url, "hello v3", 2*time.Minute)
+	e2etest.SetGreeting(t, dir, "hello v3")
+	e2etest.WaitServes(t, url, "hello v3", 2*time.Minute)
 
 	// 5. Two edits while one build runs: the final server serves the second.
 	n := up.count(reStarted)
-	setGreeting(t, dir, "hello v4")
+	e2etest.SetGreeting(t, dir, "hello v4")
 	up.waitLines(reStarted, n+1, time.Minute)
-	setGreeting(t, dir, "hello v5")
-	waitServes(t, url, "hello v5", 2*time.Minute)
+	e2etest.SetGreeting(t, dir, "hello v5")
+	e2etest.WaitServes(t, url, "hello v5", 2*time.Minute)
 
 	// 6. An ignored file triggers no build: touch README.md, then make a real edit; the
 	// next build is the only one, and it does not list README.md.
 	okBefore := up.count(reOK)
 	n = up.count(reStarted)
-	writeFile(t, filepath.Join(dir, "README.md"), "# notes\n")
-	setGreeting(t, dir, "hello v6")
-	waitServes(t, url, "hello v6", 2*time.Minute)
+	e2etest.WriteFile(t, filepath.Join(dir, "README.md"), "# notes\n")
+	e2etest.SetGreeting(t, dir, "hello v6")
+	e2etest.WaitServes(t, url, "hello v6", 2*time.Minute)
 	up.waitLines(reOK, okBefore+1, time.Minute)
 	if got := up.count(reStarted); got != n+1 {
 		t.Errorf("builds started after README.md + one edit = %d, want %d", got-n, 1)

@@ -4,6 +4,7 @@ package faults
 
 import (
 	"errors"
+	"github.com/devloop/devloop/internal/e2etest"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -82,7 +83,7 @@ func tree(t *testing.T, dir string) map[string]string {
 // (config/fuzz_test.go, FuzzParse, 20s in `make test`) and the exporter's unit tests
 // (TestCommitRefusesEscapes) cover malformed YAML and hostile staged trees in depth.
 func TestBadInput(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Fatal("setpriv (util-linux) is needed to run devloop without CAP_DAC_OVERRIDE, so that root cannot read a mode 000 directory")
@@ -221,23 +222,23 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			writeFile(t, filepath.Join(dir, "devloop.yaml"), tc.yaml)
-			t.Cleanup(func() { writeFile(t, filepath.Join(dir, "devloop.yaml"), "targets: {app: {output: .}}\n") })
+			e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), tc.yaml)
+			t.Cleanup(func() { e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), "targets: {app: {output: .}}\n") })
 			if tc.setup != nil {
 				tc.setup(t)
 			}
 			before := tree(t, dir)
 			var r result
 			if tc.noDAC {
-				r = runCommand(t, dir, nil, setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all", "--",
+				r = e2etest.Run(t, dir, nil, setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all", "--",
 					devloopBin, "build", "--progress", "quiet")
 			} else {
 				r = runDevloop(t, dir, nil, "build", "--progress", "quiet")
 			}
-			if r.code != tc.wantCode {
-				t.Errorf("exit code %d, want %d\n%v", r.code, tc.wantCode, r)
+			if r.Code != tc.wantCode {
+				t.Errorf("exit code %d, want %d\n%v", r.Code, tc.wantCode, r)
 			}
-			out := r.stdout + r.stderr
+			out := r.Stdout + r.Stderr
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%v", w, r)
@@ -255,7 +256,7 @@ func TestBadInput(t *testing.T) {
 			if left := stagingLeft(t, dir); len(left) > 0 {
 				t.Errorf("staging dirs left: %v", left)
 			}
-			t.Logf("exit %d: %s", r.code, firstLines(strings.TrimSpace(out), 4))
+			t.Logf("exit %d: %s", r.Code, firstLines(strings.TrimSpace(out), 4))
 		})
 	}
 }

@@ -4,6 +4,7 @@ package faults
 
 import (
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -31,13 +32,13 @@ func init() {
 // devloop's own CPU time must stay under 5% of the window, and an edit that stops the
 // crash must still be built, restarted and served.
 func TestCrashLoop(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	window := scaledDuration(t, 10*time.Second, 30*time.Second)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := exampleProject(t, serverYAML(port))
+	dir := e2etest.ExampleProject(t, serverYAML(port))
 	crash := filepath.Join(dir, "cmd", "server", "crash.go")
-	writeFile(t, crash, fmt.Sprintf(crashSource, true))
+	e2etest.WriteFile(t, crash, fmt.Sprintf(crashSource, true))
 	up := startUp(t, dir, nil)
 
 	first, _ := up.waitLine(reProcStarted, 0, 5*time.Minute)
@@ -79,8 +80,8 @@ func TestCrashLoop(t *testing.T) {
 	t.Logf("%d starts in %s (schedule: %d); devloop CPU %s (%.1f%% of the window)",
 		n, window, expected, cpu, 100*cpu.Seconds()/window.Seconds())
 
-	writeFile(t, crash, fmt.Sprintf(crashSource, false))
-	waitServes(t, url, "hello from greeter", 2*time.Minute)
+	e2etest.WriteFile(t, crash, fmt.Sprintf(crashSource, false))
+	e2etest.WaitServes(t, url, "hello from greeter", 2*time.Minute)
 	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}

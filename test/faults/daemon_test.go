@@ -4,6 +4,7 @@ package faults
 
 import (
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,13 +49,13 @@ func TestDaemonLoss(t *testing.T) {
 	tb := privateTestbed(t)
 	tb.restoreAfter(t)
 	kills := scaled(t, 2, 10)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := exampleProject(t, serverYAML(port))
+	dir := e2etest.ExampleProject(t, serverYAML(port))
 	up := startUp(t, dir, tb.env())
 	up.waitFirstBuild(10 * time.Minute) // the private daemon's cache starts cold
 	served := "hello from greeter"
-	waitServes(t, url, served, time.Minute)
+	e2etest.WaitServes(t, url, served, time.Minute)
 
 	for i := range kills {
 		kind := "idle"
@@ -62,12 +63,12 @@ func TestDaemonLoss(t *testing.T) {
 		from := up.n()
 		if i%2 == 1 {
 			kind = "mid-build"
-			setGreeting(t, dir, fmt.Sprintf("lost during build %d", i))
+			e2etest.SetGreeting(t, dir, fmt.Sprintf("lost during build %d", i))
 			up.waitLine(reStarted, from, time.Minute)
 			tb.kill(t, "buildkitd", syscall.SIGKILL)
 		} else {
 			tb.kill(t, "buildkitd", syscall.SIGKILL)
-			setGreeting(t, dir, fmt.Sprintf("lost while idle %d", i))
+			e2etest.SetGreeting(t, dir, fmt.Sprintf("lost while idle %d", i))
 		}
 		_, m, err := up.awaitLine(reUnavailable, from, 30*time.Second)
 		if err != nil {
@@ -77,7 +78,7 @@ func TestDaemonLoss(t *testing.T) {
 		}
 		t.Logf("kill %d (%s): devloop says the builder is unavailable, retrying in %ss", i, kind, m[1])
 
-		if got, err := get(url); err != nil || got != served {
+		if got, err := e2etest.Get(url); err != nil || got != served {
 			t.Errorf("kill %d (%s): with the daemon gone GET / = %q (err %v), want the old %q", i, kind, got, err, served)
 		}
 		if got := servingPID(t, up); got != pid {
@@ -94,8 +95,8 @@ func TestDaemonLoss(t *testing.T) {
 		tb.up(t)
 		back := time.Since(t0)
 		served = fmt.Sprintf("daemon back %d", i)
-		setGreeting(t, dir, served)
-		waitServes(t, url, served, 2*time.Minute)
+		e2etest.SetGreeting(t, dir, served)
+		e2etest.WaitServes(t, url, served, 2*time.Minute)
 		t.Logf("kill %d (%s): daemon restarted in %s; the next change was served %s after the restart",
 			i, kind, back.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond)-back.Round(time.Millisecond))
 	}

@@ -4,17 +4,15 @@ package faults
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"io"
 	"io/fs"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,138 +35,30 @@ var (
 	reRestarting  = regexp.MustCompile(`^server: restarting in ([0-9.]+)s`)
 )
 
-// exampleProject copies examples/greeter into a new temp dir and writes devloop.yaml.
-func exampleProject(t *testing.T, yaml string) string {
-	t.Helper()
-	dir := t.TempDir()
-	copyTree(t, filepath.Join(repoRoot, "examples", "greeter"), dir)
-	writeFile(t, filepath.Join(dir, "devloop.yaml"), yaml)
-	return dir
-}
-
 // newProject writes files (relative path → content) into a new temp dir.
 func newProject(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range slices.Sorted(maps.Keys(files)) {
-		writeFile(t, filepath.Join(dir, name), files[name])
+		e2etest.WriteFile(t, filepath.Join(dir, name), files[name])
 	}
 	return dir
-}
-
-// copyTree copies the regular files below src into dst, leaving out devloop's outputs
-// and state (bin, .devloop).
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if rel == "bin" || rel == ".devloop" {
-				return fs.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s to %s: %v", src, dst, err)
-	}
-}
-
-// writeFile writes content the way editors do: a temp file renamed over the target.
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp := path + "___jb_tmp___"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// setGreeting rewrites the example's greeting text.
-func setGreeting(t *testing.T, dir, text string) {
-	t.Helper()
-	writeFile(t, filepath.Join(dir, "internal", "greeting", "greeting.go"), fmt.Sprintf(`// Package greeting builds the text the server answers with.
-package greeting
-
-import "fmt"
-
-// Text is the greeting the server sends.
-const Text = %q
-
-// For returns the greeting for a caller.
-func For(name string) string {
-	if name == "" {
-		return Text
-	}
-	return fmt.Sprintf("%%s, %%s", Text, name)
-}
-`, text))
-}
-
-// result is a finished devloop run.
-type result struct {
-	code           int
-	stdout, stderr string
-	elapsed        time.Duration
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d after %s\n--- stdout\n%s--- stderr\n%s", r.code, r.elapsed.Round(time.Millisecond), r.stdout, r.stderr)
 }
 
 // runDevloop runs devloop in dir with extra environment variables and waits for it.
 func runDevloop(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	return runCommand(t, dir, env, devloopBin, args...)
+	return e2etest.Run(t, dir, env, devloopBin, args...)
 }
 
-// runCommand runs name in dir with extra environment variables and waits for it.
-func runCommand(t *testing.T, dir string, env []string, name string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %s %v: %v", name, args, err)
-	}
-	return r
-}
+// result is a finished devloop run.
+type result = e2etest.Result
 
 // mustBuild runs `devloop build` and fails the test unless it exits 0.
 func mustBuild(t *testing.T, dir string, env ...string) result {
 	t.Helper()
 	r := runDevloop(t, dir, env, "build", "--progress", "quiet")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("devloop build in %s: %v", dir, r)
 	}
 	return r
@@ -539,16 +429,6 @@ func (p *upProc) alive() bool {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // portFree reports whether nothing listens on 127.0.0.1:port.
 func portFree(port int) bool {
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -557,32 +437,6 @@ func portFree(port int) bool {
 	}
 	l.Close()
 	return true
-}
-
-func get(url string) (string, error) {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b)), err
-}
-
-// waitServes polls url until it answers want.
-func waitServes(t *testing.T, url, want string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var got string
-	var err error
-	for time.Now().Before(deadline) {
-		if got, err = get(url); err == nil && got == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("GET %s = %q (err %v), want %q within %s", url, got, err, want, timeout)
 }
 
 // process is a live process as /proc shows it.

@@ -4,11 +4,9 @@ package faults
 
 import (
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -26,22 +24,14 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	repoRoot = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-	dir, err := os.MkdirTemp("", "devloop-faults-bin-")
+	repoRoot = e2etest.RepoRoot()
+	bin, cleanup, err := e2etest.BuildDevloop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faults:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	devloopBin = filepath.Join(dir, "devloop")
-	build := exec.Command("go", "build", "-o", devloopBin, "github.com/devloop/devloop/cmd/devloop")
-	build.Dir = repoRoot
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "faults: build devloop:", err)
-		return 1
-	}
+	defer cleanup()
+	devloopBin = bin
 	code := m.Run()
 	if err := stopPrivateTestbed(); err != nil {
 		fmt.Fprintln(os.Stderr, "faults:", err)
@@ -50,16 +40,6 @@ func testMain(m *testing.M) int {
 		}
 	}
 	return code
-}
-
-// requireBuildKit fails (never skips) when no daemon is configured.
-func requireBuildKit(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("BUILDKIT_HOST")
-	if addr == "" {
-		t.Fatal("BUILDKIT_HOST is not set: fault tests need a real buildkitd; run them with `eval \"$(bash hack/testbed/up.sh --env)\"` first")
-	}
-	return addr
 }
 
 // scaled returns the CI count, or the full count when DEVLOOP_FAULTS_SCALE=full.

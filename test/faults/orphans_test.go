@@ -4,6 +4,7 @@ package faults
 
 import (
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"regexp"
 	"strings"
@@ -19,10 +20,10 @@ import (
 // working directory, executable or command line), the port must be free and no
 // staging dir may remain.
 func TestNoOrphans(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	runs := scaled(t, 8, 50)
 	rng := newRand(t)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	dir := shellWrappedServer(t, port, url)
 	phases := []string{"building", "exporting", "restarting", "serving"}
@@ -35,7 +36,7 @@ func TestNoOrphans(t *testing.T) {
 		switch phase {
 		case "building":
 			from, _ := up.waitLine(reProcReady, 0, 5*time.Minute)
-			setGreeting(t, dir, fmt.Sprintf("building %d", i))
+			e2etest.SetGreeting(t, dir, fmt.Sprintf("building %d", i))
 			up.waitLine(reStarted, from, 2*time.Minute)
 			time.Sleep(time.Duration(rng.Int64N(int64(400 * time.Millisecond))))
 		case "exporting":
@@ -44,7 +45,7 @@ func TestNoOrphans(t *testing.T) {
 				_, after, ok := strings.Cut(rel, "/out/")
 				return ok && after != ""
 			})
-			setGreeting(t, dir, fmt.Sprintf("exporting %d", i))
+			e2etest.SetGreeting(t, dir, fmt.Sprintf("exporting %d", i))
 			select {
 			case <-w.fired:
 			case <-time.After(2 * time.Minute):
@@ -53,11 +54,11 @@ func TestNoOrphans(t *testing.T) {
 			w.close()
 		case "restarting":
 			from, _ := up.waitLine(reProcReady, 0, 5*time.Minute)
-			setGreeting(t, dir, fmt.Sprintf("restarting %d", i))
+			e2etest.SetGreeting(t, dir, fmt.Sprintf("restarting %d", i))
 			up.waitLine(reProcStopped, from, 2*time.Minute)
 		case "serving":
 			up.waitLine(reProcReady, 0, 5*time.Minute)
-			if _, err := get(url); err != nil {
+			if _, err := e2etest.Get(url); err != nil {
 				t.Fatalf("run %d: server ready but GET / fails: %v", i, err)
 			}
 			// The scan below must see what it is meant to catch: sh, its server child
@@ -95,9 +96,9 @@ var reLeftover = regexp.MustCompile(`^server: killed pid (\d+), left running by 
 // The next `devloop up` of the project kills them before it starts the server, so it
 // can bind the port again, and says so; nothing of the first run is left.
 func TestOrphansAfterSIGKILL(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	runs := scaled(t, 2, 10)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	dir := shellWrappedServer(t, port, url)
 	for i := range runs {
@@ -110,7 +111,7 @@ func TestOrphansAfterSIGKILL(t *testing.T) {
 		first.waitExit(time.Minute)
 		waitGone(t, first.pid(), time.Minute)
 		// The precondition the fix is for: the server outlived the SIGKILLed devloop.
-		if _, err := get(url); err != nil {
+		if _, err := e2etest.Get(url); err != nil {
 			t.Fatalf("run %d: after kill -9 of devloop the server no longer answers (%v): nothing to clean up", i, err)
 		}
 
@@ -120,7 +121,7 @@ func TestOrphansAfterSIGKILL(t *testing.T) {
 		if len(killed) < 2 { // the server and sleep; sh died with devloop
 			t.Errorf("run %d: the second devloop up killed %d leftovers, want the server and sleep:\n%s", i, len(killed), second.tail(30))
 		}
-		if _, err := get(url); err != nil {
+		if _, err := e2etest.Get(url); err != nil {
 			t.Errorf("run %d: the second devloop up's server does not answer: %v", i, err)
 		}
 		for _, p := range survivors {
@@ -146,7 +147,7 @@ func TestOrphansAfterSIGKILL(t *testing.T) {
 // shellWrappedServer is the example whose run: command is a shell that starts the
 // server in the background and waits, so the supervised process has children.
 func shellWrappedServer(t *testing.T, port int, url string) string {
-	return exampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
+	return e2etest.ExampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: faults}
 targets:
   server:
     stage: server

@@ -4,6 +4,7 @@ package faults
 
 import (
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,22 +27,22 @@ func TestRegistryLoss(t *testing.T) {
 	tb := privateTestbed(t)
 	tb.restoreAfter(t)
 	cycles := scaled(t, 1, 3)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := exampleProject(t, serverYAML(port))
-	noSyntax := exampleProject(t, "targets: {server: {output: .}}\n")
+	dir := e2etest.ExampleProject(t, serverYAML(port))
+	noSyntax := e2etest.ExampleProject(t, "targets: {server: {output: .}}\n")
 	df := filepath.Join(noSyntax, "Dockerfile")
 	data, err := os.ReadFile(df)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, df, regexp.MustCompile(`(?m)^# syntax=.*\n`).ReplaceAllString(string(data), ""))
+	e2etest.WriteFile(t, df, regexp.MustCompile(`(?m)^# syntax=.*\n`).ReplaceAllString(string(data), ""))
 	mustBuild(t, noSyntax, tb.env()...)
 
 	up := startUp(t, dir, tb.env())
 	up.waitFirstBuild(10 * time.Minute)
 	served := "hello from greeter"
-	waitServes(t, url, served, time.Minute)
+	e2etest.WaitServes(t, url, served, time.Minute)
 
 	for i := range cycles {
 		tb.kill(t, "registry", syscall.SIGTERM)
@@ -51,32 +52,32 @@ func TestRegistryLoss(t *testing.T) {
 		pid := servingPID(t, up)
 		from := up.n()
 		text := fmt.Sprintf("no registry %d", i)
-		setGreeting(t, dir, text)
+		e2etest.SetGreeting(t, dir, text)
 		_, m := up.waitLine(reOKOrFailed, from, 2*time.Minute)
 		if m[1] != "ok" {
 			lines := strings.Join(up.since(from), "\n")
 			t.Errorf("cycle %d: the rebuild with the registry down failed, want it to succeed with the images pinned by the first build (named the registry %s: %v):\n%s",
 				i, tb.registry, strings.Contains(lines, tb.registry), lines)
-			if got, err := get(url); err != nil || got != served {
+			if got, err := e2etest.Get(url); err != nil || got != served {
 				t.Errorf("cycle %d: after the failed rebuild GET / = %q (err %v), want the old %q", i, got, err, served)
 			}
 			if got := servingPID(t, up); got != pid {
 				t.Errorf("cycle %d: server pid = %d after the failed rebuild, want still %d", i, got, pid)
 			}
 		} else {
-			waitServes(t, url, text, time.Minute)
+			e2etest.WaitServes(t, url, text, time.Minute)
 			served = text
 			t.Logf("cycle %d: with the registry down the rebuild succeeded and is served (pinned digests)", i)
 		}
 		if i == 0 {
-			setGreeting(t, noSyntax, text)
+			e2etest.SetGreeting(t, noSyntax, text)
 			r := runDevloop(t, noSyntax, tb.env(), "build", "--progress", "quiet")
 			switch {
-			case r.code == 0:
+			case r.Code == 0:
 				t.Logf("a new devloop build (no # syntax line) succeeds with the registry down")
-			case strings.Contains(r.stdout+r.stderr, tb.registry):
+			case strings.Contains(r.Stdout+r.Stderr, tb.registry):
 				t.Logf("a new devloop build (no # syntax line) fails with the registry down, naming it (exit %d): %s",
-					r.code, lineWith(r.stdout+r.stderr, tb.registry))
+					r.Code, lineWith(r.Stdout+r.Stderr, tb.registry))
 			default:
 				t.Errorf("a new devloop build with the registry down failed without naming the registry %s:\n%v", tb.registry, r)
 			}
@@ -84,8 +85,8 @@ func TestRegistryLoss(t *testing.T) {
 
 		tb.up(t)
 		served = fmt.Sprintf("registry back %d", i)
-		setGreeting(t, dir, served)
-		waitServes(t, url, served, 2*time.Minute)
+		e2etest.SetGreeting(t, dir, served)
+		e2etest.WaitServes(t, url, served, 2*time.Minute)
 	}
 	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)

@@ -4,6 +4,7 @@ package faults
 
 import (
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"regexp"
 	"strings"
 	"syscall"
@@ -65,10 +66,10 @@ func TestResourceSoak(t *testing.T) {
 	tb := privateTestbed(t)
 	n := scaled(t, 30, 1000)
 	warm := max(5, n/10)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	// devloop traces its scheduler; the server must not inherit that.
-	dir := exampleProject(t, serverYAML(port, "      env: {GODEBUG: \"\", GOTRACEBACK: \"\"}\n"))
+	dir := e2etest.ExampleProject(t, serverYAML(port, "      env: {GODEBUG: \"\", GOTRACEBACK: \"\"}\n"))
 	up := startUp(t, dir, append(tb.env(), "GODEBUG=schedtrace=1000,scheddetail=1", "GOTRACEBACK=all"))
 	up.waitFirstBuild(10 * time.Minute)
 
@@ -81,7 +82,7 @@ func TestResourceSoak(t *testing.T) {
 	start := time.Now()
 	for i := 1; i <= n; i++ {
 		from := up.n()
-		setGreeting(t, dir, fmt.Sprintf("soak %d", i))
+		e2etest.SetGreeting(t, dir, fmt.Sprintf("soak %d", i))
 		_, m := up.waitLine(reOKOrFailed, from, 2*time.Minute)
 		if m[1] != "ok" {
 			t.Fatalf("rebuild %d failed:\n%s", i, strings.Join(up.since(from), "\n"))
@@ -91,7 +92,7 @@ func TestResourceSoak(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	waitServes(t, url, fmt.Sprintf("soak %d", n), time.Minute)
+	e2etest.WaitServes(t, url, fmt.Sprintf("soak %d", n), time.Minute)
 	last := sample()
 	t.Logf("%d rebuilds in %s (%s each)", n, elapsed.Round(time.Second), (elapsed / time.Duration(n)).Round(time.Millisecond))
 	t.Logf("devloop after %d rebuilds: %v, %d goroutines; after %d: %v, %d goroutines",

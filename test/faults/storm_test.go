@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"io/fs"
 	"maps"
 	"math/rand/v2"
@@ -201,7 +202,7 @@ func (s *storm) op(relevantOnly bool) {
 	case "modify":
 		f := files[s.rng.IntN(len(files))]
 		if s.rng.IntN(2) == 0 {
-			writeFile(s.t, f, string(s.content())) // an editor's write-and-rename
+			e2etest.WriteFile(s.t, f, string(s.content())) // an editor's write-and-rename
 		} else {
 			s.must(os.WriteFile(f, s.content(), 0o644))
 		}
@@ -223,12 +224,12 @@ func (s *storm) op(relevantOnly bool) {
 		s.must(os.RemoveAll(dirs[s.rng.IntN(len(dirs))]))
 	case "greeting":
 		s.text = "storm " + s.name("g")
-		setGreeting(s.t, s.dir, s.text)
+		e2etest.SetGreeting(s.t, s.dir, s.text)
 	case "client":
-		writeFile(s.t, filepath.Join(s.dir, "cmd", "client", "tag.go"), fmt.Sprintf(
+		e2etest.WriteFile(s.t, filepath.Join(s.dir, "cmd", "client", "tag.go"), fmt.Sprintf(
 			"package main\n\nimport \"os\"\n\nfunc init() {\n\tif os.Getenv(\"STORM_TAG\") != \"\" {\n\t\tprintln(%q)\n\t}\n}\n", s.name("tag")))
 	case "ignored":
-		writeFile(s.t, filepath.Join(s.dir, "NOTES.md"), string(s.content()))
+		e2etest.WriteFile(s.t, filepath.Join(s.dir, "NOTES.md"), string(s.content()))
 	}
 }
 
@@ -239,10 +240,10 @@ func (s *storm) op(relevantOnly bool) {
 // `devloop build` of the final tree in another directory, the server must serve that
 // tree, and the burst must have caused at most 2 builds.
 func TestEditStorms(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	bursts := scaled(t, 10, 200)
 	rng := newRand(t)
-	port := freePort(t)
+	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	yaml := fmt.Sprintf(`build_args: {APP_VERSION: storm}
 targets:
@@ -260,7 +261,7 @@ watch:
   ignore: ["**/*.md"]
   debounce: 150ms
 `, port, url)
-	dir := exampleProject(t, yaml)
+	dir := e2etest.ExampleProject(t, yaml)
 	handler := filepath.Join(dir, "cmd", "server", "handler.go")
 	src, err := os.ReadFile(handler)
 	if err != nil {
@@ -269,10 +270,10 @@ watch:
 	if !strings.Contains(string(src), "return mux") {
 		t.Fatalf("%s no longer ends newHandler with `return mux`; adapt the /data route", handler)
 	}
-	writeFile(t, handler, strings.Replace(string(src), "return mux", "mux.HandleFunc(\"/data\", serveData)\n\treturn mux", 1))
-	writeFile(t, filepath.Join(dir, "cmd", "server", "data.go"), dataHandler)
+	e2etest.WriteFile(t, handler, strings.Replace(string(src), "return mux", "mux.HandleFunc(\"/data\", serveData)\n\treturn mux", 1))
+	e2etest.WriteFile(t, filepath.Join(dir, "cmd", "server", "data.go"), dataHandler)
 	s := &storm{t: t, dir: dir, rng: rng, ops: map[string]int{}, text: "hello from greeter", branch: "A"}
-	writeFile(t, s.path("keep.txt"), "always here\n")
+	e2etest.WriteFile(t, s.path("keep.txt"), "always here\n")
 	for rel, content := range branchTree("A") {
 		s.must(os.MkdirAll(filepath.Dir(s.path(rel)), 0o755))
 		s.must(os.WriteFile(s.path(rel), []byte(content), 0o644))
@@ -281,7 +282,7 @@ watch:
 
 	up := startUp(t, dir, nil)
 	up.waitFirstBuild(5 * time.Minute)
-	waitServes(t, url+"data", dataDigest(t, dir), time.Minute)
+	e2etest.WaitServes(t, url+"data", dataDigest(t, dir), time.Minute)
 
 	hist := map[int]int{}
 	for b := range bursts {
@@ -320,14 +321,14 @@ watch:
 				s.must(os.RemoveAll(filepath.Join(clean, e.Name())))
 			}
 		}
-		copyTree(t, dir, clean)
+		e2etest.CopyTree(t, dir, clean)
 		mustBuild(t, clean)
 		if d := diffSnapshots(snapshot(t, filepath.Join(dir, "bin")), snapshot(t, filepath.Join(clean, "bin"))); d != "" {
 			t.Fatalf("burst %d (%d ops, checkout %v): ./bin differs from a clean build of the final tree:\n%s\ndevloop up:\n%s",
 				b, ops, switchAt >= 0, d, strings.Join(up.since(from), "\n"))
 		}
-		waitServes(t, url+"data", dataDigest(t, dir), 30*time.Second)
-		waitServes(t, url, s.text, 30*time.Second)
+		e2etest.WaitServes(t, url+"data", dataDigest(t, dir), 30*time.Second)
+		e2etest.WaitServes(t, url, s.text, 30*time.Second)
 	}
 	t.Logf("%d bursts; builds per burst: %v; operations: %v", bursts, hist, s.ops)
 	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {

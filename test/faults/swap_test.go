@@ -5,6 +5,7 @@ package faults
 import (
 	"bytes"
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -26,7 +27,7 @@ type swapProject struct {
 
 func (p *swapProject) configure(t *testing.T, variant string, broken bool) {
 	t.Helper()
-	writeFile(t, filepath.Join(p.dir, "devloop.yaml"), p.yaml(variant, broken))
+	e2etest.WriteFile(t, filepath.Join(p.dir, "devloop.yaml"), p.yaml(variant, broken))
 	if p.setBroken != nil {
 		p.setBroken(t, broken)
 	}
@@ -65,7 +66,7 @@ COPY --from=gen /out/ /bin/
 // goProject is the Go example's `binaries` stage (bin/client, bin/server) with the
 // version stamped from APP_VERSION; a syntax error breaks it.
 func goProject(t *testing.T) *swapProject {
-	dir := exampleProject(t, "targets: {binaries: {output: bin}}\n")
+	dir := e2etest.ExampleProject(t, "targets: {binaries: {output: bin}}\n")
 	broken := filepath.Join(dir, "internal", "greeting", "zz_broken.go")
 	return &swapProject{
 		dir: dir,
@@ -75,7 +76,7 @@ func goProject(t *testing.T) *swapProject {
 		},
 		setBroken: func(t *testing.T, b bool) {
 			if b {
-				writeFile(t, broken, "package greeting\n\nfunc broken( {\n")
+				e2etest.WriteFile(t, broken, "package greeting\n\nfunc broken( {\n")
 			} else if err := os.Remove(broken); err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
@@ -90,7 +91,7 @@ func goProject(t *testing.T) *swapProject {
 // old or new set (the new one if the swap's journal was written) and no staging dir;
 // and the next build must succeed.
 func TestCrashDuringSwap(t *testing.T) {
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	n := scaled(t, 20, 100)
 	nGo := scaled(t, 3, 10)
 	rng := newRand(t)
@@ -115,7 +116,7 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 		refs[v] = snapshot(t, p.bin)
 	}
 	p.configure(t, "A", false)
-	warm := mustBuild(t, p.dir).elapsed
+	warm := mustBuild(t, p.dir).Elapsed
 	if d := diffSnapshots(snapshot(t, p.bin), refs["A"]); d != "" {
 		t.Fatalf("rebuilding A does not reproduce its first build, cannot compare:\n%s", d)
 	}
@@ -160,8 +161,8 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 		// The next start (a build that fails) recovers: a complete set, no staging.
 		p.configure(t, next, true)
 		r := runDevloop(t, p.dir, nil, "build", "--progress", "quiet")
-		if r.code != 1 {
-			t.Fatalf("kill %d (%s): broken build after the kill: exit %d, want 1\n%v", i, phase, r.code, r)
+		if r.Code != 1 {
+			t.Fatalf("kill %d (%s): broken build after the kill: exit %d, want 1\n%v", i, phase, r.Code, r)
 		}
 		got = snapshot(t, p.bin)
 		state := ""
@@ -185,7 +186,7 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 		// The next build succeeds and leaves exactly the new set.
 		p.configure(t, next, false)
 		r = runDevloop(t, p.dir, nil, "build", "--progress", "quiet")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("kill %d (%s): build after recovery: %v", i, phase, r)
 		}
 		if d := diffSnapshots(snapshot(t, p.bin), refs[next]); d != "" {

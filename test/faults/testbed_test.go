@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/devloop/devloop/internal/e2etest"
 	"io/fs"
 	"net"
 	"os"
@@ -40,7 +41,7 @@ var (
 // (a few seconds; its build cache starts cold).
 func privateTestbed(t *testing.T) *testbed {
 	t.Helper()
-	requireBuildKit(t)
+	e2etest.RequireBuildKit(t)
 	tbMu.Lock()
 	defer tbMu.Unlock()
 	if tbFailed {
