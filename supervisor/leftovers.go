@@ -44,7 +44,11 @@ func (s *Supervisor) killLeftovers() {
 		s.log.Warn("cannot read the previous run's id; its processes, if any, are left alone", zap.String("path", path), zap.Error(err))
 	default:
 		if prev := strings.TrimSpace(string(data)); prev != "" && prev != s.runID {
-			for _, pid := range s.killRun(prev) {
+			killed, err := s.killRun(prev)
+			if err != nil {
+				s.log.Warn("cannot look for processes left by an earlier run", zap.String("run", prev), zap.Error(err))
+			}
+			for _, pid := range killed {
 				s.emit(Event{Kind: EventLeftover, PID: pid})
 			}
 		}
@@ -55,15 +59,13 @@ func (s *Supervisor) killLeftovers() {
 }
 
 // killRun kills the processes carrying run id and waits (bounded) until they are
-// gone. It returns the pids it killed.
-func (s *Supervisor) killRun(id string) []int {
+// gone. It returns the pids it killed; err says the processes could not be listed.
+func (s *Supervisor) killRun(id string) (killed []int, err error) {
 	entry := RunIDEnv + "=" + id
 	pids, err := processesWithEnv(entry)
 	if err != nil {
-		s.log.Warn("cannot look for processes of a run", zap.String("run", id), zap.Error(err))
-		return nil
+		return nil, err
 	}
-	var killed []int
 	for _, pid := range pids {
 		if err := killPID(pid); err != nil {
 			s.log.Warn("cannot kill a process of a run", zap.String("run", id), zap.Int("pid", pid), zap.Error(err))
@@ -77,7 +79,7 @@ func (s *Supervisor) killRun(id string) []int {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return killed
+	return killed, nil
 }
 
 // forgetRun ends the run after a clean stop: it kills what still carries the run's
@@ -87,7 +89,10 @@ func (s *Supervisor) forgetRun() {
 	if s.opts.RunFile == "" {
 		return
 	}
-	if pids := s.killRun(s.runID); len(pids) > 0 {
+	switch pids, err := s.killRun(s.runID); {
+	case err != nil:
+		s.log.Debug("cannot look for processes that left the process group", zap.Error(err))
+	case len(pids) > 0:
 		s.log.Info("killed processes that had left the process group", zap.Ints("pids", pids))
 	}
 	if err := os.Remove(s.opts.RunFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
