@@ -51,7 +51,7 @@ test: lint
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzParse -fuzztime 300000x -fuzzminimizetime 500x ./config
 
 test-unit:
-	$(GO) test -count=1 -short ./config/... ./exporter/... ./watcher/... ./supervisor/... ./loop/...
+	$(GO) test -count=1 -short ./config/... ./exporter/... ./watcher/... ./supervisor/... ./loop/... ./rebuild/... ./godeps/... ./bench/...
 
 bench: build
 	@$(WITH_BUILDER); bash bench/run.sh

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"golang.org/x/mod/modfile"
 )
 
 // Stage is one FROM of a Dockerfile.
@@ -486,23 +487,27 @@ func (d *Dockerfile) Locate(step, logs, contextDir string) []Location {
 	if err != nil {
 		return locs
 	}
-	module := ""
+	var (
+		module     string
+		moduleRead bool
+	)
 	for i := range locs {
-		if host, ok := run.hostPath(locs[i].File, ctx); ok {
-			locs[i].File, locs[i].Mapped = host, true
-			continue
-		}
 		// `go test` prints a failing test's file:line relative to its package
-		// directory; the package is named by the block's summary line.
+		// directory; the package is named by the block's summary line. That wins over
+		// a file of the same name in the working directory (main_test.go is common).
 		if pkg := pkgOf[i]; pkg != "" && !strings.Contains(locs[i].File, "/") {
-			if module == "" {
-				module = run.modulePath(ctx)
+			if !moduleRead {
+				module, moduleRead = run.modulePath(ctx), true
 			}
 			if rel, ok := packageDir(module, pkg); ok {
 				if host, ok := run.hostPath(path.Join(rel, locs[i].File), ctx); ok {
 					locs[i].File, locs[i].Mapped = host, true
+					continue
 				}
 			}
+		}
+		if host, ok := run.hostPath(locs[i].File, ctx); ok {
+			locs[i].File, locs[i].Mapped = host, true
 		}
 	}
 	return locs
@@ -524,12 +529,7 @@ func (r *runInfo) modulePath(ctx string) string {
 	if err != nil {
 		return ""
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
-			return strings.Trim(f[1], `"`)
-		}
-	}
-	return ""
+	return modfile.ModulePath(data)
 }
 
 // packageDir turns an import path inside module into its directory relative to the

@@ -560,6 +560,8 @@ func TestLocateGoTest(t *testing.T) {
 		"go.mod":                             "module example.com/greeter\n\ngo 1.26\n",
 		"internal/greeting/greeting_test.go": "package greeting\n",
 		"cmd/server/handler_test.go":         "package main\n",
+		"cmd/server/main_test.go":            "package main\n",
+		"main_test.go":                       "package greeter\n", // same name at the root
 		"root_test.go":                       "package greeter\n",
 	} {
 		p := filepath.Join(ctx, filepath.FromSlash(f))
@@ -578,6 +580,7 @@ func TestLocateGoTest(t *testing.T) {
 		"--- FAIL: TestHandler (0.00s)\n" +
 		"    handler_test.go:7: status 500\n" +
 		"    handler_test.go:9: body \"\"\n" +
+		"    main_test.go:4: flag not parsed\n" +
 		"FAIL\n" +
 		"FAIL\texample.com/greeter/cmd/server\t0.010s\n" +
 		"--- FAIL: TestRoot (0.00s)\n" +
@@ -596,6 +599,7 @@ func TestLocateGoTest(t *testing.T) {
 		{filepath.Join(ctx, "internal", "greeting", "greeting_test.go"), 12, true},
 		{filepath.Join(ctx, "cmd", "server", "handler_test.go"), 7, true},
 		{filepath.Join(ctx, "cmd", "server", "handler_test.go"), 9, true},
+		{filepath.Join(ctx, "cmd", "server", "main_test.go"), 4, true},
 		{filepath.Join(ctx, "root_test.go"), 3, true},
 		{"other_test.go", 5, false},
 		{"dangling_test.go", 1, false},

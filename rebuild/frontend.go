@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -45,21 +44,9 @@ func Syntax(dockerfile string, buildArgs map[string]string) (string, error) {
 // minor (docker/dockerfile:1.7), a digest, labs or any other image is a deliberate
 // choice and is run as written; so is every daemon whose version cannot be told.
 func BuiltinCovers(syntax, daemonVersion string) bool {
-	if syntax == "" {
-		return false
-	}
-	named, err := reference.ParseNormalizedNamed(syntax)
-	if err != nil || reference.FamiliarName(named) != "docker/dockerfile" {
-		return false
-	}
-	if _, ok := named.(reference.Digested); ok {
-		return false
-	}
-	tag := "latest"
-	if t, ok := named.(reference.Tagged); ok {
-		tag = t.Tag()
-	}
-	if tag != "1" && tag != "latest" {
+	switch ref, _ := normalizeRef(syntax); ref { // "" for a digest or an invalid ref
+	case "docker.io/docker/dockerfile:1", "docker.io/docker/dockerfile:latest":
+	default:
 		return false
 	}
 	v, ok := parseVersion(daemonVersion)

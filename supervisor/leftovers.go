@@ -31,10 +31,11 @@ func newRunID() string {
 // killLeftovers reads the run id a previous supervisor recorded in RunFile, kills
 // every process still carrying it and records this supervisor's id. The caller
 // must make sure no other supervisor uses RunFile at the same time (devloop holds
-// the target's lock).
+// the target's lock). Where processes cannot be found by their environment
+// (canFindRuns is false) it does nothing.
 func (s *Supervisor) killLeftovers() {
 	path := s.opts.RunFile
-	if path == "" {
+	if path == "" || !canFindRuns {
 		return
 	}
 	data, err := os.ReadFile(path)
@@ -45,11 +46,13 @@ func (s *Supervisor) killLeftovers() {
 	default:
 		if prev := strings.TrimSpace(string(data)); prev != "" && prev != s.runID {
 			killed, err := s.killRun(prev)
-			if err != nil {
-				s.log.Warn("cannot look for processes left by an earlier run", zap.String("run", prev), zap.Error(err))
-			}
 			for _, pid := range killed {
 				s.emit(Event{Kind: EventLeftover, PID: pid})
+			}
+			if err != nil {
+				// Keep the earlier id: a later run may still find its processes.
+				s.log.Warn("cannot kill the processes left by an earlier run", zap.String("run", prev), zap.Error(err))
+				return
 			}
 		}
 	}
@@ -58,42 +61,52 @@ func (s *Supervisor) killLeftovers() {
 	}
 }
 
-// killRun kills the processes carrying run id and waits (bounded) until they are
-// gone. It returns the pids it killed; err says the processes could not be listed.
+// killRun kills the processes carrying run id, again and again until none is left
+// (one may fork while it is being killed) or leftoverWait has passed. It returns the
+// pids it killed; err says some could not be listed or are still there.
 func (s *Supervisor) killRun(id string) (killed []int, err error) {
 	entry := RunIDEnv + "=" + id
-	pids, err := processesWithEnv(entry)
-	if err != nil {
-		return nil, err
-	}
-	for _, pid := range pids {
-		if err := killPID(pid); err != nil {
-			s.log.Warn("cannot kill a process of a run", zap.String("run", id), zap.Int("pid", pid), zap.Error(err))
-			continue
-		}
-		killed = append(killed, pid)
-	}
 	deadline := time.Now().Add(leftoverWait)
-	for len(pids) > 0 && time.Now().Before(deadline) {
-		if pids, _ = processesWithEnv(entry); len(pids) > 0 {
-			time.Sleep(20 * time.Millisecond)
+	seen := map[int]bool{}
+	for {
+		pids, err := processesWithEnv(entry)
+		if err != nil {
+			return killed, err
 		}
+		if len(pids) == 0 {
+			return killed, nil
+		}
+		if time.Now().After(deadline) {
+			return killed, fmt.Errorf("processes %v of run %s still alive after %s", pids, id, leftoverWait)
+		}
+		for _, pid := range pids {
+			if err := killPID(pid); err != nil {
+				s.log.Warn("cannot kill a process of a run", zap.String("run", id), zap.Int("pid", pid), zap.Error(err))
+				continue
+			}
+			if !seen[pid] {
+				seen[pid] = true
+				killed = append(killed, pid)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return killed, nil
 }
 
 // forgetRun ends the run after a clean stop: it kills what still carries the run's
 // id although its process group is gone (a child that called setsid, a daemonized
 // helper) and removes RunFile, since nothing of this run is left.
 func (s *Supervisor) forgetRun() {
-	if s.opts.RunFile == "" {
+	if s.opts.RunFile == "" || !canFindRuns {
 		return
 	}
-	switch pids, err := s.killRun(s.runID); {
-	case err != nil:
-		s.log.Debug("cannot look for processes that left the process group", zap.Error(err))
-	case len(pids) > 0:
+	pids, err := s.killRun(s.runID)
+	if len(pids) > 0 {
 		s.log.Info("killed processes that had left the process group", zap.Ints("pids", pids))
+	}
+	if err != nil {
+		s.log.Warn("processes of this run may be left; the next start kills them", zap.Error(err))
+		return
 	}
 	if err := os.Remove(s.opts.RunFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Debug("cannot remove the run file", zap.String("path", s.opts.RunFile), zap.Error(err))

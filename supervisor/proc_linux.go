@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strconv"
 	"syscall"
@@ -43,13 +44,16 @@ func onlyZombies(pgid int) bool {
 	return true
 }
 
+// canFindRuns: processes are found by their environment in /proc (see Options.RunFile).
+const canFindRuns = true
+
 // processesWithEnv lists the processes (other than this one) whose environment holds
 // the entry KEY=VALUE exactly. Processes whose environment cannot be read (another
 // user's, a kernel thread, one that exited meanwhile) are skipped.
 func processesWithEnv(entry string) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list processes: %w", err)
 	}
 	self := os.Getpid()
 	want := []byte(entry)

@@ -14,7 +14,10 @@ func setPdeathsig(*syscall.SysProcAttr) {}
 // for such a group instead.
 func onlyZombies(int) bool { return false }
 
-// processesWithEnv needs /proc to read other processes' environments.
+// canFindRuns: without /proc other processes' environments cannot be read, so
+// Options.RunFile is not used.
+const canFindRuns = false
+
 func processesWithEnv(string) ([]int, error) {
 	return nil, errors.New("finding a previous run's processes needs /proc (Linux)")
 }

@@ -20,6 +20,8 @@ func groupGone(int) bool { return true }
 
 func killPID(int) error { return platformSupported() }
 
+const canFindRuns = false
+
 func processesWithEnv(string) ([]int, error) { return nil, platformSupported() }
 
 func exitSignal(*os.ProcessState) string { return "" }

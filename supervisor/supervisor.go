@@ -60,7 +60,7 @@ type Options struct {
 	// what survived a SIGKILL or crash of that supervisor (Pdeathsig reaches only the
 	// direct child). Run removes the file after a clean stop. Only one supervisor may
 	// use a RunFile at a time. Finding the processes needs Linux's /proc; elsewhere
-	// they are reported, not killed.
+	// RunFile is ignored.
 	RunFile string
 }
 

@@ -118,9 +118,11 @@ func run(args []string) error {
 		Settings: *s,
 	}
 	results := make([]loopResult, len(s.Loops))
+	done := 0
 	for round, n := range splitEdits(s.N, s.Rounds) {
 		rs := *s
-		rs.N, rs.round = n, round+1
+		rs.N, rs.round, rs.firstEdit = n, round+1, done
+		done += n
 		// The saves that must restart nothing are made once, in the last round.
 		rs.NoopChecks = s.NoopChecks && round == s.Rounds-1
 		for i, name := range s.Loops {

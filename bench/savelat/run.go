@@ -33,6 +33,7 @@ type settings struct {
 	LogDir       string        `json:"log_dir,omitempty"`
 	Progress     io.Writer     `json:"-"`
 	round        int           // 1-based round of the current measure (log file names)
+	firstEdit    int           // edits made in earlier rounds: save modes keep alternating across rounds
 }
 
 // splitEdits spreads n edits over rounds as evenly as possible, earlier rounds first.
@@ -258,7 +259,7 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 			res.Samples[i-1].Devloop = &a
 		}
 		mark = e.log.mark()
-		mode := editModes[i%len(editModes)]
+		mode := editModes[(s.firstEdit+i)%len(editModes)]
 		text = fmt.Sprintf("%s edit %d %08x", name, i+1, rand.Uint32())
 		if err := edits.set(text, mode); err != nil {
 			return fail(err, e.log)

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"github.com/devloop/devloop/internal/e2etest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 const exampleYAML = `
@@ -83,6 +84,7 @@ func TestBuildExample(t *testing.T) {
 	// builder.frontend: image the image does, as docker build would.
 	t.Run("frontend", func(t *testing.T) {
 		const frontendImage = "docker-image://docker.io/docker/dockerfile:1"
+		t.Cleanup(func() { e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), exampleYAML) })
 		for _, tt := range []struct {
 			frontend  string
 			wantImage bool
@@ -96,7 +98,6 @@ func TestBuildExample(t *testing.T) {
 				t.Errorf("builder.frontend: %s: progress names %s: %v, want %v\n%v", tt.frontend, frontendImage, got, tt.wantImage, r)
 			}
 		}
-		e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), exampleYAML)
 	})
 
 	t.Run("compile error keeps bin", func(t *testing.T) {

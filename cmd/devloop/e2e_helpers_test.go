@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // devloopBin is the devloop binary the end-to-end tests run, built once by TestMain.

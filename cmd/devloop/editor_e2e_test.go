@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // vscodeTasks is the part of docs/editors/vscode/tasks.json the test applies.

@@ -3,11 +3,12 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // eventShapes is docs/events.md as data: for every type, its required fields and their

@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"io"
 	"net"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // upProcess is a running `devloop up` whose output the test reads line by line.

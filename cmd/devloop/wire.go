@@ -50,11 +50,13 @@ type project struct {
 	pinMu   sync.Mutex
 	pins    rebuild.Pins
 
-	// frontendMu guards the daemon version (asked once) and the syntax lines already
-	// announced as run by the built-in frontend.
+	// versionOf asks the daemon for its BuildKit version (client.DaemonVersion; a
+	// test hook). frontendMu guards the version, kept until the daemon is lost, and
+	// the syntax last announced as run by the built-in frontend.
+	versionOf     func(context.Context) (string, error)
 	frontendMu    sync.Mutex
-	daemonVersion *string
-	announced     map[string]bool
+	daemonVersion string
+	announced     string
 }
 
 func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (*project, error) {
@@ -129,7 +131,7 @@ func (a *app) openProject(ctx context.Context, args []string, progress string) (
 		_ = client.Close()
 		return nil, nil, withCode(exitUsage, err)
 	}
-	proj.client, proj.printer = client, printer
+	proj.client, proj.printer, proj.versionOf = client, printer, client.DaemonVersion
 	return proj, func() { proj.close(); _ = client.Close() }, nil
 }
 
@@ -231,6 +233,7 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 		_ = st.Discard()
 		var ue *rebuild.UnreachableError
 		if errors.As(err, &ue) {
+			p.forgetBuilder()
 			return loop.Result{}, fmt.Errorf("%w: %w", loop.ErrUnavailable, err)
 		}
 		return loop.Result{}, err
@@ -291,30 +294,46 @@ func (p *project) frontend(ctx context.Context, t *config.Target) (syntax string
 	if err != nil || syntax == "" || p.cfg.Builder.Frontend != config.FrontendAuto {
 		return syntax, false // an unreadable Dockerfile fails in the solve, with its error
 	}
-	p.frontendMu.Lock()
-	defer p.frontendMu.Unlock()
-	if p.daemonVersion == nil {
-		v, err := p.client.DaemonVersion(ctx)
-		if err != nil {
-			// Not remembered: the daemon may be back for the next build.
-			p.log.Debug("daemon version unknown; running the syntax image", zap.Error(err))
-			return syntax, false
-		}
-		p.daemonVersion = &v
-	}
-	if !rebuild.BuiltinCovers(syntax, *p.daemonVersion) {
+	version, ok := p.builderVersion(ctx)
+	if !ok || !rebuild.BuiltinCovers(syntax, version) {
 		return syntax, false
 	}
-	if !p.announced[syntax] {
-		if p.announced == nil {
-			p.announced = map[string]bool{}
-		}
-		p.announced[syntax] = true
-		if p.notices != nil {
-			fmt.Fprintf(p.notices, "[devloop] # syntax=%s: using the daemon's built-in Dockerfile frontend (BuildKit %s); builder.frontend: image runs the image instead\n", syntax, *p.daemonVersion)
-		}
+	p.frontendMu.Lock()
+	announce := p.announced != syntax
+	p.announced = syntax
+	p.frontendMu.Unlock()
+	if announce && p.notices != nil {
+		fmt.Fprintf(p.notices, "[devloop] # syntax=%s: using the daemon's built-in Dockerfile frontend (BuildKit %s); builder.frontend: image runs the image instead\n", syntax, version)
 	}
 	return "", true
+}
+
+// builderVersion returns the daemon's BuildKit version, asked once (not under the
+// lock: concurrent builds may both ask) and kept until forgetBuilder.
+func (p *project) builderVersion(ctx context.Context) (string, bool) {
+	p.frontendMu.Lock()
+	v := p.daemonVersion
+	p.frontendMu.Unlock()
+	if v != "" {
+		return v, true
+	}
+	v, err := p.versionOf(ctx)
+	if err != nil || v == "" {
+		p.log.Debug("daemon version unknown; running the syntax image", zap.Error(err))
+		return "", false
+	}
+	p.frontendMu.Lock()
+	p.daemonVersion = v
+	p.frontendMu.Unlock()
+	return v, true
+}
+
+// forgetBuilder drops what was learnt about the daemon: the one that comes back may
+// be another version.
+func (p *project) forgetBuilder() {
+	p.frontendMu.Lock()
+	p.daemonVersion = ""
+	p.frontendMu.Unlock()
 }
 
 func secrets(cfg *config.Config) map[string]rebuild.Secret {

@@ -4,13 +4,14 @@ package faults
 
 import (
 	"errors"
-	"github.com/devloop/devloop/internal/e2etest"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 const badInputDockerfile = `FROM alpine AS gen

@@ -4,13 +4,14 @@ package faults
 
 import (
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // serverYAML is a devloop.yaml for the Go example that runs bin/server on port, with

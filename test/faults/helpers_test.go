@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"io"
 	"io/fs"
 	"maps"
@@ -22,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // Status lines devloop prints (README "Output lines (stable)").

@@ -4,13 +4,14 @@ package faults
 
 import (
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // TestNoOrphans stops `devloop up` with SIGINT or SIGTERM while it builds, exports,

@@ -4,7 +4,6 @@ package faults
 
 import (
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 var reOKOrFailed = regexp.MustCompile(`^\[devloop\] build (ok|failed) #(\d+)`)

@@ -4,12 +4,13 @@ package faults
 
 import (
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 var (

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"io/fs"
 	"maps"
 	"math/rand/v2"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // dataHandler serves /data: a digest of every file embedded from cmd/server/data,

@@ -5,7 +5,6 @@ package faults
 import (
 	"bytes"
 	"fmt"
-	"github.com/devloop/devloop/internal/e2etest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // swapProject is a project whose builds with variant "A" and "B" export different
