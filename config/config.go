@@ -17,7 +17,7 @@ const (
 	DefaultOutput      = "bin"
 	DefaultStopSignal  = "SIGTERM"
 	DefaultStopTimeout = 5 * time.Second
-	DefaultDebounce    = 50 * time.Millisecond
+	DefaultDebounce    = 20 * time.Millisecond
 	// DefaultMaxWait is the default watch.max_wait; when watch.debounce is set
 	// above it and max_wait is absent, max_wait defaults to the debounce.
 	DefaultMaxWait = 2 * time.Second

@@ -321,7 +321,7 @@ func TestParseDefaults(t *testing.T) {
 			},
 			"client": {Name: "client", Stage: "client", Output: testDir + "/bin", BuildArgs: map[string]string{}},
 		},
-		Watch: Watch{Debounce: 50 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
+		Watch: Watch{Debounce: 20 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse() =\n%s\nwant\n%s", dump(c), dump(want))

@@ -3,6 +3,7 @@ package main
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/devloop/devloop/config"
 )
@@ -113,18 +114,24 @@ func TestDevloopConfigParses(t *testing.T) {
 	tests := []struct {
 		serverOnly   bool
 		frontend     string
+		debounce     string
 		wantTargets  []string
 		wantFrontend string
+		wantDebounce time.Duration
 	}{
-		{false, "", []string{"client", "server"}, "auto"},
-		{true, "", []string{"server"}, "auto"},
-		{false, "image", []string{"client", "server"}, "image"},
+		{false, "", "", []string{"client", "server"}, "auto", config.DefaultDebounce},
+		{true, "", "", []string{"server"}, "auto", config.DefaultDebounce},
+		{false, "image", "", []string{"client", "server"}, "image", config.DefaultDebounce},
+		{false, "", "50ms", []string{"client", "server"}, "auto", 50 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
-		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly, tt.frontend)), dir)
+		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly, tt.frontend, tt.debounce)), dir)
 		if err != nil {
 			t.Fatalf("devloopConfig(serverOnly=%v) does not parse: %v", tt.serverOnly, err)
+		}
+		if got := cfg.Watch.Debounce; got != tt.wantDebounce {
+			t.Errorf("devloopConfig(debounce=%q) watch.debounce = %s, want %s", tt.debounce, got, tt.wantDebounce)
 		}
 		if got := cfg.Builder.Frontend; got != tt.wantFrontend {
 			t.Errorf("devloopConfig(frontend=%q) builder.frontend = %q, want %q", tt.frontend, got, tt.wantFrontend)

@@ -19,6 +19,7 @@
 //	devloop-all     `devloop up --only-affected=false` (every target on every change)
 //	devloop-nopin   `devloop up --pin=false` (images resolved on every build)
 //	devloop-image   `devloop up` with builder.frontend: image (the # syntax image on every build)
+//	devloop-debounce50  `devloop up` with watch.debounce: 50ms (the earlier default)
 //
 // For the devloop loops it also reports the per-phase medians from devloop's status
 // lines and makes three saves that must restart nothing: a _test.go file, a file the

@@ -58,7 +58,7 @@ args_bin = ["--addr", %q]
 
 // devloopConfig is the devloop.yaml of the benchmark: the server target (run and
 // probed), and the client unless serverOnly.
-func devloopConfig(addr string, serverOnly bool, frontend string) string {
+func devloopConfig(addr string, serverOnly bool, frontend, debounce string) string {
 	var b strings.Builder
 	if frontend != "" {
 		fmt.Fprintf(&b, "builder:\n  frontend: %s\n", frontend)
@@ -80,6 +80,9 @@ func devloopConfig(addr string, serverOnly bool, frontend string) string {
 	b.WriteString(`watch:
   ignore: ["**/*.md"]
 `)
+	if debounce != "" {
+		fmt.Fprintf(&b, "  debounce: %s\n", debounce)
+	}
 	return b.String()
 }
 

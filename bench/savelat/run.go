@@ -71,7 +71,7 @@ func mergeRound(acc, r loopResult) loopResult {
 }
 
 // loopNames are the loops a run can measure, in report order.
-var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image"}
+var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50"}
 
 // reloader is one loop under test.
 type reloader interface {
@@ -146,12 +146,13 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 	case "air":
 		return &procLoop{e: e, argv: []string{s.Air, "-c", ".air.toml"}, config: ".air.toml",
 			body: airConfig(e.addr), grace: 10 * time.Second}, nil
-	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image":
-		// devloop-all, devloop-nopin and devloop-image are the "before" of three
-		// optimizations: every target rebuilt on every change, images resolved on every
-		// build, and the # syntax frontend image started on every build.
+	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50":
+		// devloop-all, devloop-nopin, devloop-image and devloop-debounce50 are the
+		// "before" of four optimizations: every target rebuilt on every change, images
+		// resolved on every build, the # syntax frontend image started on every build,
+		// and the earlier 50 ms debounce default.
 		argv := []string{s.Devloop, "up"}
-		frontend := ""
+		frontend, debounce := "", ""
 		switch name {
 		case "devloop-all":
 			argv = append(argv, "--only-affected=false")
@@ -159,9 +160,11 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 			argv = append(argv, "--pin=false")
 		case "devloop-image":
 			frontend = "image"
+		case "devloop-debounce50":
+			debounce = "50ms"
 		}
 		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
-			body: devloopConfig(e.addr, name == "devloop-server", frontend), isBusy: devloopBusy,
+			body: devloopConfig(e.addr, name == "devloop-server", frontend, debounce), isBusy: devloopBusy,
 			grace: 20 * time.Second}, nil
 	}
 	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(loopNames, ", "))
