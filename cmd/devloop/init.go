@@ -117,7 +117,7 @@ func proposeConfig(df *rebuild.Dockerfile, contextRel, dockerfileName string) st
 	if wrote == 0 {
 		b.WriteString("  # No FROM scratch stage with binaries was found: name the stage to export, e.g.\n  app:\n    stage: app\n    output: bin\n")
 	}
-	b.WriteString("\nwatch:\n  ignore: [\"**/*.md\"]     # doublestar globs that never trigger a build\n  # debounce: 50ms\n  # on_busy: restart       # or queue\n")
+	b.WriteString("\nwatch:\n  ignore: [\"**/*.md\"]     # doublestar globs that never trigger a build\n  # debounce: 20ms\n  # on_busy: restart       # or queue\n")
 	return b.String()
 }
 
