@@ -128,3 +128,54 @@ func TestVSCodeProblemMatcher(t *testing.T) {
 		})
 	}
 }
+
+// TestGoTestFailureLocations: a Dockerfile step running `go test ./...` fails; go test
+// prints the failing test's location relative to its package directory
+// ("calc_test.go:9: …"), and devloop must print it as the host file, relative to the
+// working directory (pkg/calc/calc_test.go:9), also when a file of the same name sits
+// in the step's working directory.
+func TestGoTestFailureLocations(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/gotest\n\ngo 1.26\n",
+		"Dockerfile": `FROM golang:1.26-alpine AS test
+WORKDIR /src
+ENV CGO_ENABLED=0
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=bind,target=. \
+    go test ./...
+
+FROM scratch AS out
+COPY --from=test /src /src
+`,
+		"pkg/calc/calc.go": "package calc\n\n// Add adds.\nfunc Add(a, b int) int { return a - b }\n",
+		"pkg/calc/calc_test.go": `package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	got := Add(2, 3)
+	want := 5
+	if got != want {
+		t.Errorf("Add(2, 3) = %d, want %d", got, want)
+	}
+}
+`,
+		"calc_test.go":  "package gotest\n", // same name in the working directory
+		"doc.go":        "// Package gotest is the root package.\npackage gotest\n",
+		"devloop.yaml":  "targets:\n  out:\n    output: out\n",
+		".dockerignore": "out\n",
+	}
+	for name, content := range files {
+		e2etest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(name)), content)
+	}
+	r := runDevloop(t, dir, "build", "--progress", "quiet")
+	if r.Code != 1 {
+		t.Fatalf("build with a failing test: exit %d, want 1\n%v", r.Code, r)
+	}
+	want := "pkg/calc/calc_test.go:9: Add(2, 3) = -1, want 5"
+	if !strings.Contains(r.Stdout, want) {
+		t.Errorf("output lacks the mapped test failure %q:\n%v", want, r)
+	}
+}
