@@ -91,6 +91,9 @@ type Restarted struct {
 type BuilderUnavailable struct {
 	Err     error         `json:"-"` // JSON "error"
 	RetryIn time.Duration `json:"retry_in_ns"`
+	// Attempt counts the failed attempts since the builder was last reached (1 for
+	// the first of an outage).
+	Attempt int `json:"attempt"`
 }
 
 // Skipped reports changes that affect no target: no build runs.

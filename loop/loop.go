@@ -321,7 +321,7 @@ func (s *session) finished(ctx context.Context, o outcome) {
 		s.pending = merge(o.job.batch, s.pending)
 		d := l.opts.Retry.delay(s.attempt)
 		s.attempt++
-		l.emit(BuilderUnavailable{Err: o.unavailable, RetryIn: d})
+		l.emit(BuilderUnavailable{Err: o.unavailable, RetryIn: d, Attempt: s.attempt})
 		s.retry = time.NewTimer(d)
 		return
 	default:

@@ -402,14 +402,19 @@ func TestBuilderUnavailable(t *testing.T) {
 			t.Errorf("builds started =\n%v\nwant\n%v", got, want)
 		}
 		var delays []time.Duration
+		var attempts []int
 		for _, e := range eventsOf[loop.BuilderUnavailable](h.rec) {
 			if !errors.Is(e.Err, loop.ErrUnavailable) {
 				t.Errorf("BuilderUnavailable.Err = %v, want it to wrap ErrUnavailable", e.Err)
 			}
 			delays = append(delays, e.RetryIn)
+			attempts = append(attempts, e.Attempt)
 		}
 		if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, time.Second, 2 * time.Second}; !slices.Equal(delays, want) {
 			t.Errorf("BuilderUnavailable.RetryIn = %v, want %v", delays, want)
+		}
+		if want := []int{1, 2, 3, 1, 2}; !slices.Equal(attempts, want) {
+			t.Errorf("BuilderUnavailable.Attempt = %v, want %v (counted again after the builder was reached)", attempts, want)
 		}
 		commits, restarts := w.snapshot()
 		if want := []rec{{"server", 0}, {"server", 2}}; !slices.Equal(commits, want) || !slices.Equal(restarts, want) {
@@ -693,8 +698,8 @@ func TestEventJSON(t *testing.T) {
 		{loop.BuildSuperseded{ID: 4}, "build_superseded", map[string]any{"id": 4.0}},
 		{loop.Restarted{ID: 3, Target: "server", Duration: time.Second, Err: errors.New("exec")}, "restarted",
 			map[string]any{"target": "server", "duration_ns": 1e9, "error": "exec"}},
-		{loop.BuilderUnavailable{Err: loop.ErrUnavailable, RetryIn: 2 * time.Second}, "builder_unavailable",
-			map[string]any{"error": "builder unavailable", "retry_in_ns": 2e9}},
+		{loop.BuilderUnavailable{Err: loop.ErrUnavailable, RetryIn: 2 * time.Second, Attempt: 3}, "builder_unavailable",
+			map[string]any{"error": "builder unavailable", "retry_in_ns": 2e9, "attempt": 3.0}},
 		{loop.Skipped{Paths: []string{"README.md"}}, "skipped", map[string]any{"paths": []any{"README.md"}}},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,7 @@ var eventShapes = map[string]map[string]string{
 	"build_finished":          {"id": "number", "ok": "bool", "duration_ns": "number", "wait_ns": "number", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "restart_ns": "number", "targets": "array", "?superseded": "bool", "?canceled": "bool", "?failed": "array", "?paths": "array"},
 	"build_superseded":        {"id": "number"},
 	"restarted":               {"id": "number", "target": "string", "duration_ns": "number", "?error": "string"},
-	"builder_unavailable":     {"retry_in_ns": "number", "?error": "string"},
+	"builder_unavailable":     {"retry_in_ns": "number", "attempt": "number", "?error": "string"},
 	"skipped":                 {"paths": "array"},
 	"process_started":         {"target": "string", "pid": "number"},
 	"process_exited":          {"target": "string", "pid": "number", "exit_code": "number", "?signal": "string", "?error": "string"},

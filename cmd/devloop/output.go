@@ -24,9 +24,6 @@ type statusPrinter struct {
 	targets  map[string]loop.TargetFinished
 	restarts map[string]loop.Restarted
 	paths    []string
-	// unavailable counts the builder_unavailable events since a build last reached the
-	// daemon: the first prints the whole error with its hints, the rest one line.
-	unavailable int
 }
 
 func newStatusPrinter(w io.Writer, proj *project) *statusPrinter {
@@ -49,13 +46,7 @@ func (s *statusPrinter) handle(ev loop.Event) {
 		fmt.Fprintln(s.w, line)
 	case loop.TargetFinished:
 		s.targets[e.Target] = e
-		switch {
-		case e.OK:
-			s.unavailable = 0
-		case errors.Is(e.Err, loop.ErrUnavailable):
-			// Said once for the whole build by the builder_unavailable line.
-		default:
-			s.unavailable = 0
+		if !e.OK && !errors.Is(e.Err, loop.ErrUnavailable) { // that is said by the builder_unavailable line
 			s.printFailure(e)
 		}
 	case loop.Restarted:
@@ -87,13 +78,13 @@ func (s *statusPrinter) handle(ev loop.Event) {
 		}
 		fmt.Fprintln(s.w, line)
 	case loop.BuilderUnavailable:
-		s.unavailable++
-		if s.unavailable == 1 {
+		// The whole error, with its hints on starting a daemon, once per outage.
+		if e.Attempt <= 1 {
 			fmt.Fprintf(s.w, "[devloop] builder unavailable, retrying in %s: %v\n", secs(e.RetryIn), e.Err)
 			break
 		}
-		msg, _, _ := strings.Cut(e.Err.Error(), "\n") // the hints were shown with the first
-		fmt.Fprintf(s.w, "[devloop] builder still unavailable (attempt %d), retrying in %s: %s\n", s.unavailable, secs(e.RetryIn), msg)
+		msg, _, _ := strings.Cut(e.Err.Error(), "\n")
+		fmt.Fprintf(s.w, "[devloop] builder still unavailable (attempt %d), retrying in %s: %s\n", e.Attempt, secs(e.RetryIn), msg)
 	case loop.Skipped:
 		fmt.Fprintf(s.w, "[devloop] no target depends on %s\n", changedSummary(e.Paths))
 	}

@@ -17,20 +17,20 @@ func TestStatusPrinterUnavailable(t *testing.T) {
 	down := fmt.Errorf("%w: cannot reach BuildKit at unix:///run/buildkit/buildkitd.sock: connection refused\n  start one: sudo buildkitd &", loop.ErrUnavailable)
 	var out bytes.Buffer
 	s := newStatusPrinter(&out, nil)
-	attempt := func(id int) {
+	attempt := func(id, n int) {
 		s.handle(loop.BuildStarted{ID: id, Targets: []string{"server"}})
 		s.handle(loop.TargetFinished{ID: id, Target: "server", Err: down})
 		s.handle(loop.BuildFinished{ID: id, Targets: []string{"server"}, Failed: []string{"server"}})
-		s.handle(loop.BuilderUnavailable{Err: down, RetryIn: time.Second})
+		s.handle(loop.BuilderUnavailable{Err: down, RetryIn: time.Second, Attempt: n})
 	}
 	for id := 1; id <= 3; id++ {
-		attempt(id)
+		attempt(id, id)
 	}
 	// The daemon is back; a later outage shows the hints again.
 	s.handle(loop.BuildStarted{ID: 4, Targets: []string{"server"}})
 	s.handle(loop.TargetFinished{ID: 4, Target: "server", OK: true, Changed: []string{"bin/server"}})
 	s.handle(loop.BuildFinished{ID: 4, OK: true, Targets: []string{"server"}})
-	attempt(5)
+	attempt(5, 1)
 
 	got := out.String()
 	tests := []struct {
