@@ -70,6 +70,10 @@ type Config struct {
 	// Targets are the build targets by name.
 	Targets map[string]*Target `yaml:"targets" json:"targets"`
 	Watch   Watch              `yaml:"watch" json:"watch"`
+
+	// pos maps the key paths the file sets ("" is the top-level mapping) to
+	// where they are written; see ErrorAt.
+	pos map[string]fieldPos `yaml:"-" json:"-"`
 }
 
 // Builder says how to reach BuildKit.

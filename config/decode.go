@@ -44,6 +44,7 @@ type decoder struct {
 	file   string
 	dir    string
 	errs   Errors
+	pos    map[string]fieldPos    // where each key path set in the file is written
 	merged map[*yaml.Node][]entry // entries of mappings, memoized for merge keys
 	active map[*yaml.Node]bool    // mappings being expanded, to catch merge cycles
 }
@@ -121,7 +122,27 @@ func (d *decoder) decode(data []byte) *Config {
 	}
 	d.merged = make(map[*yaml.Node][]entry)
 	d.active = make(map[*yaml.Node]bool)
-	return d.config(resolve(doc.Content[0]))
+	root := resolve(doc.Content[0])
+	d.pos = map[string]fieldPos{"": {Pos{root.Line, root.Column}, Pos{root.Line, root.Column}}}
+	c := d.config(root)
+	if c != nil {
+		c.pos = d.pos
+	}
+	return c
+}
+
+// record remembers where the value at path is written.
+func (d *decoder) record(path string, key, val *yaml.Node) {
+	if d.pos == nil {
+		return
+	}
+	fp := fieldPos{Value: Pos{val.Line, val.Column}}
+	if key != nil {
+		fp.Key = Pos{key.Line, key.Column}
+	} else {
+		fp.Key = fp.Value
+	}
+	d.pos[path] = fp
 }
 
 // syntaxError records a YAML parser error, keeping its line number.
@@ -612,6 +633,7 @@ func (d *decoder) entries(path string, n *yaml.Node) []entry {
 		return nil
 	}
 	if ents, ok := d.merged[n]; ok {
+		d.recordEntries(path, ents)
 		return ents
 	}
 	d.active[n] = true
@@ -671,7 +693,14 @@ func (d *decoder) entries(path string, n *yaml.Node) []entry {
 		}
 	}
 	d.merged[n] = ents
+	d.recordEntries(path, ents)
 	return ents
+}
+
+func (d *decoder) recordEntries(path string, ents []entry) {
+	for _, e := range ents {
+		d.record(join(path, e.name), e.key, e.val)
+	}
 }
 
 // seq returns the items of the list n, aliases resolved. A null n is empty;
@@ -687,6 +716,8 @@ func (d *decoder) seq(path string, n *yaml.Node) []*yaml.Node {
 	items := make([]*yaml.Node, len(n.Content))
 	for i, item := range n.Content {
 		items[i] = resolve(item)
+		// An alias is reported where it is written, not where its anchor is.
+		d.record(fmt.Sprintf("%s[%d]", path, i), nil, item)
 	}
 	return items
 }

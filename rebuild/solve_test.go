@@ -126,6 +126,52 @@ func TestSolveOptExcludes(t *testing.T) {
 	}
 }
 
+// TestSolveOptSkip: Skip leaves paths out of the context walk by name, with the
+// slash path relative to the context and whether it is a directory.
+func TestSolveOptSkip(t *testing.T) {
+	ctx := t.TempDir()
+	for _, f := range []string{"Dockerfile", "pkg/main.go", "pkg/.main.go.swp", "dir.swp/kept.go"} {
+		p := filepath.Join(ctx, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("user@host.1:1", filepath.Join(ctx, "pkg", ".#main.go")); err != nil {
+		t.Fatal(err)
+	}
+	asked := map[string]bool{}
+	skip := func(rel string, isDir bool) bool {
+		asked[rel] = isDir
+		return !isDir && (strings.HasSuffix(rel, ".swp") || strings.Contains(rel, "/.#"))
+	}
+	opt, err := solveOpt(Request{Context: ctx, Dockerfile: filepath.Join(ctx, "Dockerfile"), Skip: skip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	err = opt.LocalMounts["context"].Walk(t.Context(), "", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			seen = append(seen, filepath.ToSlash(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(seen, ","), "Dockerfile,dir.swp/kept.go,pkg/main.go"; got != want {
+		t.Errorf("context files = %s, want %s", got, want)
+	}
+	if isDir, ok := asked["dir.swp"]; !ok || !isDir {
+		t.Errorf("Skip saw dir.swp as (dir %v, asked %v), want a directory", isDir, ok)
+	}
+}
+
 func TestParseCacheSpecs(t *testing.T) {
 	tests := []struct {
 		spec    string

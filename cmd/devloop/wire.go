@@ -95,6 +95,7 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 		Dockerignore: dockerignorePath(cfg),
 		Outputs:      outputs,
 		AlwaysWatch:  alwaysWatched(cfg),
+		Config:       configPath(cfg),
 	})
 	if err != nil {
 		return nil, withCode(exitUsage, err)
@@ -119,7 +120,7 @@ func (a *app) openProject(ctx context.Context, args []string, progress string) (
 	if err != nil {
 		return nil, nil, withCode(exitUsage, fmt.Errorf("--progress: %w", err))
 	}
-	if err := checkDockerfile(cfg, targets, a.human()); err != nil {
+	if err := checkProject(cfg, targets, a.human()); err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}
 	client, err := a.connect(ctx, cfg)
@@ -160,11 +161,16 @@ func dockerignorePath(cfg *config.Config) string {
 }
 
 func alwaysWatched(cfg *config.Config) []string {
+	return []string{cfg.Dockerfile, dockerignorePath(cfg), configPath(cfg)}
+}
+
+// configPath is devloop.yaml's absolute path.
+func configPath(cfg *config.Config) string {
 	abs, err := filepath.Abs(cfg.File)
 	if err != nil {
-		abs = cfg.File
+		return filepath.Join(cfg.Dir, filepath.Base(cfg.File))
 	}
-	return []string{cfg.Dockerfile, dockerignorePath(cfg), abs}
+	return abs
 }
 
 func fileExists(p string) bool {
@@ -178,16 +184,9 @@ func isAncestor(dir, p string) bool {
 }
 
 // excludes are the context exclusions sent with every solve: the rule set's (outputs,
-// state dir) plus every file devloop exported into the context.
+// state dir, devloop.yaml) plus every file devloop exported into the context.
 func (p *project) excludes() []string {
 	ex := append(p.rules.ContextExcludes(), stagingPattern)
-	// devloop.yaml configures devloop, not the build: editing it must not invalidate
-	// steps that bind-mount or COPY the whole context.
-	if abs, err := filepath.Abs(p.cfg.File); err == nil {
-		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			ex = append(ex, filepath.ToSlash(rel))
-		}
-	}
 	for _, abs := range p.outputs.list() {
 		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
 			ex = append(ex, filepath.ToSlash(rel))
@@ -222,6 +221,7 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 		Dockerfile:      p.cfg.Dockerfile,
 		BuildArgs:       t.BuildArgs,
 		Excludes:        p.excludes(),
+		Skip:            p.rules.NeverInContext,
 		CacheFrom:       t.Cache.From,
 		CacheTo:         t.Cache.To,
 		Secrets:         secrets(p.cfg),
