@@ -72,6 +72,7 @@ func (a *app) dial(ctx context.Context, cfg *config.Config, start bool) (*rebuil
 func (a *app) atConfigValue(cfg *config.Config, ee *rebuild.EndpointError) error {
 	var fe *rebuild.FieldError
 	switch {
+	case cfg.File == "":
 	case errors.As(ee.Err, &fe):
 		return cfg.ErrorAt(fe.Field, "%v (BuildKit address %s)", fe.Err, ee.Address)
 	case a.addr == "" && cfg.Builder.Address != "" && cfg.Builder.Address == ee.Address:

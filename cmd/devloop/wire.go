@@ -59,7 +59,23 @@ type project struct {
 	announced     string
 }
 
-func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (*project, error) {
+// targetAccess is how a command uses the targets' output directories.
+type targetAccess int
+
+const (
+	// lookOnly reads what the targets exported and takes no lock (devloop explain).
+	lookOnly targetAccess = iota
+	// shareTargets exports, taking turns with other devloop processes only for
+	// each swap (devloop build: an editor's build task while devloop up runs).
+	shareTargets
+	// holdTargets also holds the selected targets for the whole session: a second
+	// devloop up of a target would kill the first one's processes as leftovers.
+	holdTargets
+)
+
+// newProject sets up the rules and, unless access is lookOnly, an exporter per
+// configured target. notices hears when a swap waits for another devloop process.
+func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger, access targetAccess, notices io.Writer) (*project, error) {
 	p := &project{
 		cfg:       cfg,
 		targets:   map[string]*config.Target{},
@@ -69,21 +85,38 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 	}
 	stateDir := filepath.Join(cfg.Dir, stateDirName)
 	outputs := []string{stateDir}
-	for _, t := range cfg.Targets {
+	selected := map[string]bool{}
+	for _, t := range targets {
+		selected[t.Name] = true
+	}
+	waiting := newWaitNotices(notices)
+	for _, name := range cfg.TargetNames() {
+		t := cfg.Targets[name]
 		// Every configured target's outputs stay out of the context, not only the
 		// selected ones: a file another target exported must not bust the cache.
 		if t.Output != cfg.Context && !isAncestor(t.Output, cfg.Context) {
 			outputs = append(outputs, t.Output)
 		}
-		e, err := exporter.New(exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log})
-		if err != nil {
-			p.close()
-			return nil, err
+		opts := exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log,
+			Owner: access.owner(), Exclusive: access == holdTargets && selected[t.Name], Waiting: waiting.hook(t.Name)}
+		var files []string
+		if access == lookOnly {
+			var err error
+			if files, err = exporter.ExportedFiles(opts); err != nil {
+				return nil, err
+			}
+		} else {
+			e, err := exporter.New(opts)
+			if err != nil {
+				p.close()
+				return nil, exporterError(cfg, t, err)
+			}
+			files = e.Files()
+			p.exporters[t.Name] = e
 		}
-		for _, f := range e.Files() {
+		for _, f := range files {
 			p.outputs.add(filepath.Join(t.Output, filepath.FromSlash(f)))
 		}
-		p.exporters[t.Name] = e
 	}
 	p.selected = targets
 	for _, t := range targets {
@@ -107,7 +140,7 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 // openProject does what build and up share: load devloop.yaml, select the targets,
 // check the Dockerfile, connect to BuildKit and set up the exporters. close releases
 // them all.
-func (a *app) openProject(ctx context.Context, args []string, progress string) (_ *project, close func(), err error) {
+func (a *app) openProject(ctx context.Context, args []string, progress string, access targetAccess) (_ *project, close func(), err error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
@@ -127,7 +160,7 @@ func (a *app) openProject(ctx context.Context, args []string, progress string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	proj, err := newProject(cfg, targets, a.log)
+	proj, err := newProject(cfg, targets, a.log, access, a.human())
 	if err != nil {
 		_ = client.Close()
 		return nil, nil, withCode(exitUsage, err)
@@ -142,6 +175,50 @@ func (p *project) targetNames() []string {
 		names[i] = t.Name
 	}
 	return names
+}
+
+func (a targetAccess) owner() string {
+	if a == holdTargets {
+		return "devloop up"
+	}
+	return "devloop build"
+}
+
+// exporterError explains why a target's exporter cannot start: an unusable output
+// directory at its devloop.yaml position, a target another devloop up runs.
+func exporterError(cfg *config.Config, t *config.Target, err error) error {
+	var od *exporter.OutputDirError
+	var held *exporter.HeldError
+	switch {
+	case errors.As(err, &od):
+		return cfg.ErrorAt("targets."+t.Name+".output", "%v", od.Err)
+	case errors.As(err, &held):
+		return fmt.Errorf("target %s: %s is already running it in this project; stop that one first (devloop build and devloop explain work alongside it)",
+			t.Name, held.Holder)
+	}
+	return err
+}
+
+// waitNotices says once per target that a swap waits for another devloop process.
+type waitNotices struct {
+	w    io.Writer
+	mu   sync.Mutex
+	said map[string]bool
+}
+
+func newWaitNotices(w io.Writer) *waitNotices { return &waitNotices{w: w, said: map[string]bool{}} }
+
+// hook returns the exporter's Waiting hook for target.
+func (n *waitNotices) hook(target string) func(holder string) {
+	return func(holder string) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.w == nil || n.said[target] {
+			return
+		}
+		n.said[target] = true
+		fmt.Fprintf(n.w, "[devloop] waiting for %s to finish exporting %s…\n", holder, target)
+	}
 }
 
 // close releases the exporters' locks.
