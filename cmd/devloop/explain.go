@@ -18,7 +18,7 @@ sent to BuildKit in the build context, and which rule decided (a .dockerignore l
 watch.ignore glob, devloop's outputs, devloop.yaml, editor temp files, .git).
 
 It only reads: it takes no lock and works while devloop up or devloop build run.`,
-		Args:  cobra.MinimumNArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
