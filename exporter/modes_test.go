@@ -81,7 +81,7 @@ func TestExportedModes(t *testing.T) {
 		"empty":       0o700,
 		"empty/inner": 0o711,
 		"bin":         0o755,
-		"bin/suid":    0o4755&0o777 | fs.ModeSetuid,
+		"bin/suid":    0o755 | fs.ModeSetuid,
 		"bin/sgid":    0o755 | fs.ModeSetgid,
 		"bin/sticky":  0o755 | fs.ModeSticky,
 		"bin/plain":   0o700,
