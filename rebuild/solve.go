@@ -164,6 +164,13 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 	return opt, nil
 }
 
+// CheckSecret reports why Solve would refuse the build secret id, such as a file
+// that does not exist or is too big, or nil.
+func CheckSecret(id string, s Secret) error {
+	_, err := secretsprovider.NewStore([]secretsprovider.Source{{ID: id, FilePath: s.File, Env: s.Env}})
+	return err
+}
+
 func secretAttachable(secrets map[string]Secret) (session.Attachable, error) {
 	ids := make([]string, 0, len(secrets))
 	for id := range secrets {

@@ -46,7 +46,17 @@ func TestConfigProblemsFoundLater(t *testing.T) {
 		{
 			name: "missing secret file",
 			yaml: "secrets:\n  token: {file: token.txt}\ntargets:\n  out: {output: out}\n",
-			want: `devloop: devloop.yaml:2:17: secrets.token.file: secret "token": stat `,
+			want: `devloop: devloop.yaml:2:17: secrets.token.file: secret "token": failed to stat `,
+		},
+		{
+			name: "secret file too big for BuildKit",
+			yaml: "targets:\n  out: {output: out}\nsecrets:\n  big: {file: big.bin}\n",
+			setup: func(t *testing.T, dir string) {
+				if err := os.WriteFile(filepath.Join(dir, "big.bin"), make([]byte, 600<<10), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: `devloop: devloop.yaml:4:15: secrets.big.file: secret "big": secret big too big`,
 		},
 		{
 			name: "cache spec the solve cannot use",

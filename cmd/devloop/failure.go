@@ -107,8 +107,8 @@ func checkProject(cfg *config.Config, targets []*config.Target, warn io.Writer) 
 		return errs
 	}
 	for _, id := range slices.Sorted(maps.Keys(cfg.Secrets)) {
-		if f := cfg.Secrets[id].File; f != "" {
-			if _, err := os.Stat(f); err != nil {
+		if s := cfg.Secrets[id]; s.File != "" {
+			if err := rebuild.CheckSecret(id, rebuild.Secret{File: s.File}); err != nil {
 				errs = append(errs, cfg.ErrorAt("secrets."+id+".file", "secret %q: %v", id, err))
 			}
 		}
