@@ -75,7 +75,8 @@ func (s *Stage) Commit() (Result, error) {
 		return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
 	}
 	if !j.needsApply {
-		if !maps.Equal(e.man.Files, j.Manifest.Files) || !slices.Equal(e.man.Dirs, j.Manifest.Dirs) {
+		if !maps.Equal(e.man.Files, j.Manifest.Files) || !slices.Equal(e.man.Dirs, j.Manifest.Dirs) ||
+			!maps.Equal(e.man.DirModes, j.Manifest.DirModes) {
 			if err := writeFileAtomic(e.manifestPath(), j.Manifest); err != nil {
 				return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
 			}
@@ -171,6 +172,16 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	}
 	created := setOf(e.man.Dirs)
 	missing := setOf(j.Mkdirs)
+	// ours are the created directories whose mode is still the one devloop
+	// gave them; dirMode holds the current modes.
+	ours, dirMode := map[string]bool{}, map[string]fs.FileMode{}
+	for _, d := range e.man.Dirs {
+		if fi, err := os.Lstat(e.abs(d)); err == nil && fi.IsDir() {
+			dirMode[d] = fi.Mode() & modeBits
+			set, ok := e.man.DirModes[d]
+			ours[d] = ok && fs.FileMode(set) == dirMode[d]
+		}
+	}
 	for _, en := range entries {
 		if en.kind != nodeLink {
 			continue
@@ -193,17 +204,17 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 		switch en.kind {
 		case nodeDir:
 			// Directories devloop creates take the exported mode, as BuildKit's
-			// exporter gives them; the user's own keep theirs.
-			if !created[en.rel] && !missing[en.rel] {
-				continue
-			}
-			j.DirModes[en.rel] = fileMode(en.mode)
-			if missing[en.rel] {
-				continue // added with the Mkdirs below
-			}
-			j.Manifest.Dirs = append(j.Manifest.Dirs, en.rel)
-			if fi, err := os.Lstat(e.abs(en.rel)); err == nil && fi.Mode()&modeBits != en.mode {
-				j.needsApply = true
+			// exporter gives them, as long as their mode is the one devloop gave
+			// them; the user's own, and those the user chmodded, keep theirs.
+			switch {
+			case missing[en.rel]:
+				j.DirModes[en.rel] = fileMode(en.mode) // listed in Dirs with the Mkdirs below
+			case created[en.rel]:
+				j.Manifest.Dirs = append(j.Manifest.Dirs, en.rel)
+				if ours[en.rel] {
+					j.DirModes[en.rel] = fileMode(en.mode)
+					j.needsApply = j.needsApply || dirMode[en.rel] != en.mode
+				}
 			}
 			continue
 		case nodeLink:
@@ -221,7 +232,7 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 			continue
 		}
 		pdir := parentDir(en.phys)
-		if !missing[parentDir(en.rel)] && !created[parentDir(en.rel)] {
+		if _, setMode := j.DirModes[parentDir(en.rel)]; !setMode {
 			if _, seen := writable[pdir]; !seen {
 				writable[pdir] = dirWritable(e.abs(pdir))
 			}
@@ -246,6 +257,14 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 		}
 	}
 	j.Manifest.Dirs = append(j.Manifest.Dirs, j.Mkdirs...)
+	// Modes recorded: those this swap sets, and those of stale directories it
+	// may have to keep (apply drops the removed ones).
+	j.Manifest.DirModes = maps.Clone(j.DirModes)
+	for _, d := range j.StaleDirs {
+		if m, ok := e.man.DirModes[d]; ok && ours[d] {
+			j.Manifest.DirModes[d] = m
+		}
+	}
 	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged} {
 		slices.Sort(s)
 	}
@@ -429,7 +448,15 @@ func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []stri
 	}
 	// Directories devloop made earlier may have a read-only exported mode:
 	// open them up for the renames and removals (root needs not, others do).
-	for _, d := range slices.Concat(slices.Sorted(maps.Keys(j.DirModes)), j.StaleDirs) {
+	// Only those whose mode is devloop's: a directory the user made read-only
+	// was refused by plan.
+	var staleOurs []string
+	for _, d := range j.StaleDirs {
+		if _, ok := j.Manifest.DirModes[d]; ok {
+			staleOurs = append(staleOurs, d)
+		}
+	}
+	for _, d := range slices.Concat(slices.Sorted(maps.Keys(j.DirModes)), staleOurs) {
 		if err := inside(d); err != nil {
 			return nil, true, err
 		}
@@ -474,10 +501,20 @@ func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []stri
 	}
 	removed, kept := e.removeStale(j.Stale)
 	m := j.Manifest
+	m.Files, m.DirModes = maps.Clone(m.Files), maps.Clone(m.DirModes)
 	maps.Copy(m.Files, kept)
-	m.Dirs = append(m.Dirs, e.removeStaleDirs(j.StaleDirs)...)
+	keptDirs := e.removeStaleDirs(j.StaleDirs)
+	m.Dirs = append(slices.Clone(m.Dirs), keptDirs...)
 	slices.Sort(m.Dirs)
-	if err := e.setDirModes(j.DirModes); err != nil {
+	modes := map[string]fileMode{}
+	maps.Copy(modes, j.DirModes)
+	for _, d := range keptDirs { // loosened for the removals: back to their mode
+		if mode, ok := loosened[d]; ok {
+			modes[d] = fileMode(mode)
+		}
+	}
+	maps.DeleteFunc(m.DirModes, func(d string, _ fileMode) bool { return !slices.Contains(m.Dirs, d) })
+	if err := e.setDirModes(modes); err != nil {
 		return nil, true, err
 	}
 	if err := writeFileAtomic(e.manifestPath(), m); err != nil {

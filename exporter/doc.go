@@ -39,10 +39,12 @@
 // setuid, setgid and sticky bits, modification times of changed files, owner
 // (the current user), symlinks as they are (which must resolve inside the
 // output directory), empty directories. Directories devloop creates get their
-// exported mode, also read-only or sticky ones, and follow it in later
-// exports. A directory that already existed and was not created by devloop
-// (the project root, a bin/ the user made) is the user's: devloop never
-// changes its mode, where BuildKit's exporter would. Directory modification
+// exported mode, also read-only or sticky ones, and follow it in later exports
+// while their mode is the one devloop gave them (the manifest records it). A
+// directory that already existed and was not created by devloop (the project
+// root, a bin/ the user made), or whose mode the user changed, is the user's:
+// devloop never changes its mode, where BuildKit's exporter would, and refuses
+// to write into it if it is read-only. Directory modification
 // times are not copied: a directory's mtime is when devloop last changed its
 // entries. Unchanged files keep their inode and mtime.
 //

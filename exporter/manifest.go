@@ -32,6 +32,10 @@ type manifest struct {
 	Files map[string]fileEntry `json:"files"`
 	// Dirs lists the directories devloop created, removed again once empty.
 	Dirs []string `json:"dirs,omitempty"`
+	// DirModes are the modes devloop last gave directories of Dirs. One whose
+	// mode differs (the user changed it), or that has none (made by a version
+	// that did not record them), keeps its mode.
+	DirModes map[string]fileMode `json:"dirModes,omitempty"`
 }
 
 // fileEntry is a regular file (SHA256, Size, Mode) or a symlink (Link).
@@ -55,10 +59,10 @@ type journal struct {
 	Stale []staleFile `json:"stale,omitempty"`
 	// StaleDirs are created directories this export no longer needs.
 	StaleDirs []string `json:"staleDirs,omitempty"`
-	// DirModes are the exported modes of the directories devloop owns in this
-	// export (Mkdirs and those it created earlier), set after the renames.
-	// Journals written before it existed lack it: their directories keep the
-	// mode they were created with.
+	// DirModes are the exported modes of this export's directories whose mode
+	// is devloop's to set (Mkdirs, and those it created earlier whose mode is
+	// still the one it gave them), set after the renames. Journals written
+	// before it existed lack it: their directories keep the mode they have.
 	DirModes map[string]fileMode `json:"dirModes,omitempty"`
 	// needsApply, set by plan, reports whether the swap changes anything in
 	// OutputDir (a manifest-only change is written without a journal).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -164,5 +165,61 @@ func TestRecoverySetsDirModes(t *testing.T) {
 	}
 	if got, want := snapshot(t, out), treeSnapshot(t, map[string]node{"share/a": file("a"), "share/b": file("b")}); len(got) != len(want) {
 		t.Errorf("output after recovery = %v, want %v", got, want)
+	}
+}
+
+// TestUserChmodOfCreatedDir: a directory devloop created follows the exported mode
+// only while its mode is the one devloop gave it. One the user chmodded is theirs: a
+// writable one keeps the user's mode, a read-only one is refused like any read-only
+// directory, and nothing changes.
+func TestUserChmodOfCreatedDir(t *testing.T) {
+	out, state := dirs(t)
+	e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
+	tree := map[string]node{"share/doc": file("v1")}
+	modes := map[string]fs.FileMode{"share": 0o750}
+	if _, err := stageTree(t, e, tree, modes).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	share := filepath.Join(out, "share")
+	if err := os.Chmod(share, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, out)
+	tree["share/doc"] = file("v2")
+	_, err := stageTree(t, e, tree, modes).Commit()
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("Commit() into a directory the user made read-only: error = %v, want it refused as read-only", err)
+	}
+	if got := snapshot(t, out); !maps.Equal(got, before) {
+		t.Errorf("output after the refused commit = %v, want %v", got, before)
+	}
+
+	if err := os.Chmod(share, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	modes["share"] = 0o700
+	if res, err := stageTree(t, e, tree, modes).Commit(); err != nil || !slices.Equal(res.Changed, []string{"share/doc"}) {
+		t.Fatalf("Commit() = %v, %v, want share/doc changed", res.Changed, err)
+	}
+	if got := modeOf(t, share); got != 0o770 {
+		t.Errorf("mode of share = %v, want the user's %v", got, fs.FileMode(0o770))
+	}
+}
+
+// TestReadOnlyDirNoLongerExported: a read-only directory devloop created and a later
+// export drops is emptied and removed.
+func TestReadOnlyDirNoLongerExported(t *testing.T) {
+	out, state := dirs(t)
+	e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
+	st := stageTree(t, e, map[string]node{"ro/file": file("r"), "bin/x": file("x")}, map[string]fs.FileMode{"ro": 0o555})
+	if _, err := st.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	res := mustExport(t, e, map[string]node{"bin/x": file("x")})
+	if !slices.Equal(res.Removed, []string{"ro/file"}) {
+		t.Errorf("Removed = %v, want [ro/file]", res.Removed)
+	}
+	if _, err := os.Lstat(filepath.Join(out, "ro")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ro after it is no longer exported: %v, want it removed", err)
 	}
 }
