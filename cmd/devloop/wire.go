@@ -47,8 +47,7 @@ type project struct {
 	// the rest of the session (see pinsFor).
 	pin     bool
 	notices io.Writer
-	pinMu   sync.Mutex
-	pins    rebuild.Pins
+	pinner  *rebuild.Pinner
 
 	// versionOf asks the daemon for its BuildKit version (client.DaemonVersion; a
 	// test hook). frontendMu guards the version, kept until the daemon is lost, and
@@ -132,7 +131,16 @@ func (a *app) openProject(ctx context.Context, args []string, progress string) (
 		return nil, nil, withCode(exitUsage, err)
 	}
 	proj.client, proj.printer, proj.versionOf = client, printer, client.DaemonVersion
-	return proj, func() { proj.close(); _ = client.Close() }, nil
+	if proj.pinner, err = proj.newPinner(client); err != nil {
+		proj.close()
+		_ = client.Close()
+		return nil, nil, err
+	}
+	return proj, func() {
+		proj.close()
+		_ = client.Close() // first: it ends a pin resolution in flight at once
+		proj.pinner.Close()
+	}, nil
 }
 
 func (p *project) targetNames() []string {
@@ -245,43 +253,37 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 // the ones not pinned yet: the first build of a session (and the first after the
 // Dockerfile names a new image) asks the registry, every later build reuses the digest,
 // so rebuilds make no registry round trip and keep working when the registry is down.
-// Resolution failures are not fatal: the build then resolves images itself.
+// The resolution runs in the background, shared by the builds that wait for it: a
+// build superseded meanwhile returns at once (see rebuild.Pinner). Resolution failures
+// are not fatal: the build then resolves images itself.
 func (p *project) pinsFor(ctx context.Context, syntax string) rebuild.Pins {
-	if !p.pin {
+	if !p.pin || p.pinner == nil {
 		return nil
 	}
-	p.pinMu.Lock()
-	defer p.pinMu.Unlock()
 	refs, err := rebuild.ImageRefs(p.cfg.Dockerfile, syntax)
 	if err != nil {
-		return p.pins
+		return p.pinner.Known()
 	}
-	var missing []string
-	for _, r := range refs {
-		if _, ok := p.pins[r]; !ok {
-			missing = append(missing, r)
-		}
-	}
-	if len(missing) == 0 {
-		return p.pins
-	}
-	got, err := p.client.Resolve(ctx, missing)
-	if err != nil {
-		p.log.Warn("cannot pin base images; builds resolve them from the registry", zap.Error(err))
-		return p.pins
-	}
-	next := rebuild.Pins{}
-	for r, d := range p.pins {
-		next[r] = d
-	}
-	for _, r := range missing {
-		next[r] = got[r]
-		if p.notices != nil {
-			fmt.Fprintf(p.notices, "[devloop] pinned %s@%s for this session\n", r, got[r])
-		}
-	}
-	p.pins = next
-	return next
+	return p.pinner.Pins(ctx, refs)
+}
+
+// newPinner returns the session's pinner: it says what it pinned on notices and logs
+// what it could not pin.
+func (p *project) newPinner(r rebuild.Resolver) (*rebuild.Pinner, error) {
+	return rebuild.NewPinner(rebuild.PinnerOptions{
+		Resolver: r,
+		Pinned: func(refs []string, pins rebuild.Pins) {
+			if p.notices == nil {
+				return
+			}
+			for _, r := range refs {
+				fmt.Fprintf(p.notices, "[devloop] pinned %s@%s for this session\n", r, pins[r])
+			}
+		},
+		Failed: func(refs []string, err error) {
+			p.log.Warn("cannot pin base images; builds resolve them from the registry", zap.Error(err))
+		},
+	})
 }
 
 // frontend decides which Dockerfile frontend runs t's solve. It returns the frontend
