@@ -53,7 +53,9 @@ func TestDiff(t *testing.T) {
 	}{
 		{
 			name: "comment and order only",
-			edit: func(s string) string { return "# a comment\n" + strings.Replace(s, "  debounce: 20ms\n", "  debounce: 20ms # quiet\n", 1) },
+			edit: func(s string) string {
+				return "# a comment\n" + strings.Replace(s, "  debounce: 20ms\n", "  debounce: 20ms # quiet\n", 1)
+			},
 		},
 		{
 			name: "project build arg reaches every target that does not override it",
