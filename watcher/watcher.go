@@ -43,6 +43,14 @@ type Watcher struct {
 	ready   chan struct{}
 	started atomic.Bool
 	count   atomic.Int64
+	swap    chan rulesSwap // SetRules → Run
+	stopped chan struct{}  // closed when Run returns
+}
+
+// rulesSwap asks Run's goroutine to watch by new rules.
+type rulesSwap struct {
+	rules *Rules
+	reply chan error // capacity 1
 }
 
 // New returns a Watcher; watching starts with [Watcher.Run].
@@ -54,7 +62,10 @@ func New(opts Options) (*Watcher, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Watcher{rules: opts.Rules, log: log.Named("watcher"), ready: make(chan struct{})}, nil
+	return &Watcher{
+		rules: opts.Rules, log: log.Named("watcher"), ready: make(chan struct{}),
+		swap: make(chan rulesSwap), stopped: make(chan struct{}),
+	}, nil
 }
 
 // Ready is closed once the initial recursive watch is set up. It stays open if
@@ -76,6 +87,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 	if !w.started.CompareAndSwap(false, true) {
 		return errors.New("run watcher: already running")
 	}
+	defer close(w.stopped)
 	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
 	if err != nil {
 		if lerr := instanceLimitError(err); lerr != nil {
@@ -101,6 +113,15 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case sw := <-w.swap:
+			err := s.setRules(ctx, sw.rules)
+			sw.reply <- err
+			if err != nil && !errors.Is(err, errOtherRoot) {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		case fev, ok := <-fsw.Events:
 			if !ok {
 				return errors.New("run watcher: fsnotify event stream closed")
@@ -142,6 +163,53 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 			}
 		}
 	}
+}
+
+// errOtherRoot refuses rules for another context root.
+var errOtherRoot = errors.New("the context root cannot change")
+
+// SetRules makes a running watcher judge paths by new rules (after the ignore file or
+// watch.ignore changed): directories the new rules descend into get a watch, those
+// they prune lose theirs, and later events are reported by the new rules. Files the
+// rescan finds are not reported as changes. The rules must have the same root. It
+// returns once the watch set follows the new rules; an error that ends Run (a watch
+// limit, the root gone) is returned too. Called before Run has set up its watches,
+// it waits for that; after Run has returned, it fails.
+func (w *Watcher) SetRules(ctx context.Context, r *Rules) error {
+	if r == nil {
+		return errors.New("set watch rules: no rules")
+	}
+	sw := rulesSwap{rules: r, reply: make(chan error, 1)}
+	select {
+	case w.swap <- sw:
+	case <-w.stopped:
+		return errors.New("set watch rules: the watcher is not running")
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	select {
+	case err := <-sw.reply:
+		if err != nil {
+			return fmt.Errorf("set watch rules: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// setRules switches the session to r and rescans the context.
+func (s *session) setRules(ctx context.Context, r *Rules) error {
+	if r.root != s.rules.root {
+		return fmt.Errorf("%w: %s, was %s", errOtherRoot, r.root, s.rules.root)
+	}
+	s.rules = r
+	start := time.Now()
+	if err := s.watchAll(ctx); err != nil {
+		return err
+	}
+	s.w.log.Info("watch rules replaced", zap.Int("dirs", len(s.dirs)), zap.Duration("took", time.Since(start)))
+	return nil
 }
 
 func send(ctx context.Context, out chan<- Event, ev Event) bool {
