@@ -27,9 +27,11 @@ func TestSetRules(t *testing.T) {
 
 	writeFile(t, filepath.Join(root, ".dockerignore"), "gen\n")
 	next := newTestRules(t, RulesOptions{Root: root})
-	if err := h.w.SetRules(context.Background(), next); err != nil {
+	applied, err := h.w.SetRules(next)
+	if err != nil {
 		t.Fatalf("SetRules() = %v", err)
 	}
+	<-applied
 	h.wantWatchCount(3) // root, src, docs
 	h.write("gen/deep/y.go")
 	h.write("docs/b.md")
@@ -41,7 +43,7 @@ func TestSetRules(t *testing.T) {
 
 	// Rules for another root are refused; the watcher keeps the rules it has.
 	other := newTestRules(t, RulesOptions{Root: t.TempDir()})
-	if err := h.w.SetRules(context.Background(), other); err == nil {
+	if _, err := h.w.SetRules(other); err == nil {
 		t.Error("SetRules(rules of another root) = nil, want an error")
 	}
 	h.write("docs/d.md")
@@ -63,9 +65,11 @@ func TestSetRulesAfterRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
-	if err := w.SetRules(context.Background(), newTestRules(t, RulesOptions{Root: root})); err == nil {
+	applied, err := w.SetRules(newTestRules(t, RulesOptions{Root: root}))
+	if err == nil {
 		t.Error("SetRules() after Run returned = nil, want an error")
 	}
+	<-applied // closed: nobody waits forever
 }
 
 // A timing that changes while DebounceFunc runs applies from the next event on.
@@ -93,4 +97,64 @@ func TestDebounceFuncTimingChanges(t *testing.T) {
 			t.Errorf("batch %v after %v, want [b.go] after the new 500ms", b.Paths, got)
 		}
 	})
+}
+
+// SetRules does not wait for Run: the caller may be the one Run is blocked sending an
+// event to (up's pipeline reloads the ignore file from the goroutine that reads the
+// watcher's events). The rules apply once Run is free again.
+func TestSetRulesWhileRunIsBlocked(t *testing.T) {
+	root := t.TempDir()
+	mkdirs(t, root, "src", "gen")
+	w, err := New(Options{Rules: newTestRules(t, RulesOptions{Root: root}), Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan Event) // not read until the rules are set
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, events) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	}()
+	<-w.Ready()
+	writeFile(t, filepath.Join(root, "src", "a.go"), "x") // Run blocks sending this
+
+	writeFile(t, filepath.Join(root, ".dockerignore"), "gen\n")
+	returned := make(chan struct{})
+	var applied <-chan struct{}
+	go func() {
+		defer close(returned)
+		applied, err = w.SetRules(newTestRules(t, RulesOptions{Root: root}))
+	}()
+	select {
+	case <-returned:
+	case <-time.After(eventTimeout):
+		t.Fatal("SetRules blocked while Run was sending an event")
+	}
+	if err != nil {
+		t.Fatalf("SetRules() = %v", err)
+	}
+	if ev := <-events; len(ev.Paths) != 1 || ev.Paths[0] != "src/a.go" {
+		t.Errorf("event = %+v, want src/a.go", ev)
+	}
+	go func() { // the .dockerignore write's event, and any other
+		for {
+			select {
+			case <-events:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	select {
+	case <-applied:
+	case <-time.After(eventTimeout):
+		t.Fatal("rules not applied once Run was free")
+	}
+	if got := w.WatchCount(); got != 2 { // root, src
+		t.Errorf("WatchCount() = %d after the new rules, want 2", got)
+	}
 }

@@ -39,45 +39,38 @@ type liveState struct {
 // know which solves ran with which reload) and decides for the loop which targets a
 // change affects (affects).
 type reloader struct {
-	file     string // devloop.yaml as given (-f), as errors name it
-	proj     *project
-	watcher  *watcher.Watcher
-	procs    *processes
-	newSups  func([]*config.Target) (supervisors, error)
-	out      io.Writer
-	log      *zap.Logger
-	names    []string        // the selected targets
-	yaml     string          // devloop.yaml, relative to the context as the watcher reports it
-	ignores  map[string]bool // both places of the ignore file, relative to the context
-	onlyAff  bool            // --only-affected
-	refresh  chan<- struct{} // asks up to recompute the targets' inputs
-	timing   atomic.Pointer[watcher.Timing]
-	inputsMu sync.Mutex
-	inputs   *targetInputs
+	reloaderOptions
+	file    string          // devloop.yaml as given (-f), as errors name it
+	names   []string        // the selected targets
+	yaml    string          // devloop.yaml, relative to the context as the watcher reports it
+	ignores map[string]bool // both places of the ignore file, relative to the context
+	timing  atomic.Pointer[watcher.Timing]
+
+	inputsMu sync.Mutex // guards reloaderOptions.inputs, replaced by reloads
 
 	mu    sync.Mutex
 	dirty map[string]int // target → the reload (gen) whose change it has not been built with
 }
 
+// reloaderOptions are what up hands the reloader.
 type reloaderOptions struct {
 	proj         *project
 	watcher      *watcher.Watcher
 	procs        *processes
-	newSups      func([]*config.Target) (supervisors, error)
-	out          io.Writer
+	newSups      func([]*config.Target) (supervisors, error) // from new run settings
+	out          io.Writer                                   // the human output
 	log          *zap.Logger
-	inputs       *targetInputs
-	onlyAffected bool
-	refresh      chan<- struct{}
+	inputs       *targetInputs   // the Go dependency analysis, for affects
+	onlyAffected bool            // --only-affected
+	refresh      chan<- struct{} // asks up to recompute the targets' inputs
 }
 
 func newReloader(file string, o reloaderOptions) *reloader {
 	cfg := o.proj.cfg
+	o.log = o.log.Named("reload")
 	r := &reloader{
-		file: file, proj: o.proj, watcher: o.watcher, procs: o.procs, newSups: o.newSups,
-		out: o.out, log: o.log.Named("reload"), names: o.proj.targetNames(),
-		ignores: map[string]bool{}, onlyAff: o.onlyAffected, refresh: o.refresh,
-		inputs: o.inputs, dirty: map[string]int{},
+		reloaderOptions: o, file: file, names: o.proj.targetNames(),
+		ignores: map[string]bool{}, dirty: map[string]int{},
 	}
 	rel := func(abs string) string {
 		if rel, err := filepath.Rel(cfg.Context, abs); err == nil {
@@ -155,7 +148,7 @@ func (r *reloader) affects(target string, paths []string) bool {
 	if len(rest) == 0 {
 		return false
 	}
-	if !r.onlyAff {
+	if !r.onlyAffected {
 		return true
 	}
 	r.inputsMu.Lock()
@@ -255,7 +248,8 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 	r.proj.live.Store(&liveState{cfg: next, targets: targets, rules: rules, gen: gen})
 	r.timing.Store(&watcher.Timing{Quiet: next.Watch.Debounce, MaxWait: next.Watch.MaxWait})
 	if rules != cur.rules {
-		if err := r.watcher.SetRules(ctx, rules); err != nil && ctx.Err() == nil {
+		// Not waited for: the watcher may be blocked sending us an event.
+		if _, err := r.watcher.SetRules(rules); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(r.out, "[devloop] %v\n", err)
 		}
 	}

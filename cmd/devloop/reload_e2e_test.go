@@ -133,3 +133,58 @@ watch: {debounce: 50ms}
 		t.Errorf("a build after the .dockerignore change lists assets/: %s", l)
 	}
 }
+
+// TestUpReloadsSiblings: the other keys and files a reload handles. A secret and
+// watch.ignore in one edit (every target rebuilt for the secret; edits the new glob
+// ignores start no build), a stage the Dockerfile does not have (reported, nothing
+// applied), and a <Dockerfile>.dockerignore appearing (it replaces .dockerignore: a new
+// context, every target rebuilt).
+func TestUpReloadsSiblings(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	const base = `targets:
+  server: {stage: server, output: .}
+  client: {stage: client, output: .}
+watch:
+  debounce: 50ms
+`
+	dir := e2etest.ExampleProject(t, base)
+	file := filepath.Join(dir, "devloop.yaml")
+	e2etest.WriteFile(t, filepath.Join(dir, "assets", "a.txt"), "a\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "data", "d.txt"), "d\n")
+	up := startUp(t, dir)
+	up.waitLines(reOK, 1, 5*time.Minute)
+
+	// 1. A secret and a watch.ignore glob.
+	e2etest.WriteFile(t, file, "secrets: {token: {env: HOME}}\n"+base+"  ignore: [\"assets/**\"]\n")
+	up.waitLines(regexp.MustCompile(`^\[devloop\] reloaded devloop\.yaml: applied secrets\.token, watch\.ignore; rebuilding client, server$`), 1, time.Minute)
+	up.waitLines(reOK, 2, 2*time.Minute)
+	started := up.count(reStarted)
+	e2etest.WriteFile(t, filepath.Join(dir, "assets", "a.txt"), "a2\n")
+	e2etest.SetGreeting(t, dir, "hello 1")
+	up.waitLines(reOK, 3, 2*time.Minute)
+	if got := up.count(reStarted); got != started+1 {
+		t.Errorf("builds started after an ignored edit and a real one = %d, want 1", got-started)
+	}
+
+	// 2. A stage the Dockerfile does not have: reported, nothing of the edit applied.
+	e2etest.WriteFile(t, file, strings.Replace(base, "stage: client", "stage: no-such-stage", 1)+"  debounce_typo_free: 1\n")
+	up.waitLines(regexp.MustCompile(`^\[devloop\] devloop\.yaml:6:3: watch\.debounce_typo_free: unknown key`), 1, time.Minute)
+	e2etest.WriteFile(t, file, "secrets: {token: {env: HOME}}\n"+strings.Replace(base, "stage: client", "stage: no-such-stage", 1)+"  ignore: [\"assets/**\"]\n")
+	up.waitLines(regexp.MustCompile(`targets\.client\.stage: stage "no-such-stage" not found`), 1, time.Minute)
+	up.waitLines(regexp.MustCompile(`^\[devloop\] devloop\.yaml not applied: the previous config keeps running$`), 2, time.Minute)
+
+	// 3. Dockerfile.dockerignore appears: it is the ignore file now.
+	started = up.count(reStarted)
+	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile.dockerignore"), "bin/\n.devloop/\ndata/\n")
+	up.waitLines(regexp.MustCompile(`^\[devloop\] reloaded Dockerfile\.dockerignore: applied the build context and watch rules; rebuilding client, server$`), 1, time.Minute)
+	up.waitLines(reOK, 4, 2*time.Minute)
+	e2etest.WriteFile(t, filepath.Join(dir, "data", "d.txt"), "d2\n")
+	e2etest.SetGreeting(t, dir, "hello 2")
+	up.waitLines(reOK, 5, 2*time.Minute)
+	if got := up.count(reStarted); got != started+2 {
+		t.Errorf("builds started by the new ignore file, an excluded edit and a real one = %d, want 2", got-started)
+	}
+	if l := up.waitLines(regexp.MustCompile(`^\[devloop\] build started #5: .*`), 1, time.Second)[0]; strings.Contains(l, "data/") {
+		t.Errorf("a build after Dockerfile.dockerignore appeared lists data/: %s", l)
+	}
+}

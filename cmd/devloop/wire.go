@@ -420,16 +420,9 @@ func (p *project) display(abs string) string {
 	return abs
 }
 
-// supervisors implements loop.Restarter over one supervisor per target with run:.
+// supervisors are one supervisor per target with run:, by target (processes runs
+// them: see reload.go).
 type supervisors map[string]*supervisor.Supervisor
-
-func (s supervisors) Restart(ctx context.Context, target string) error {
-	sup, ok := s[target]
-	if !ok {
-		return nil
-	}
-	return sup.Restart(ctx)
-}
 
 // pathSet is a concurrency-safe set of absolute paths.
 type pathSet struct {
