@@ -304,9 +304,12 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 		return // said above
 	}
 	line := "[devloop] reloaded " + strings.Join(files, ", ") + ": "
-	if len(applied) == 0 {
-		line += "nothing to apply"
-	} else {
+	switch {
+	case len(applied) == 0 && len(changes) > 0:
+		line += "nothing applied"
+	case len(applied) == 0:
+		line += "no setting changed"
+	default:
 		line += "applied " + strings.Join(applied, ", ")
 		if len(rebuild) > 0 {
 			line += "; rebuilding " + strings.Join(slices.Sorted(maps.Keys(rebuild)), ", ")
