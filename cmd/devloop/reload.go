@@ -328,18 +328,19 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 // with file:line:col, and ok is false: the running config stays.
 func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 	nc, err := config.Load(r.file)
-	if err == nil && slices.ContainsFunc(slices.Collect(maps.Keys(nc.Targets)), func(name string) bool {
-		t, old := nc.Targets[name], cur.Targets[name]
-		return old != nil && slices.Contains(r.names, name) && t.Stage != old.Stage
-	}) {
+	if err == nil {
 		// A stage that is not in the Dockerfile is reported now, not by the build.
 		var sel []*config.Target
+		stageChanged := false
 		for _, name := range r.names {
 			if t := nc.Targets[name]; t != nil {
 				sel = append(sel, t)
+				stageChanged = stageChanged || cur.Targets[name] == nil || t.Stage != cur.Targets[name].Stage
 			}
 		}
-		err = checkDockerfile(nc, sel, io.Discard)
+		if stageChanged {
+			err = checkDockerfile(nc, sel, io.Discard)
+		}
 	}
 	if err != nil {
 		for _, l := range strings.Split(err.Error(), "\n") {
