@@ -101,34 +101,39 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 			stream.loopEvent(ev)
 		}
 	}
-	sups, err := a.supervisors(filepath.Join(cfg.Dir, stateDirName), targets, out, func(ev supervisor.Event) {
+	procEvents := func(ev supervisor.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		printProcessEvent(out, ev)
 		if stream != nil {
 			stream.processEvent(ev)
 		}
-	})
+	}
+	newSups := func(targets []*config.Target) (supervisors, error) {
+		return a.supervisors(filepath.Join(cfg.Dir, stateDirName), targets, out, procEvents)
+	}
+	sups, err := newSups(targets)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	procs := newProcesses(sups, a.log)
 	run := map[string]bool{}
 	for _, t := range targets {
 		run[t.Name] = t.Run != nil
 	}
-	var affects func(string, []string) bool
-	if onlyAffected {
-		affects = inputs.affects
-	}
-	l, err := loop.New(loop.Options{
-		Affects: affects,
-		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: proj, Restarter: sups,
-		Events: emit, Logger: a.log,
-	})
+	w, err := watcher.New(watcher.Options{Rules: proj.rules, Logger: a.log})
 	if err != nil {
 		return err
 	}
-	w, err := watcher.New(watcher.Options{Rules: proj.rules, Logger: a.log})
+	rl := newReloader(a.file, reloaderOptions{
+		proj: proj, watcher: w, procs: procs, newSups: newSups, out: out, log: a.log,
+		inputs: inputs, onlyAffected: onlyAffected, refresh: refresh,
+	})
+	l, err := loop.New(loop.Options{
+		Affects: rl.affects,
+		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: rl, Restarter: procs,
+		Events: emit, Logger: a.log,
+	})
 	if err != nil {
 		return err
 	}
@@ -140,24 +145,20 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return printer.Run(gctx) })
 	g.Go(func() error { return w.Run(gctx, raw) })
-	g.Go(func() error { return dropOwnWrites(gctx, proj, out, raw, filtered) })
-	g.Go(func() error {
-		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
-	})
-	g.Go(func() error { return toChanges(gctx, batches, changes) })
+	g.Go(func() error { return dropOwnWrites(gctx, proj, raw, filtered) })
+	g.Go(func() error { return watcher.DebounceFunc(gctx, rl.debounceTiming, filtered, batches) })
+	g.Go(func() error { return rl.changes(gctx, batches, changes) })
 	g.Go(func() error {
 		for {
 			select {
 			case <-gctx.Done():
 				return nil
 			case <-refresh:
-				inputs.refresh(gctx)
+				rl.refreshInputs(gctx)
 			}
 		}
 	})
-	for _, s := range sups {
-		g.Go(func() error { return s.Run(gctx) })
-	}
+	g.Go(func() error { return procs.run(gctx) })
 	g.Go(func() error {
 		err := l.Run(gctx, changes)
 		printer.Close()
@@ -170,7 +171,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		forceKill(ctx, forced, sups)
+		forceKill(ctx, forced, procs.Kill)
 	}()
 	err = g.Wait()
 	close(forced)
@@ -182,7 +183,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	return nil
 }
 
-func forceKill(ctx context.Context, done <-chan struct{}, sups supervisors) {
+func forceKill(ctx context.Context, done <-chan struct{}, kill func()) {
 	select {
 	case <-ctx.Done():
 	case <-done:
@@ -193,9 +194,7 @@ func forceKill(ctx context.Context, done <-chan struct{}, sups supervisors) {
 	defer signal.Stop(sig)
 	select {
 	case <-sig:
-		for _, s := range sups {
-			s.Kill()
-		}
+		kill()
 	case <-done:
 	}
 }
@@ -259,15 +258,9 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 	}
 }
 
-// dropOwnWrites removes devloop's own exported files from watcher events, and says
-// when a file that shapes devloop itself changed.
-func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-chan watcher.Event, out chan<- watcher.Event) error {
-	settings := map[string]string{}
-	for _, abs := range alwaysWatched(proj.cfg) {
-		if rel, err := filepath.Rel(proj.cfg.Context, abs); err == nil {
-			settings[filepath.ToSlash(rel)] = abs
-		}
-	}
+// dropOwnWrites removes devloop's own exported files from watcher events. (Edits of
+// devloop.yaml and the ignore file go on: the reloader applies them.)
+func dropOwnWrites(ctx context.Context, proj *project, in <-chan watcher.Event, out chan<- watcher.Event) error {
 	for {
 		var ev watcher.Event
 		select {
@@ -277,9 +270,6 @@ func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-c
 		}
 		kept := ev.Paths[:0:0]
 		for _, p := range ev.Paths {
-			if abs, ok := settings[p]; ok && abs != proj.cfg.Dockerfile {
-				fmt.Fprintf(notices, "[devloop] %s changed: restart devloop up to apply it to the watch rules\n", relToCwd(abs))
-			}
 			if !proj.isOutput(p) {
 				kept = append(kept, p)
 			}
@@ -290,22 +280,6 @@ func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-c
 		ev.Paths = kept
 		select {
 		case out <- ev:
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-func toChanges(ctx context.Context, in <-chan watcher.Batch, out chan<- loop.Change) error {
-	for {
-		var b watcher.Batch
-		select {
-		case <-ctx.Done():
-			return nil
-		case b = <-in:
-		}
-		select {
-		case out <- loop.Change{Paths: b.Paths, Overflow: b.Overflow, First: b.First, Last: b.Last}:
 		case <-ctx.Done():
 			return nil
 		}
