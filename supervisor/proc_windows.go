@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"syscall"
 )
@@ -20,9 +21,17 @@ func groupGone(int) bool { return true }
 
 func killPID(int) error { return platformSupported() }
 
+func signalPID(int, syscall.Signal) error { return platformSupported() }
+
+func processGroup(int) (int, error) { return 0, platformSupported() }
+
 const canFindRuns = false
 
 func processesWithEnv(string) ([]int, error) { return nil, platformSupported() }
+
+func exitedAlready(int) bool { return true }
+
+func findHolder(netip.AddrPort, int, string) (holder, error) { return holder{}, platformSupported() }
 
 func exitSignal(*os.ProcessState) string { return "" }
 

@@ -3,8 +3,10 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -40,8 +42,9 @@ type waitResult struct {
 }
 
 // start starts the process with its output readers, its waiter and, if configured,
-// its ready probe, all tracked by wg, and emits EventStarted.
-func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64) (*proc, error) {
+// its ready probe, all tracked by wg, and emits EventStarted. portFree says whether
+// the ready port was free just before (see checkPort).
+func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64, portFree bool) (*proc, error) {
 	path := s.path
 	if path == "" {
 		var err error
@@ -99,14 +102,7 @@ func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64) 
 	if s.prober != nil {
 		pctx, cancel := context.WithCancel(ctx)
 		p.stopProbe = cancel
-		wg.Go(func() {
-			if s.prober.wait(pctx) {
-				select {
-				case s.ready <- seq:
-				case <-pctx.Done():
-				}
-			}
-		})
+		wg.Go(func() { s.probe(pctx, p, portFree) })
 	}
 	s.log.Debug("started", zap.Int("pid", p.pid), zap.String("path", path))
 	s.emit(Event{Kind: EventStarted, PID: p.pid})
@@ -122,11 +118,13 @@ func wait(cmd *exec.Cmd) waitResult {
 	return waitResult{code: cmd.ProcessState.ExitCode(), signal: exitSignal(cmd.ProcessState)}
 }
 
-// terminate ends p's whole process group and returns the leader's exit status: it
-// sends the stop signal (SIGKILL after Kill) unless the group is already gone,
-// SIGKILLs the group after the stop timeout or on Kill, and waits until the leader
-// is reaped and no live member is left. It then waits for the output readers, so
-// the last lines are written before the caller reports the stop.
+// terminate ends p's whole process group, and the processes of this run that left
+// it (see strays), and returns the leader's exit status: it sends the stop signal
+// (SIGKILL after Kill) to the group unless it is already gone and to each stray,
+// SIGKILLs them all after the stop timeout (EventStopTimeout) or on Kill, and waits
+// until the leader is reaped and no live member or stray is left. It then waits for
+// the output readers, so the last lines are written before the caller reports the
+// stop.
 func (s *Supervisor) terminate(p *proc) waitResult {
 	if p.stopProbe != nil {
 		p.stopProbe()
@@ -136,18 +134,23 @@ func (s *Supervisor) terminate(p *proc) waitResult {
 	defer grace.Stop()
 	poll := time.NewTicker(pollInterval)
 	defer poll.Stop()
+	st := &strays{s: s, pgid: p.pid, sig: s.opts.StopSignal, sent: map[int]syscall.Signal{}}
 	var giveUp <-chan time.Time
 	kill := func() {
 		grace.Stop()
 		s.signal(p, syscall.SIGKILL)
+		st.sig = syscall.SIGKILL
+		st.scan()
 		giveUp = time.After(killWait)
 	}
-	gone := func() bool { return p.result != nil && groupGone(p.pid) }
-	switch {
-	case p.killed:
+	gone := func() bool { return p.result != nil && groupGone(p.pid) && st.scan() == 0 }
+	if p.killed {
 		kill()
-	case !gone():
-		s.signal(p, s.opts.StopSignal)
+	} else {
+		if p.result == nil || !groupGone(p.pid) {
+			s.signal(p, s.opts.StopSignal)
+		}
+		st.scan()
 	}
 wait:
 	for !gone() {
@@ -156,8 +159,9 @@ wait:
 			p.result = &r
 		case <-poll.C:
 		case <-grace.C:
-			s.log.Warn("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
+			s.log.Debug("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
 				zap.String("signal", signalName(s.opts.StopSignal)), zap.Duration("stop_timeout", s.opts.StopTimeout))
+			s.emit(Event{Kind: EventStopTimeout, PID: p.pid, Signal: signalName(s.opts.StopSignal), Delay: s.opts.StopTimeout})
 			kill()
 		case <-s.kill:
 			if giveUp == nil {
@@ -165,9 +169,12 @@ wait:
 			}
 		case <-giveUp:
 			s.log.Warn("process group still alive after SIGKILL, no longer waiting", zap.Int("pgid", p.pid),
-				zap.Bool("leader_reaped", p.result != nil), zap.Duration("waited", time.Since(begin)))
+				zap.Bool("leader_reaped", p.result != nil), zap.Ints("strays", st.alive), zap.Duration("waited", time.Since(begin)))
 			break wait
 		}
+	}
+	if len(st.sent) > 0 {
+		s.log.Info("stopped processes of the run that had left its process group", zap.Int("pgid", p.pid), zap.Ints("pids", slices.Sorted(maps.Keys(st.sent))))
 	}
 	s.drain(p)
 	s.log.Debug("stopped", zap.Int("pid", p.pid), zap.Duration("took", time.Since(begin)))
@@ -175,6 +182,46 @@ wait:
 		return waitResult{code: -1}
 	}
 	return *p.result
+}
+
+// strays finds, during one stop, the processes of this run outside the stopped
+// process group: those that called setsid or setpgid, daemons that double-forked.
+// They carry the run id (RunIDEnv) but get no signal sent to the group. Finding them
+// needs /proc (Linux); elsewhere there are none and they survive a stop (see the
+// package doc).
+type strays struct {
+	s     *Supervisor
+	pgid  int
+	sig   syscall.Signal         // what scan sends to a stray
+	sent  map[int]syscall.Signal // what each stray was sent last
+	alive []int                  // what the last scan found
+}
+
+// scan lists the strays, sends each one st.sig unless it already got it, and
+// returns how many there are.
+func (st *strays) scan() int {
+	if !canFindRuns {
+		return 0
+	}
+	pids, err := processesWithEnv(st.s.runEntry)
+	if err != nil {
+		st.s.log.Warn("cannot look for processes that left the process group", zap.Error(err))
+		return 0
+	}
+	st.alive = st.alive[:0]
+	for _, pid := range pids {
+		if g, err := processGroup(pid); err != nil || g == st.pgid {
+			continue // gone, or in the group: signalled through it
+		}
+		st.alive = append(st.alive, pid)
+		if st.sent[pid] != st.sig {
+			st.sent[pid] = st.sig
+			if err := signalPID(pid, st.sig); err != nil {
+				st.s.log.Warn("signal a process that left the process group", zap.Int("pid", pid), zap.Error(err))
+			}
+		}
+	}
+	return len(st.alive)
 }
 
 // drain waits for both output readers to reach EOF. A process outside the group
