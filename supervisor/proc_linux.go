@@ -26,47 +26,64 @@ func setPdeathsig(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
 // whose parent never reaps it (an orphan under an init that does not reap) keeps
 // kill(-pgid, 0) succeeding forever although nothing of it runs any more.
 func onlyZombies(pgid int) bool {
-	entries, err := os.ReadDir("/proc")
+	pids, err := processes()
 	if err != nil {
 		return false
 	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(data[i+1:])
-		if len(f) < 3 || string(f[2]) != strconv.Itoa(pgid) {
-			continue
-		}
-		if s := string(f[0]); s != "Z" && s != "X" {
+	for _, pid := range pids {
+		st, err := readStat(pid)
+		if err == nil && st.pgrp == pgid && !st.dead() {
 			return false
 		}
 	}
 	return true
 }
 
+// readStat reads /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr tpgid
+// flags minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
+// num_threads itrealvalue starttime ...", where comm may hold spaces and parentheses.
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := bytes.Fields(data[i+1:])
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields after the command name, want at least 20", pid, len(f))
+	}
+	pgrp, err1 := strconv.Atoi(string(f[2]))
+	start, err2 := strconv.ParseUint(string(f[19]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return procStat{state: f[0][0], pgrp: pgrp, start: start}, nil
+}
+
+// running reports whether the process started as id still runs: it exists, has
+// the same start time (its pid was not reused) and is not a zombie. A process that
+// is exiting runs until it is a zombie: it may still hold files, a listening socket
+// among them, after its memory (and so its environment) is gone.
+func running(id procID) bool {
+	st, err := readStat(id.pid)
+	return err == nil && st.start == id.start && !st.dead()
+}
+
 // canFindRuns: processes are found by their environment in /proc (see Options.RunFile).
 const canFindRuns = true
 
-// processes lists the pids in /proc other than this process's.
+// processes lists the pids in /proc.
 func processes() ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	self := os.Getpid()
 	pids := make([]int, 0, len(entries))
 	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil && pid != self {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
 			pids = append(pids, pid)
 		}
 	}
@@ -82,7 +99,7 @@ func hasEnv(pid int, entry []byte) bool {
 		return false
 	}
 	for kv := range bytes.SplitSeq(data, []byte{0}) {
-		if bytes.Equal(kv, entry) {
+		if len(kv) > 0 && bytes.Equal(kv, entry) {
 			return true
 		}
 	}
@@ -97,17 +114,25 @@ func processesWithEnv(entry string) ([]int, error) {
 		return nil, err
 	}
 	want := []byte(entry)
+	self := os.Getpid()
 	var pids []int
 	for _, pid := range all {
-		if hasEnv(pid, want) {
+		if pid != self && hasEnv(pid, want) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids, nil
 }
 
+// procOf returns pid's identity and process group.
+func procOf(pid int) (procID, int, error) {
+	st, err := readStat(pid)
+	return procID{pid: pid, start: st.start}, st.pgrp, err
+}
+
 // exitedAlready reports whether process pid, a child of devloop, has exited, reaped
-// or not, without reaping it.
+// or not, without reaping it. A process whose main thread is a zombie while other
+// threads still run (or still exit) has not exited yet.
 func exitedAlready(pid int) bool {
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
@@ -215,19 +240,26 @@ func socketInodes(pid int) map[uint64]bool {
 	return inodes
 }
 
-// commandLine returns pid's command line, its arguments joined by spaces, or "" if
-// it cannot be read.
+// maxCommand is the longest command line commandLine returns in full.
+const maxCommand = 200
+
+// commandLine returns pid's command line, its arguments joined by spaces and cut
+// after maxCommand bytes, or "" if it cannot be read.
 func commandLine(pid int) string {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
 		return ""
 	}
-	return strings.Join(strings.Fields(string(bytes.ReplaceAll(bytes.TrimRight(data, "\x00"), []byte{0}, []byte{' '}))), " ")
+	cmd := strings.Join(strings.Fields(string(bytes.ReplaceAll(data, []byte{0}, []byte{' '}))), " ")
+	if len(cmd) > maxCommand {
+		cmd = strings.ToValidUTF8(cmd[:maxCommand], "") + "…"
+	}
+	return cmd
 }
 
 // findHolder says who holds the socket listening where a connection to addr lands:
 // a process of the run (in process group pgid, if not 0, or carrying runEntry in its
-// environment), or another process. It is unknown when no such socket is listed in
+// environment), or another process (devloop itself included). It is unknown when no such socket is listed in
 // devloop's network namespace, or when its holder's file descriptors cannot be read
 // (another user's process, without root).
 func findHolder(addr netip.AddrPort, pgid int, runEntry string) (holder, error) {

@@ -30,5 +30,10 @@ func processesWithEnv(string) ([]int, error) {
 // as alive: without waitid(WNOWAIT) that cannot be told here.
 func exitedAlready(pid int) bool { return errors.Is(unix.Kill(pid, 0), unix.ESRCH) }
 
+// procOf cannot identify processes without /proc; strays are never looked for.
+func procOf(int) (procID, int, error) { return procID{}, 0, errors.New("no /proc") }
+
+func running(procID) bool { return false }
+
 // findHolder cannot find a socket's holder without /proc: it is always unknown.
 func findHolder(netip.AddrPort, int, string) (holder, error) { return holder{}, nil }

@@ -56,9 +56,6 @@ func signalPID(pid int, sig syscall.Signal) error {
 	return nil
 }
 
-// processGroup returns the process group of pid.
-func processGroup(pid int) (int, error) { return unix.Getpgid(pid) }
-
 // exitSignal names the signal that ended the process, or "".
 func exitSignal(ps *os.ProcessState) string {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

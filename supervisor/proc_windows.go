@@ -23,7 +23,9 @@ func killPID(int) error { return platformSupported() }
 
 func signalPID(int, syscall.Signal) error { return platformSupported() }
 
-func processGroup(int) (int, error) { return 0, platformSupported() }
+func procOf(int) (procID, int, error) { return procID{}, 0, platformSupported() }
+
+func running(procID) bool { return false }
 
 const canFindRuns = false
 

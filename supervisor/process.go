@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -134,7 +133,7 @@ func (s *Supervisor) terminate(p *proc) waitResult {
 	defer grace.Stop()
 	poll := time.NewTicker(pollInterval)
 	defer poll.Stop()
-	st := &strays{s: s, pgid: p.pid, sig: s.opts.StopSignal, sent: map[int]syscall.Signal{}}
+	st := &strays{s: s, pgid: p.pid, sig: s.opts.StopSignal, sent: map[procID]syscall.Signal{}}
 	var giveUp <-chan time.Time
 	kill := func() {
 		grace.Stop()
@@ -174,7 +173,7 @@ wait:
 		}
 	}
 	if len(st.sent) > 0 {
-		s.log.Info("stopped processes of the run that had left its process group", zap.Int("pgid", p.pid), zap.Ints("pids", slices.Sorted(maps.Keys(st.sent))))
+		s.log.Info("stopped processes of the run that had left its process group", zap.Int("pgid", p.pid), zap.Ints("pids", st.pids()))
 	}
 	s.drain(p)
 	s.log.Debug("stopped", zap.Int("pid", p.pid), zap.Duration("took", time.Since(begin)))
@@ -184,6 +183,23 @@ wait:
 	return *p.result
 }
 
+// procID identifies a process across pid reuse: its pid and its start time (in
+// clock ticks after boot).
+type procID struct {
+	pid   int
+	start uint64
+}
+
+// procStat is what the supervisor reads of a process's status.
+type procStat struct {
+	state byte // R, S, D, Z, X, ...
+	pgrp  int
+	start uint64
+}
+
+// dead reports whether the process is a zombie or being reaped.
+func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' }
+
 // strays finds, during one stop, the processes of this run outside the stopped
 // process group: those that called setsid or setpgid, daemons that double-forked.
 // They carry the run id (RunIDEnv) but get no signal sent to the group. Finding them
@@ -192,13 +208,14 @@ wait:
 type strays struct {
 	s     *Supervisor
 	pgid  int
-	sig   syscall.Signal         // what scan sends to a stray
-	sent  map[int]syscall.Signal // what each stray was sent last
-	alive []int                  // what the last scan found
+	sig   syscall.Signal            // what scan sends to a stray
+	sent  map[procID]syscall.Signal // every stray found, with what it was sent last
+	alive []int                     // the strays the last scan found running
 }
 
-// scan lists the strays, sends each one st.sig unless it already got it, and
-// returns how many there are.
+// scan looks for new strays, sends every stray that still runs st.sig unless it got
+// it already, and returns how many still run. A stray found once counts until it is
+// a zombie or gone, not only until its environment is (see running).
 func (st *strays) scan() int {
 	if !canFindRuns {
 		return 0
@@ -206,22 +223,37 @@ func (st *strays) scan() int {
 	pids, err := processesWithEnv(st.s.runEntry)
 	if err != nil {
 		st.s.log.Warn("cannot look for processes that left the process group", zap.Error(err))
-		return 0
+	}
+	for _, pid := range pids {
+		id, pgrp, err := procOf(pid)
+		if _, known := st.sent[id]; err == nil && pgrp != st.pgid && !known {
+			st.sent[id] = 0 // in the group it is signalled through the group
+		}
 	}
 	st.alive = st.alive[:0]
-	for _, pid := range pids {
-		if g, err := processGroup(pid); err != nil || g == st.pgid {
-			continue // gone, or in the group: signalled through it
+	for id, sent := range st.sent {
+		if !running(id) {
+			continue
 		}
-		st.alive = append(st.alive, pid)
-		if st.sent[pid] != st.sig {
-			st.sent[pid] = st.sig
-			if err := signalPID(pid, st.sig); err != nil {
-				st.s.log.Warn("signal a process that left the process group", zap.Int("pid", pid), zap.Error(err))
+		st.alive = append(st.alive, id.pid)
+		if sent != st.sig {
+			st.sent[id] = st.sig
+			if err := signalPID(id.pid, st.sig); err != nil {
+				st.s.log.Warn("signal a process that left the process group", zap.Int("pid", id.pid), zap.Error(err))
 			}
 		}
 	}
 	return len(st.alive)
+}
+
+// pids returns the pids of every stray found.
+func (st *strays) pids() []int {
+	pids := make([]int, 0, len(st.sent))
+	for id := range st.sent {
+		pids = append(pids, id.pid)
+	}
+	slices.Sort(pids)
+	return pids
 }
 
 // drain waits for both output readers to reach EOF. A process outside the group

@@ -109,7 +109,7 @@ func (s *Supervisor) probe(ctx context.Context, p *proc, portFree bool) {
 		default:
 			h := s.holderOf(addr, p.pid)
 			switch {
-			case h.state == heldByRun || (h.state == heldUnknown && portFree):
+			case answerCounts(h, portFree):
 				s.sendReport(ctx, probeReport{seq: p.seq, ready: true})
 				return
 			case h.state == heldByOther:
@@ -122,6 +122,13 @@ func (s *Supervisor) probe(ctx context.Context, p *proc, portFree bool) {
 		}
 		t.Reset(wait)
 	}
+}
+
+// answerCounts says whether an answer from a socket held by h shows that the
+// started process is ready; portFree says whether the port was free when it started
+// or has refused a connection since.
+func answerCounts(h holder, portFree bool) bool {
+	return h.state == heldByRun || (h.state == heldUnknown && portFree)
 }
 
 func (s *Supervisor) sendReport(ctx context.Context, r probeReport) {

@@ -3,6 +3,7 @@
 package supervisor
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -116,8 +117,102 @@ func helper(mode string) int {
 	case "print":
 		_, _ = os.Stdout.WriteString(strings.Repeat("x", 150000) + "\ntail")
 		return 0
+	case "spawn-stray": // leaves the group through setsid, then sleeps or crashes
+		if err := spawn("stray", true, true); err != nil {
+			return 20
+		}
+		fmt.Println("spawned a stray")
+		if os.Getenv("CRASH") != "" {
+			return 3
+		}
+		time.Sleep(time.Hour)
+	case "daemonize": // double fork: a setsid child starts the daemon and exits
+		if err := spawn("daemon-mid", true, true); err != nil {
+			return 21
+		}
+		fmt.Println("daemonized")
+		time.Sleep(time.Hour)
+	case "daemon-mid":
+		if err := spawn("stray", false, false); err != nil {
+			return 22
+		}
+		return 0
+	case "stray":
+		if os.Getenv("STRAY_IGNORE_TERM") != "" {
+			signal.Ignore(syscall.SIGTERM)
+		}
+		if err := writePID(filepath.Join(os.Getenv("HELPER_PIDDIR"), strconv.Itoa(os.Getpid())), os.Getpid()); err != nil {
+			return 23
+		}
+		time.Sleep(time.Hour)
+	case "serve-retry": // binds its address as soon as it is free
+		for {
+			ln, err := net.Listen("tcp", os.Getenv("HELPER_ADDR"))
+			if err == nil {
+				fmt.Println("bound")
+				_ = http.Serve(ln, http.NotFoundHandler())
+				return 24
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	case "answer-once": // answers one HTTP request, then exits
+		ln, err := net.Listen("tcp", os.Getenv("HELPER_ADDR"))
+		if err != nil {
+			return 25
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			return 26
+		}
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return 29
+		}
+		_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		_ = c.Close()
+		return 0
+	case "foreign": // a server outside any supervisor: one line per request
+		ln, err := net.Listen("tcp", os.Getenv("HELPER_ADDR"))
+		if err != nil {
+			return 27
+		}
+		fmt.Println("listening")
+		var mu sync.Mutex
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			mu.Lock()
+			fmt.Println("request")
+			mu.Unlock()
+		}))
+		return 28
 	}
 	return 99
+}
+
+// spawn re-executes the test binary as helper mode, with this process's environment
+// (run id included). A setsid child leaves the process group and session; a child
+// that is not waited for is left to run on its own. Waiting means until it has
+// written its pid (a stray) or exited (anything else).
+func spawn(mode string, setsid, wait bool) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "SUPERVISOR_HELPER="+mode)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	if !wait {
+		return nil
+	}
+	if mode != "stray" {
+		return cmd.Wait()
+	}
+	file := filepath.Join(os.Getenv("HELPER_PIDDIR"), strconv.Itoa(cmd.Process.Pid))
+	for readPID(file) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
 }
 
 // writePID writes pid to file atomically.
