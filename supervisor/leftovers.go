@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,20 +69,20 @@ func (s *Supervisor) killLeftovers() {
 func (s *Supervisor) killRun(id string) (killed []int, err error) {
 	entry := RunIDEnv + "=" + id
 	deadline := time.Now().Add(leftoverWait)
-	found := map[procID]bool{}
+	var found []procID // in the order found: parents (lower pids) mostly first
 	for {
 		pids, err := processesWithEnv(entry)
 		if err != nil {
 			return killed, err
 		}
 		for _, pid := range pids {
-			if p, _, err := procOf(pid); err == nil && !found[p] {
-				found[p] = true
+			if p, _, err := procOf(pid); err == nil && !slices.Contains(found, p) {
+				found = append(found, p)
 				killed = append(killed, pid)
 			}
 		}
 		var left []int
-		for p := range found {
+		for _, p := range found {
 			if !running(p) {
 				continue
 			}
