@@ -149,6 +149,24 @@ type listener struct {
 	inode uint64
 }
 
+// listeners returns the listening TCP sockets of devloop's network namespace: from
+// netlink (sock_diag), or where that is refused (a seccomp profile, a kernel
+// without it) from /proc/net/tcp{,6}.
+func listeners() ([]listener, error) {
+	v4, err := dumpListeners(unix.AF_INET)
+	if err == nil {
+		var v6 []listener
+		if v6, err = dumpListeners(unix.AF_INET6); err == nil || errors.Is(err, unix.EAFNOSUPPORT) {
+			return append(v4, v6...), nil
+		}
+	}
+	ls, perr := readListeners()
+	if perr != nil {
+		return nil, errors.Join(err, perr)
+	}
+	return ls, nil
+}
+
 // readListeners returns the listening TCP sockets of devloop's network namespace,
 // from /proc/net/tcp and /proc/net/tcp6 (a kernel without IPv6 has no tcp6).
 func readListeners() ([]listener, error) {
@@ -263,7 +281,7 @@ func commandLine(pid int) string {
 // devloop's network namespace, or when its holder's file descriptors cannot be read
 // (another user's process, without root).
 func findHolder(addr netip.AddrPort, pgid int, runEntry string) (holder, error) {
-	ls, err := readListeners()
+	ls, err := listeners()
 	if err != nil {
 		return holder{}, err
 	}
@@ -275,7 +293,6 @@ func findHolder(addr netip.AddrPort, pgid int, runEntry string) (holder, error) 
 	if err != nil {
 		return holder{}, err
 	}
-	entry := []byte(runEntry)
 	holds := func(pid int) bool {
 		for n := range socketInodes(pid) {
 			if inodes[n] {
@@ -284,24 +301,31 @@ func findHolder(addr netip.AddrPort, pgid int, runEntry string) (holder, error) 
 		}
 		return false
 	}
-	// The run's own processes first: few, and when one holds the socket, that is
-	// the answer whoever else shares it.
+	// The process group first: a getpgid each, and the usual holder.
 	others := pids[:0:0]
 	for _, pid := range pids {
-		g, err := unix.Getpgid(pid)
-		ours := (err == nil && pgid > 0 && g == pgid) || hasEnv(pid, entry)
-		if !ours {
+		if g, err := unix.Getpgid(pid); err != nil || pgid <= 0 || g != pgid {
 			others = append(others, pid)
 		} else if holds(pid) {
 			return holder{state: heldByRun, pid: pid, command: commandLine(pid)}, nil
 		}
 	}
+	// Then the run's processes that left the group, and everyone else: a process of
+	// the run that shares the socket wins over another holder.
+	entry := []byte(runEntry)
+	var other holder
 	for _, pid := range others {
-		if holds(pid) {
-			return holder{state: heldByOther, pid: pid, command: commandLine(pid)}, nil
+		if !holds(pid) {
+			continue
+		}
+		if hasEnv(pid, entry) {
+			return holder{state: heldByRun, pid: pid, command: commandLine(pid)}, nil
+		}
+		if other.pid == 0 {
+			other = holder{state: heldByOther, pid: pid, command: commandLine(pid)}
 		}
 	}
-	return holder{}, nil
+	return other, nil
 }
 
 // listenersFor returns the inodes of the listening sockets in ls that a connection to

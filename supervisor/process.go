@@ -142,21 +142,26 @@ func (s *Supervisor) terminate(p *proc) waitResult {
 		st.scan()
 		giveUp = time.After(killWait)
 	}
+	// Strays are looked for (a read of every process's environment) once the group is
+	// gone, or at the first poll if it takes longer, so that a quick stop costs one look.
 	gone := func() bool { return p.result != nil && groupGone(p.pid) && st.scan() == 0 }
-	if p.killed {
+	switch {
+	case p.killed:
 		kill()
-	} else {
-		if p.result == nil || !groupGone(p.pid) {
-			s.signal(p, s.opts.StopSignal)
-		}
-		st.scan()
+	case p.result == nil || !groupGone(p.pid):
+		s.signal(p, s.opts.StopSignal)
 	}
+	polled := false
 wait:
 	for !gone() {
 		select {
 		case r := <-p.exited:
 			p.result = &r
 		case <-poll.C:
+			if !polled {
+				polled = true
+				st.scan()
+			}
 		case <-grace.C:
 			s.log.Debug("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
 				zap.String("signal", signalName(s.opts.StopSignal)), zap.Duration("stop_timeout", s.opts.StopTimeout))

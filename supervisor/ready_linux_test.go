@@ -311,3 +311,47 @@ func TestAnswerCounts(t *testing.T) {
 		}
 	}
 }
+
+// The netlink dump and /proc/net/tcp{,6} list the same real listening sockets, with
+// the same inodes: IPv4, IPv6 and an IPv6 wildcard.
+func TestListenerSources(t *testing.T) {
+	var want []netip.AddrPort
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "[::]:0"} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Logf("no listener on %s: %v", addr, err) // a machine without IPv6
+			continue
+		}
+		defer ln.Close()
+		want = append(want, ln.Addr().(*net.TCPAddr).AddrPort())
+	}
+	if len(want) == 0 {
+		t.Fatal("no listener could be opened")
+	}
+	v4, err := dumpListeners(unix.AF_INET)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := dumpListeners(unix.AF_INET6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaProc, err := readListeners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inode := func(ls []listener, a netip.AddrPort) uint64 {
+		for _, l := range ls {
+			if l.addr == netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) {
+				return l.inode
+			}
+		}
+		return 0
+	}
+	for _, a := range want {
+		n, p := inode(append(v4, v6...), a), inode(viaProc, a)
+		if n == 0 || n != p {
+			t.Errorf("listener %v: inode %d from netlink, %d from /proc, want the same, not 0", a, n, p)
+		}
+	}
+}
