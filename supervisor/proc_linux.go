@@ -39,6 +39,16 @@ func onlyZombies(pgid int) bool {
 	return true
 }
 
+// procStat is what the supervisor reads of a process's status.
+type procStat struct {
+	state byte // R, S, D, Z, X, ...
+	pgrp  int
+	start uint64
+}
+
+// dead reports whether the process is a zombie or being reaped.
+func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' }
+
 // readStat reads /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr tpgid
 // flags minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
 // num_threads itrealvalue starttime ...", where comm may hold spaces and parentheses.

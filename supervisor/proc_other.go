@@ -31,7 +31,9 @@ func processesWithEnv(string) ([]int, error) {
 func exitedAlready(pid int) bool { return errors.Is(unix.Kill(pid, 0), unix.ESRCH) }
 
 // procOf cannot identify processes without /proc; strays are never looked for.
-func procOf(int) (procID, int, error) { return procID{}, 0, errors.New("no /proc") }
+func procOf(pid int) (procID, int, error) {
+	return procID{pid: pid, start: 0}, 0, errors.New("identifying a process needs /proc (Linux)")
+}
 
 func running(procID) bool { return false }
 

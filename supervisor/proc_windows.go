@@ -23,7 +23,7 @@ func killPID(int) error { return platformSupported() }
 
 func signalPID(int, syscall.Signal) error { return platformSupported() }
 
-func procOf(int) (procID, int, error) { return procID{}, 0, platformSupported() }
+func procOf(pid int) (procID, int, error) { return procID{pid: pid, start: 0}, 0, platformSupported() }
 
 func running(procID) bool { return false }
 

@@ -195,16 +195,6 @@ type procID struct {
 	start uint64
 }
 
-// procStat is what the supervisor reads of a process's status.
-type procStat struct {
-	state byte // R, S, D, Z, X, ...
-	pgrp  int
-	start uint64
-}
-
-// dead reports whether the process is a zombie or being reaped.
-func (s procStat) dead() bool { return s.state == 'Z' || s.state == 'X' }
-
 // strays finds, during one stop, the processes of this run outside the stopped
 // process group: those that called setsid or setpgid, daemons that double-forked.
 // They carry the run id (RunIDEnv) but get no signal sent to the group. Finding them

@@ -36,9 +36,8 @@ type strayHarness struct {
 	*harness
 	piddir string
 
-	mu         sync.Mutex
-	aliveAt    map[EventKind][]int // strays alive at a started or exited event
-	leftGroups []int               // the strays' process groups, seen at the exit
+	mu      sync.Mutex
+	aliveAt map[EventKind][]int // strays alive at a started or exited event
 }
 
 func newStrayHarness(t *testing.T, mode string, configure func(*Options)) *strayHarness {
