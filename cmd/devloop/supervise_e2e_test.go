@@ -27,6 +27,23 @@ var (
 	rePortInUse = regexp.MustCompile(`^server: port (\d+) \(ready: (\S+)\) is already in use by pid (\d+) \((.*)\)`)
 )
 
+// serverProject is the example with only the server target, run by command (a YAML
+// flow sequence) and probed at ready.
+func serverProject(t *testing.T, command, ready string) string {
+	return e2etest.ExampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: supervise}
+targets:
+  server:
+    stage: server
+    output: .
+    run:
+      command: %s
+      stop_timeout: 3s
+      ready: %s
+watch:
+  debounce: 50ms
+`, command, ready))
+}
+
 // serverPIDs returns the live processes running the example's bin/server on port.
 func serverPIDs(t *testing.T, port int) []int {
 	t.Helper()
@@ -87,18 +104,7 @@ func TestUpRestartKillsSetsidServer(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.ExampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: setsid}
-targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [sh, -c, "setsid bin/server --addr 127.0.0.1:%d & wait"]
-      stop_timeout: 3s
-      ready: %s
-watch:
-  debounce: 50ms
-`, port, url))
+	dir := serverProject(t, fmt.Sprintf(`[sh, -c, "setsid bin/server --addr 127.0.0.1:%d & wait"]`, port), url)
 	t.Cleanup(func() { killServers(t, port) }) // runs after devloop is killed
 	up := startUp(t, dir)
 	up.waitLines(reReady, 1, 5*time.Minute)
@@ -150,18 +156,7 @@ func TestUpPortHeldByAnotherProcess(t *testing.T) {
 	go func() { _ = holder.Serve(ln) }()
 	t.Cleanup(func() { _ = holder.Close() })
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.ExampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: busy}
-targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [bin/server, --addr, "127.0.0.1:%d"]
-      stop_timeout: 3s
-      ready: %s
-watch:
-  debounce: 50ms
-`, port, url))
+	dir := serverProject(t, fmt.Sprintf(`[bin/server, --addr, "127.0.0.1:%d"]`, port), url)
 	t.Cleanup(func() { killServers(t, port) })
 	up := startUp(t, dir)
 	up.waitLines(reExited, 2, 5*time.Minute)
