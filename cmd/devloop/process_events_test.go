@@ -19,7 +19,7 @@ func TestProcessEventOutput(t *testing.T) {
 	}{
 		{
 			supervisor.Event{Kind: supervisor.EventStopTimeout, Name: "server", PID: 42, Signal: "SIGTERM", Delay: 2 * time.Second},
-			"server: pid 42 did not stop within 2s of SIGTERM (stop_timeout); sending SIGKILL\n",
+			"server: did not stop within 2s of SIGTERM (stop_timeout): sending SIGKILL to pid 42 and what it started\n",
 			"process_stop_timeout",
 		},
 		{

@@ -255,7 +255,7 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 	case supervisor.EventStopped:
 		fmt.Fprintf(w, "%s: stopped (pid %d)\n", ev.Name, ev.PID)
 	case supervisor.EventStopTimeout:
-		fmt.Fprintf(w, "%s: pid %d did not stop within %s of %s (stop_timeout); sending SIGKILL\n", ev.Name, ev.PID, ev.Delay, ev.Signal)
+		fmt.Fprintf(w, "%s: did not stop within %s of %s (stop_timeout): sending SIGKILL to pid %d and what it started\n", ev.Name, ev.Delay, ev.Signal, ev.PID)
 	case supervisor.EventPortInUse:
 		holder := "another process (devloop cannot tell which)"
 		switch {
