@@ -220,9 +220,10 @@ func (st *strays) scan() int {
 		st.s.log.Warn("cannot look for processes that left the process group", zap.Error(err))
 	}
 	for _, pid := range pids {
+		// A member of the group is signalled through the group.
 		id, pgrp, err := procOf(pid)
 		if _, known := st.sent[id]; err == nil && pgrp != st.pgid && !known {
-			st.sent[id] = 0 // in the group it is signalled through the group
+			st.sent[id] = 0 // found, sent nothing yet
 		}
 	}
 	st.alive = st.alive[:0]
