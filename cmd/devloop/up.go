@@ -253,6 +253,18 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 		}
 	case supervisor.EventStopped:
 		fmt.Fprintf(w, "%s: stopped (pid %d)\n", ev.Name, ev.PID)
+	case supervisor.EventStopTimeout:
+		fmt.Fprintf(w, "%s: did not stop within %s of %s (stop_timeout): sending SIGKILL to pid %d and what it started\n", ev.Name, ev.Delay, ev.Signal, ev.PID)
+	case supervisor.EventPortInUse:
+		holder := "another process (devloop cannot tell which)"
+		switch {
+		case ev.HolderPID > 0 && ev.HolderCommand != "":
+			holder = fmt.Sprintf("pid %d (%s)", ev.HolderPID, ev.HolderCommand)
+		case ev.HolderPID > 0:
+			holder = fmt.Sprintf("pid %d", ev.HolderPID)
+		}
+		fmt.Fprintf(w, "%s: port %d (ready: %s) is already in use by %s; %s cannot bind it and is not reported ready while that process answers\n",
+			ev.Name, ev.Port, ev.Ready, holder, ev.Name)
 	case supervisor.EventLeftover:
 		fmt.Fprintf(w, "%s: killed pid %d, left running by an earlier devloop up that did not stop cleanly\n", ev.Name, ev.PID)
 	}
