@@ -123,7 +123,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	l, err := loop.New(loop.Options{
 		Affects: affects,
 		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: proj, Restarter: sups,
-		Events: emit, Logger: a.log,
+		Events: emit, Logger: a.log, MaxWait: cfg.Watch.MaxWait,
 	})
 	if err != nil {
 		return err
