@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/feedback"
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/supervisor"
 	"github.com/devloop/devloop/watcher"
@@ -55,23 +57,24 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		return withCode(exitUsage, err)
 	}
 
-	// Files devloop itself writes (`devloop up > up.log`, --events FILE) must not look
-	// like edits: each line written would otherwise start a build.
+	// Files devloop itself writes (`devloop up > up.log`, `| tee dev.log`, --events
+	// FILE) must not look like edits: each line written would otherwise start a build.
+	var outputs []*os.File
 	for _, w := range []io.Writer{a.stdout, a.stderr} {
 		if f, ok := w.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-				if p, err := filepath.EvalSymlinks("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err == nil {
-					proj.outputs.add(p)
-				}
-			}
+			outputs = append(outputs, f)
 		}
+	}
+	self := feedback.New(feedback.Options{Outputs: outputs, Logger: a.log})
+	for _, p := range self.Sinks() {
+		proj.outputs.add(p)
 	}
 	if a.events != "" && a.events != "-" {
 		if p, err := filepath.Abs(a.events); err == nil {
 			proj.outputs.add(p)
 		}
 	}
-	out := &lockedWriter{w: a.human()}
+	out := &lockedWriter{w: self.Writer(a.human())}
 	proj.pin, proj.notices = pin, out
 	status := newStatusPrinter(out, proj)
 	ew, closeEvents, err := a.openEvents()
@@ -99,6 +102,9 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		status.handle(ev)
 		if stream != nil {
 			stream.loopEvent(ev)
+		}
+		if ev, ok := ev.(loop.BuildStarted); ok {
+			ownEchoes(self, proj, out, ev.Paths)
 		}
 	}
 	sups, err := a.supervisors(filepath.Join(cfg.Dir, stateDirName), targets, out, func(ev supervisor.Event) {
@@ -140,7 +146,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return printer.Run(gctx) })
 	g.Go(func() error { return w.Run(gctx, raw) })
-	g.Go(func() error { return dropOwnWrites(gctx, proj, out, raw, filtered) })
+	g.Go(func() error { return dropOwnWrites(gctx, proj, self, out, raw, filtered) })
 	g.Go(func() error {
 		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
 	})
@@ -259,9 +265,9 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 	}
 }
 
-// dropOwnWrites removes devloop's own exported files from watcher events, and says
-// when a file that shapes devloop itself changed.
-func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-chan watcher.Event, out chan<- watcher.Event) error {
+// dropOwnWrites removes devloop's own exported files and output files from watcher
+// events, and says when a file that shapes devloop itself changed.
+func dropOwnWrites(ctx context.Context, proj *project, self *feedback.Detector, notices io.Writer, in <-chan watcher.Event, out chan<- watcher.Event) error {
 	settings := map[string]string{}
 	for _, abs := range alwaysWatched(proj.cfg) {
 		if rel, err := filepath.Rel(proj.cfg.Context, abs); err == nil {
@@ -280,9 +286,14 @@ func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-c
 			if abs, ok := settings[p]; ok && abs != proj.cfg.Dockerfile {
 				fmt.Fprintf(notices, "[devloop] %s changed: restart devloop up to apply it to the watch rules\n", relToCwd(abs))
 			}
-			if !proj.isOutput(p) {
-				kept = append(kept, p)
+			if proj.isOutput(p) {
+				continue
 			}
+			if abs := filepath.Join(proj.cfg.Context, filepath.FromSlash(p)); self.Own(abs) {
+				proj.outputs.add(abs) // out of the build context too
+				continue
+			}
+			kept = append(kept, p)
 		}
 		if len(kept) == 0 && !ev.Overflow {
 			continue
@@ -294,6 +305,34 @@ func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-c
 			return nil
 		}
 	}
+}
+
+// ownEchoes tells self about a build started for paths (relative to the context). Files
+// it convicts of only echoing devloop's output become devloop's own, and the user is
+// told once how to say so in devloop.yaml.
+func ownEchoes(self *feedback.Detector, proj *project, out io.Writer, paths []string) {
+	abs := make([]string, len(paths))
+	for i, p := range paths {
+		abs[i] = filepath.Join(proj.cfg.Context, filepath.FromSlash(p))
+	}
+	for _, p := range self.BuildStarted(abs) {
+		proj.outputs.add(p)
+		rel, _ := filepath.Rel(proj.cfg.Context, p)
+		fmt.Fprintf(out, "[devloop] %s only repeats what devloop prints and started %d builds in a row: devloop now ignores it (not watched, not in the build context); to say so in devloop.yaml: watch: {ignore: [%s]}\n",
+			relToCwd(p), feedback.DefaultBuilds, strconv.Quote(escapeGlob(filepath.ToSlash(rel))))
+	}
+}
+
+// escapeGlob quotes the doublestar metacharacters of a literal path.
+func escapeGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[]{}\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func toChanges(ctx context.Context, in <-chan watcher.Batch, out chan<- loop.Change) error {
