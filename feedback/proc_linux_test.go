@@ -14,12 +14,23 @@ import (
 // stage starts `sh -c script` in dir reading the returned pipe on its standard input
 // (or, with onFD3, on descriptor 3 with /dev/null as standard input), like the stages
 // after devloop in a shell pipeline. It waits until every file of ready exists.
-func stage(t *testing.T, dir, script string, onFD3 bool, ready ...string) *os.File {
-	t.Helper()
+func stage(tb testing.TB, dir, script string, onFD3 bool, ready ...string) *os.File {
+	tb.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	startStage(tb, r, w, dir, script, onFD3)
+	for _, f := range ready {
+		waitFile(tb, filepath.Join(dir, f))
+	}
+	return w
+}
+
+// startStage starts script reading r; at cleanup it closes w, the end it writes to,
+// and waits for the script to end.
+func startStage(tb testing.TB, r, w *os.File, dir, script string, onFD3 bool) {
+	tb.Helper()
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = dir
 	if onFD3 {
@@ -28,24 +39,20 @@ func stage(t *testing.T, dir, script string, onFD3 bool, ready ...string) *os.Fi
 		cmd.Stdin = r
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	r.Close()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		w.Close() // EOF ends the stages
 		if err := cmd.Wait(); err != nil {
-			t.Errorf("%s: %v", script, err)
+			tb.Errorf("%s: %v", script, err)
 		}
 	})
-	for _, f := range ready {
-		waitFile(t, filepath.Join(dir, f))
-	}
-	return w
 }
 
 // waitFile waits until path exists: the stage has opened it.
-func waitFile(t *testing.T, path string) {
-	t.Helper()
+func waitFile(tb testing.TB, path string) {
+	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := os.Stat(path)
@@ -53,7 +60,7 @@ func waitFile(t *testing.T, path string) {
 			return
 		}
 		if !errors.Is(err, fs.ErrNotExist) || time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v", path, err)
+			tb.Fatalf("waiting for %s: %v", path, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -138,7 +145,6 @@ func TestOwnRescan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
 	now := time.Unix(1000, 0)
 	d := New(Options{Outputs: []*os.File{w}, Rescan: time.Second})
 	d.now = func() time.Time { return now }
@@ -146,13 +152,7 @@ func TestOwnRescan(t *testing.T) {
 		t.Fatalf("Sinks() before tee started = %v, want none", got)
 	}
 
-	cmd := exec.Command("tee", "dev.log")
-	cmd.Dir, cmd.Stdin = dir, r
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	defer func() { w.Close(); _ = cmd.Wait() }()
+	startStage(t, r, w, dir, "tee dev.log >/dev/null", false)
 	log := filepath.Join(dir, "dev.log")
 	waitFile(t, log)
 
@@ -179,18 +179,7 @@ func TestOwnRescan(t *testing.T) {
 
 // BenchmarkScan measures one scan for the sinks of a pipeline (`| tee dev.log`).
 func BenchmarkScan(b *testing.B) {
-	dir := b.TempDir()
-	r, w, err := os.Pipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command("tee", "dev.log")
-	cmd.Dir, cmd.Stdin = dir, r
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	r.Close()
-	defer func() { w.Close(); _ = cmd.Wait() }()
+	w := stage(b, b.TempDir(), "tee dev.log >/dev/null", false, "dev.log")
 	for b.Loop() {
 		if _, _, err := outputSinks([]*os.File{w}); err != nil {
 			b.Fatal(err)

@@ -202,6 +202,24 @@ func eventsOf[T loop.Event](r *recorder) []T {
 	return out
 }
 
+// startedPaths returns BuildStarted.Paths of every build after the initial one.
+func startedPaths(r *recorder) [][]string {
+	var out [][]string
+	for _, s := range eventsOf[loop.BuildStarted](r)[1:] {
+		out = append(out, s.Paths)
+	}
+	return out
+}
+
+// supersededIDs returns the IDs of the BuildSuperseded events.
+func supersededIDs(r *recorder) []int {
+	var out []int
+	for _, e := range eventsOf[loop.BuildSuperseded](r) {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
 // harness runs a Loop inside a synctest bubble.
 type harness struct {
 	t       *testing.T
@@ -244,6 +262,22 @@ func (h *harness) send(c loop.Change) {
 	h.w.edit()
 	h.changes <- c
 	synctest.Wait()
+}
+
+// timedEdit is an edit at a time after the initial build settled.
+type timedEdit struct {
+	at    time.Duration
+	paths []string
+}
+
+// editAt makes each edit at its time, counted from now.
+func (h *harness) editAt(edits []timedEdit) {
+	var elapsed time.Duration
+	for _, e := range edits {
+		advance(e.at - elapsed)
+		elapsed = e.at
+		h.edit(e.paths...)
+	}
 }
 
 func advance(d time.Duration) {

@@ -64,10 +64,7 @@ func TestSingleChange(t *testing.T) {
 }
 
 func TestChangeDuringBuild(t *testing.T) {
-	type edit struct {
-		at    time.Duration // after the initial build settled; build 2 solves 0–10s, restarts 10–12s
-		paths []string
-	}
+	type edit = timedEdit // build 2 solves 0–10s, restarts 10–12s
 	tests := []struct {
 		name           string
 		policy         loop.Policy
@@ -144,27 +141,14 @@ func TestChangeDuringBuild(t *testing.T) {
 					Policy:  tt.policy,
 				})
 				advance(20 * time.Second)
-				var elapsed time.Duration
-				for _, e := range tt.edits {
-					advance(e.at - elapsed)
-					elapsed = e.at
-					h.edit(e.paths...)
-				}
+				h.editAt(tt.edits)
 				advance(time.Minute)
 				h.stop()
 
-				var paths [][]string
-				for _, s := range eventsOf[loop.BuildStarted](h.rec)[1:] {
-					paths = append(paths, s.Paths)
-				}
-				if !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
+				if paths := startedPaths(h.rec); !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
 					t.Errorf("BuildStarted paths = %v, want %v", paths, tt.wantPaths)
 				}
-				var sup []int
-				for _, e := range eventsOf[loop.BuildSuperseded](h.rec) {
-					sup = append(sup, e.ID)
-				}
-				if !slices.Equal(sup, tt.wantSuperseded) {
+				if sup := supersededIDs(h.rec); !slices.Equal(sup, tt.wantSuperseded) {
 					t.Errorf("BuildSuperseded IDs = %v, want %v", sup, tt.wantSuperseded)
 				}
 				var finSup []int

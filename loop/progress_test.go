@@ -187,10 +187,7 @@ func TestStreamProgress(t *testing.T) {
 // max(MaxWait, the last finished solve phase); later changes are queued as one
 // follow-up. Single saves during a build keep cancelling it.
 func TestCancelWindow(t *testing.T) {
-	type edit struct {
-		at   time.Duration // after the initial build settled
-		path string
-	}
+	type edit = timedEdit
 	tests := []struct {
 		name           string
 		solve          []time.Duration // solve time of Build call n (1-based); the last repeats
@@ -201,28 +198,28 @@ func TestCancelWindow(t *testing.T) {
 		{
 			name:           "one save during a build cancels it",
 			solve:          []time.Duration{2500 * time.Millisecond},
-			edits:          []edit{{0, "a"}, {time.Second, "b"}},
+			edits:          []edit{{0, []string{"a"}}, {time.Second, []string{"b"}}},
 			wantPaths:      [][]string{{"a"}, {"a", "b"}},
 			wantSuperseded: []int{2},
 		},
 		{
 			name:           "saves inside the window cancel, the first after it queues",
 			solve:          []time.Duration{2500 * time.Millisecond},
-			edits:          []edit{{0, "a"}, {time.Second, "b"}, {2400 * time.Millisecond, "c"}, {2600 * time.Millisecond, "d"}},
+			edits:          []edit{{0, []string{"a"}}, {time.Second, []string{"b"}}, {2400 * time.Millisecond, []string{"c"}}, {2600 * time.Millisecond, []string{"d"}}},
 			wantPaths:      [][]string{{"a"}, {"a", "b"}, {"a", "b", "c"}, {"d"}},
 			wantSuperseded: []int{2, 3},
 		},
 		{
 			name:           "the window is max_wait when solves are shorter",
 			solve:          []time.Duration{500 * time.Millisecond, 3 * time.Second},
-			edits:          []edit{{0, "a"}, {1900 * time.Millisecond, "b"}, {2100 * time.Millisecond, "c"}},
+			edits:          []edit{{0, []string{"a"}}, {1900 * time.Millisecond, []string{"b"}}, {2100 * time.Millisecond, []string{"c"}}},
 			wantPaths:      [][]string{{"a"}, {"a", "b"}, {"c"}},
 			wantSuperseded: []int{2},
 		},
 		{
 			name:           "slow builds: the window is the last solve",
 			solve:          []time.Duration{10 * time.Second},
-			edits:          []edit{{0, "a"}, {2 * time.Second, "b"}, {5 * time.Second, "c"}, {9 * time.Second, "d"}, {11 * time.Second, "e"}},
+			edits:          []edit{{0, []string{"a"}}, {2 * time.Second, []string{"b"}}, {5 * time.Second, []string{"c"}}, {9 * time.Second, []string{"d"}}, {11 * time.Second, []string{"e"}}},
 			wantPaths:      [][]string{{"a"}, {"a", "b"}, {"a", "b", "c"}, {"a", "b", "c", "d"}, {"e"}},
 			wantSuperseded: []int{2, 3, 4},
 		},
@@ -238,27 +235,14 @@ func TestCancelWindow(t *testing.T) {
 					Policy: loop.PolicyRestart, MaxWait: 2 * time.Second,
 				})
 				advance(20 * time.Second)
-				var elapsed time.Duration
-				for _, e := range tt.edits {
-					advance(e.at - elapsed)
-					elapsed = e.at
-					h.edit(e.path)
-				}
+				h.editAt(tt.edits)
 				advance(time.Minute)
 				h.stop()
 
-				var paths [][]string
-				for _, s := range eventsOf[loop.BuildStarted](h.rec)[1:] {
-					paths = append(paths, s.Paths)
-				}
-				if !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
+				if paths := startedPaths(h.rec); !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
 					t.Errorf("BuildStarted paths = %v, want %v", paths, tt.wantPaths)
 				}
-				var sup []int
-				for _, e := range eventsOf[loop.BuildSuperseded](h.rec) {
-					sup = append(sup, e.ID)
-				}
-				if !slices.Equal(sup, tt.wantSuperseded) {
+				if sup := supersededIDs(h.rec); !slices.Equal(sup, tt.wantSuperseded) {
 					t.Errorf("BuildSuperseded IDs = %v, want %v", sup, tt.wantSuperseded)
 				}
 				if got := w.committed["server"]; got != len(tt.edits) {
@@ -283,10 +267,7 @@ func TestInitialBuildCancelWindow(t *testing.T) {
 		}
 		advance(time.Minute)
 		h.stop()
-		var sup []int
-		for _, e := range eventsOf[loop.BuildSuperseded](h.rec) {
-			sup = append(sup, e.ID)
-		}
+		sup := supersededIDs(h.rec)
 		// #1 (initial) cancelled at 0.5 s; #2 covers the change of 0.5 s and is cancelled
 		// at 1, 1.5 and 2 s (#2–#4); from 2.5 s on that change waited 2 s: #5 (2–5 s)
 		// finishes, and #6 follows with the changes of 2.5–4.5 s.

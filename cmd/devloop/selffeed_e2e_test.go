@@ -54,18 +54,7 @@ func TestUpOwnOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			port := e2etest.FreePort(t)
-			url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-			dir := e2etest.ExampleProject(t, fmt.Sprintf(`
-targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [bin/server, --addr, "127.0.0.1:%d"]
-      stop_timeout: 2s
-      ready: %s
-`, port, url))
+			dir, url := serverProject(t)
 			if tt.before != "" {
 				e2etest.WriteFile(t, filepath.Join(dir, tt.log), tt.before)
 			}

@@ -18,15 +18,13 @@ import (
 
 var reCancelled = regexp.MustCompile(`^\[devloop\] build cancelled #(\d+)`)
 
-// TestUpStreamProgress: a context file rewritten every 10 ms (a log, a generated file)
-// while builds take ~2.5 s, under the default on_busy: restart. An edit saved during
-// the stream is served while the stream still runs: the stream may cancel builds only
-// until their oldest change waited the cancel window, then a build finishes.
-func TestUpStreamProgress(t *testing.T) {
-	e2etest.RequireBuildKit(t)
+// serverProject copies the example with only its server target, run on a free port
+// with the default watch settings, and returns the project and the server's URL.
+func serverProject(t *testing.T) (dir, url string) {
+	t.Helper()
 	port := e2etest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.ExampleProject(t, fmt.Sprintf(`
+	url = fmt.Sprintf("http://127.0.0.1:%d/", port)
+	return e2etest.ExampleProject(t, fmt.Sprintf(`
 targets:
   server:
     stage: server
@@ -35,7 +33,16 @@ targets:
       command: [bin/server, --addr, "127.0.0.1:%d"]
       stop_timeout: 2s
       ready: %s
-`, port, url))
+`, port, url)), url
+}
+
+// TestUpStreamProgress: a context file rewritten every 10 ms (a log, a generated file)
+// while builds take ~2.5 s, under the default on_busy: restart. An edit saved during
+// the stream is served while the stream still runs: the stream may cancel builds only
+// until their oldest change waited the cancel window, then a build finishes.
+func TestUpStreamProgress(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	dir, url := serverProject(t)
 	// Builds of ~2.5 s: the server's compile step sleeps 2 s more, and every write of
 	// the stream reruns it (the whole context is bind-mounted into it).
 	replaceInFile(t, filepath.Join(dir, "Dockerfile"), "-o /bin/server ./cmd/server", "-o /bin/server ./cmd/server && sleep 2")
