@@ -96,13 +96,15 @@ func (j *job) enterCommit(ctx context.Context) error {
 // outcome is what a finished job reports to Run.
 type outcome struct {
 	job           *job
-	ok            bool          // every target built and committed
-	restartFailed bool          // some Restart returned an error
-	superseded    bool          // cancelled by newer changes; nothing committed
-	canceled      bool          // interrupted by shutdown
-	unavailable   error         // a target's error wrapping ErrUnavailable
-	started       []string      // run: targets whose Restart succeeded
-	solved        time.Duration // start to the end of the solve phase; zero if it was cut short
+	ok            bool     // every target built and committed
+	restartFailed bool     // some Restart returned an error
+	superseded    bool     // cancelled by newer changes; nothing committed
+	canceled      bool     // interrupted by shutdown
+	unavailable   error    // a target's error wrapping ErrUnavailable
+	started       []string // run: targets whose Restart succeeded
+
+	// solveTime is from the start to the end of the solve phase; zero if it was cut short.
+	solveTime time.Duration
 }
 
 // solved is one target's phase-1 result.
@@ -166,7 +168,7 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 		fin.Superseded, fin.Canceled = o.superseded, o.canceled
 		return o
 	}
-	o.solved = time.Since(j.start)
+	o.solveTime = time.Since(j.start)
 
 	// Phase 2: commit in target order.
 	swaps := make(map[string]Swap)

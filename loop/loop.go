@@ -269,7 +269,9 @@ type session struct {
 	attempt int            // consecutive ErrUnavailable failures
 	retry   *time.Timer    // backoff timer while waiting to retry pending
 	started map[string]bool
-	solved  time.Duration // how long the last job that finished its solve phase solved
+
+	// lastSolve is the solve phase of the last job that got past it.
+	lastSolve time.Duration
 }
 
 // start starts a job for b unless shutting down or no target is affected.
@@ -326,7 +328,7 @@ func (s *session) change(ctx context.Context, c Change) {
 // cancelWindow is how long the oldest change a build covers may have waited for the
 // build to still be cancelled by newer changes under PolicyRestart.
 func (s *session) cancelWindow() time.Duration {
-	return max(s.l.opts.MaxWait, s.solved)
+	return max(s.l.opts.MaxWait, s.lastSolve)
 }
 
 // mayCancel reports whether a change arriving at now may cancel the running build:
@@ -346,8 +348,8 @@ func (s *session) mayCancel(now time.Time) bool {
 func (s *session) finished(ctx context.Context, o outcome) {
 	l := s.l
 	s.cur = nil
-	if o.solved > 0 {
-		s.solved = o.solved
+	if o.solveTime > 0 {
+		s.lastSolve = o.solveTime
 	}
 	for _, t := range o.started {
 		s.started[t] = true
