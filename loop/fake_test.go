@@ -202,13 +202,20 @@ func eventsOf[T loop.Event](r *recorder) []T {
 	return out
 }
 
-// startedPaths returns BuildStarted.Paths of every build after the initial one.
-func startedPaths(r *recorder) [][]string {
-	var out [][]string
+// checkBuilds compares BuildStarted.Paths of every build after the initial one, and
+// the IDs of the BuildSuperseded events, with the wanted ones.
+func checkBuilds(t *testing.T, r *recorder, wantPaths [][]string, wantSuperseded []int) {
+	t.Helper()
+	var paths [][]string
 	for _, s := range eventsOf[loop.BuildStarted](r)[1:] {
-		out = append(out, s.Paths)
+		paths = append(paths, s.Paths)
 	}
-	return out
+	if !slices.EqualFunc(paths, wantPaths, slices.Equal) {
+		t.Errorf("BuildStarted paths = %v, want %v", paths, wantPaths)
+	}
+	if sup := supersededIDs(r); !slices.Equal(sup, wantSuperseded) {
+		t.Errorf("BuildSuperseded IDs = %v, want %v", sup, wantSuperseded)
+	}
 }
 
 // supersededIDs returns the IDs of the BuildSuperseded events.

@@ -145,12 +145,7 @@ func TestChangeDuringBuild(t *testing.T) {
 				advance(time.Minute)
 				h.stop()
 
-				if paths := startedPaths(h.rec); !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
-					t.Errorf("BuildStarted paths = %v, want %v", paths, tt.wantPaths)
-				}
-				if sup := supersededIDs(h.rec); !slices.Equal(sup, tt.wantSuperseded) {
-					t.Errorf("BuildSuperseded IDs = %v, want %v", sup, tt.wantSuperseded)
-				}
+				checkBuilds(t, h.rec, tt.wantPaths, tt.wantSuperseded)
 				var finSup []int
 				for _, e := range eventsOf[loop.BuildFinished](h.rec) {
 					if e.Superseded {
@@ -625,6 +620,7 @@ func TestNew(t *testing.T) {
 		{"bad policy", func(o *loop.Options) { o.Policy = 7 }, "new loop: invalid policy Policy(7)"},
 		{"negative backoff", func(o *loop.Options) { o.Retry.Initial = -1 }, "new loop: negative retry backoff {Initial:-1ns Max:0s}"},
 		{"max below initial", func(o *loop.Options) { o.Retry = loop.Backoff{Initial: time.Minute} }, "new loop: retry max 30s is less than initial 1m0s"},
+		{"negative max wait", func(o *loop.Options) { o.MaxWait = -time.Second }, "new loop: negative max wait -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

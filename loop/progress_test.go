@@ -239,12 +239,7 @@ func TestCancelWindow(t *testing.T) {
 				advance(time.Minute)
 				h.stop()
 
-				if paths := startedPaths(h.rec); !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
-					t.Errorf("BuildStarted paths = %v, want %v", paths, tt.wantPaths)
-				}
-				if sup := supersededIDs(h.rec); !slices.Equal(sup, tt.wantSuperseded) {
-					t.Errorf("BuildSuperseded IDs = %v, want %v", sup, tt.wantSuperseded)
-				}
+				checkBuilds(t, h.rec, tt.wantPaths, tt.wantSuperseded)
 				if got := w.committed["server"]; got != len(tt.edits) {
 					t.Errorf("committed version = %d, want the last edit %d", got, len(tt.edits))
 				}
