@@ -27,9 +27,9 @@ var (
 	rePortInUse = regexp.MustCompile(`^server: port (\d+) \(ready: (\S+)\) is already in use by pid (\d+) \((.*)\)`)
 )
 
-// serverProject is the example with only the server target, run by command (a YAML
+// serverRunProject is the example with only the server target, run by command (a YAML
 // flow sequence) and probed at ready.
-func serverProject(t *testing.T, command, ready string) string {
+func serverRunProject(t *testing.T, command, ready string) string {
 	return e2etest.ExampleProject(t, fmt.Sprintf(`build_args: {APP_VERSION: supervise}
 targets:
   server:
@@ -104,7 +104,7 @@ func TestUpRestartKillsSetsidServer(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	port := e2etest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := serverProject(t, fmt.Sprintf(`[sh, -c, "setsid bin/server --addr 127.0.0.1:%d & wait"]`, port), url)
+	dir := serverRunProject(t, fmt.Sprintf(`[sh, -c, "setsid bin/server --addr 127.0.0.1:%d & wait"]`, port), url)
 	t.Cleanup(func() { killServers(t, port) }) // runs after devloop is killed
 	up := startUp(t, dir)
 	up.waitLines(reReady, 1, 5*time.Minute)
@@ -156,7 +156,7 @@ func TestUpPortHeldByAnotherProcess(t *testing.T) {
 	go func() { _ = holder.Serve(ln) }()
 	t.Cleanup(func() { _ = holder.Close() })
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := serverProject(t, fmt.Sprintf(`[bin/server, --addr, "127.0.0.1:%d"]`, port), url)
+	dir := serverRunProject(t, fmt.Sprintf(`[bin/server, --addr, "127.0.0.1:%d"]`, port), url)
 	t.Cleanup(func() { killServers(t, port) })
 	up := startUp(t, dir)
 	up.waitLines(reExited, 2, 5*time.Minute)

@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/feedback"
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/supervisor"
 	"github.com/devloop/devloop/watcher"
@@ -55,23 +57,24 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		return withCode(exitUsage, err)
 	}
 
-	// Files devloop itself writes (`devloop up > up.log`, --events FILE) must not look
-	// like edits: each line written would otherwise start a build.
+	// Files devloop itself writes (`devloop up > up.log`, `| tee dev.log`, --events
+	// FILE) must not look like edits: each line written would otherwise start a build.
+	var outputs []*os.File
 	for _, w := range []io.Writer{a.stdout, a.stderr} {
 		if f, ok := w.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-				if p, err := filepath.EvalSymlinks("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err == nil {
-					proj.outputs.add(p)
-				}
-			}
+			outputs = append(outputs, f)
 		}
+	}
+	self := feedback.New(feedback.Options{Outputs: outputs, Logger: a.log})
+	for _, p := range self.Sinks() {
+		proj.outputs.add(p)
 	}
 	if a.events != "" && a.events != "-" {
 		if p, err := filepath.Abs(a.events); err == nil {
 			proj.outputs.add(p)
 		}
 	}
-	out := &lockedWriter{w: a.human()}
+	out := &lockedWriter{w: self.Writer(a.human())}
 	proj.pin, proj.notices = pin, out
 	status := newStatusPrinter(out, proj)
 	ew, closeEvents, err := a.openEvents()
@@ -99,6 +102,9 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		status.handle(ev)
 		if stream != nil {
 			stream.loopEvent(ev)
+		}
+		if ev, ok := ev.(loop.BuildStarted); ok {
+			ownEchoes(self, proj, out, ev.Paths)
 		}
 	}
 	procEvents := func(ev supervisor.Event) {
@@ -132,7 +138,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	l, err := loop.New(loop.Options{
 		Affects: rl.affects,
 		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: rl, Restarter: procs,
-		Events: emit, Logger: a.log,
+		Events: emit, Logger: a.log, MaxWait: cfg.Watch.MaxWait,
 	})
 	if err != nil {
 		return err
@@ -145,7 +151,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return printer.Run(gctx) })
 	g.Go(func() error { return w.Run(gctx, raw) })
-	g.Go(func() error { return dropOwnWrites(gctx, proj, raw, filtered) })
+	g.Go(func() error { return dropOwnWrites(gctx, proj, self, raw, filtered) })
 	g.Go(func() error { return watcher.DebounceFunc(gctx, rl.debounceTiming, filtered, batches) })
 	g.Go(func() error { return rl.changes(gctx, batches, changes) })
 	g.Go(func() error {
@@ -270,9 +276,9 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 	}
 }
 
-// dropOwnWrites removes devloop's own exported files from watcher events. (Edits of
-// devloop.yaml and the ignore file go on: the reloader applies them.)
-func dropOwnWrites(ctx context.Context, proj *project, in <-chan watcher.Event, out chan<- watcher.Event) error {
+// dropOwnWrites removes devloop's own exported files and output files from watcher
+// events. (Edits of devloop.yaml and the ignore file go on: the reloader applies them.)
+func dropOwnWrites(ctx context.Context, proj *project, self *feedback.Detector, in <-chan watcher.Event, out chan<- watcher.Event) error {
 	for {
 		var ev watcher.Event
 		select {
@@ -282,9 +288,14 @@ func dropOwnWrites(ctx context.Context, proj *project, in <-chan watcher.Event, 
 		}
 		kept := ev.Paths[:0:0]
 		for _, p := range ev.Paths {
-			if !proj.isOutput(p) {
-				kept = append(kept, p)
+			if proj.isOutput(p) {
+				continue
 			}
+			if abs := filepath.Join(proj.cfg.Context, filepath.FromSlash(p)); self.Own(abs) {
+				proj.outputs.add(abs) // out of the build context too
+				continue
+			}
+			kept = append(kept, p)
 		}
 		if len(kept) == 0 && !ev.Overflow {
 			continue
@@ -296,6 +307,34 @@ func dropOwnWrites(ctx context.Context, proj *project, in <-chan watcher.Event, 
 			return nil
 		}
 	}
+}
+
+// ownEchoes tells self about a build started for paths (relative to the context). Files
+// it convicts of only echoing devloop's output become devloop's own, and the user is
+// told once how to say so in devloop.yaml.
+func ownEchoes(self *feedback.Detector, proj *project, out io.Writer, paths []string) {
+	abs := make([]string, len(paths))
+	for i, p := range paths {
+		abs[i] = filepath.Join(proj.cfg.Context, filepath.FromSlash(p))
+	}
+	for _, p := range self.BuildStarted(abs) {
+		proj.outputs.add(p)
+		rel, _ := filepath.Rel(proj.cfg.Context, p)
+		fmt.Fprintf(out, "[devloop] %s only repeats what devloop prints and started %d builds in a row: devloop now ignores it (not watched, not in the build context); to say so in devloop.yaml: watch: {ignore: [%s]}\n",
+			relToCwd(p), feedback.DefaultBuilds, strconv.Quote(escapeGlob(filepath.ToSlash(rel))))
+	}
+}
+
+// escapeGlob quotes the doublestar metacharacters of a literal path.
+func escapeGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[]{}\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // lockedWriter serialises writes from the loop and the supervisors' output prefixers.
