@@ -184,6 +184,19 @@ func Parse(name string, data []byte, dir string) (*Config, error) {
 	return c, nil
 }
 
+// Line returns the line of a key in the file, given as a dotted field path like
+// [Error.Field] ("builder.address", "targets.server.build_args.APP_VERSION"). A key
+// the file does not write (a default, or a key another version of the file had) gets
+// the line of its nearest enclosing key that is written; 0 means none is.
+func (c *Config) Line(field string) int {
+	for ; field != ""; field = parentField(field) {
+		if fp, ok := c.pos[field]; ok {
+			return fp.Key.Line
+		}
+	}
+	return 0
+}
+
 // TargetNames returns the names of all targets, sorted.
 func (c *Config) TargetNames() []string {
 	names := make([]string, 0, len(c.Targets))

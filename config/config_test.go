@@ -323,7 +323,7 @@ func TestParseDefaults(t *testing.T) {
 		},
 		Watch: Watch{Debounce: 20 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
 	}
-	c.pos = nil // positions: TestErrorAt
+	c.pos = nil // positions: see TestErrorAt and TestLine
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse() =\n%s\nwant\n%s", dump(c), dump(want))
 	}

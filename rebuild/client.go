@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -44,6 +45,9 @@ type Client struct {
 	bk   *client.Client
 	addr string
 	log  *zap.Logger
+	// calls are the solves still tearing down after their caller returned (see
+	// cancellable).
+	calls sync.WaitGroup
 }
 
 // EndpointError says that an address cannot be used as given: an unsupported scheme,
@@ -123,7 +127,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	bk, err := client.New(ctx, ep.target, ep.opts...)
+	bk, err := client.New(ctx, ep.target, append(ep.opts, watchSolveOpt())...)
 	if err != nil {
 		return nil, &UnreachableError{Address: ep.display, Err: err, tls: ep.tls}
 	}
@@ -206,5 +210,10 @@ func (c *Client) DaemonVersion(ctx context.Context) (string, error) {
 	return info.BuildkitVersion.Version, nil
 }
 
-// Close releases the connection.
-func (c *Client) Close() error { return c.bk.Close() }
+// Close releases the connection and waits for the solves cancelled callers left
+// tearing down, which closing the connection ends.
+func (c *Client) Close() error {
+	err := c.bk.Close()
+	c.calls.Wait()
+	return err
+}
