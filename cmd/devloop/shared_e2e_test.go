@@ -18,24 +18,7 @@ import (
 // it; only a second `devloop up` of the same target is refused, naming the first.
 func TestBuildAndExplainDuringUp(t *testing.T) {
 	e2etest.RequireBuildKit(t)
-	port := e2etest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.ExampleProject(t, fmt.Sprintf(`
-build_args: {APP_VERSION: shared-e2e}
-targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [bin/server, --addr, "127.0.0.1:%d"]
-      stop_timeout: 2s
-      ready: %s
-  client:
-    stage: client
-    output: .
-watch:
-  debounce: 50ms
-`, port, url))
+	dir, url := serverProject(t)
 	up := startUp(t, dir)
 	up.waitLines(reOK, 1, 5*time.Minute)
 	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
