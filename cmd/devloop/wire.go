@@ -92,7 +92,14 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger, a
 	for _, t := range targets {
 		selected[t.Name] = true
 	}
-	waiting := newWaitNotices(notices)
+	// Once devloop up set the project's notices writer (what the echo guard sees),
+	// the notices go there.
+	waiting := newWaitNotices(func() io.Writer {
+		if p.notices != nil {
+			return p.notices
+		}
+		return notices
+	})
 	for _, name := range cfg.TargetNames() {
 		t := cfg.Targets[name]
 		opts := exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log,
@@ -223,23 +230,26 @@ func exporterError(cfg *config.Config, t *config.Target, err error) error {
 
 // waitNotices says once per target that a swap waits for another devloop process.
 type waitNotices struct {
-	w    io.Writer
+	w    func() io.Writer
 	mu   sync.Mutex
 	said map[string]bool
 }
 
-func newWaitNotices(w io.Writer) *waitNotices { return &waitNotices{w: w, said: map[string]bool{}} }
+func newWaitNotices(w func() io.Writer) *waitNotices {
+	return &waitNotices{w: w, said: map[string]bool{}}
+}
 
 // hook returns the exporter's Waiting hook for target.
 func (n *waitNotices) hook(target string) func(holder string) {
 	return func(holder string) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if n.w == nil || n.said[target] {
+		w := n.w()
+		if w == nil || n.said[target] {
 			return
 		}
 		n.said[target] = true
-		fmt.Fprintf(n.w, "[devloop] waiting for %s to finish exporting %s…\n", holder, target)
+		fmt.Fprintf(w, "[devloop] waiting for %s to finish exporting %s…\n", holder, target)
 	}
 }
 
