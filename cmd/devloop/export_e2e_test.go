@@ -20,7 +20,7 @@ import (
 
 // modesDockerfile exports directories and files with every kind of mode: a 0750
 // directory (the issue's example), read-only, sticky and setgid directories, an empty
-// one, setuid/setgid/sticky files and symlinks.
+// one, setuid/setgid/sticky files, symlinks and a hard link.
 const modesDockerfile = `FROM alpine AS files
 ARG SHARE_MODE=0750
 RUN mkdir -p /o/share/empty /o/bin /o/ro /o/tmp /o/sgid \
@@ -30,7 +30,7 @@ RUN mkdir -p /o/share/empty /o/bin /o/ro /o/tmp /o/sgid \
  && echo g > /o/bin/sgid && chmod 2755 /o/bin/sgid \
  && echo k > /o/bin/sticky && chmod 1755 /o/bin/sticky \
  && echo p > /o/bin/private && chmod 0700 /o/bin/private \
- && ln -s private /o/bin/link && ln -s ../share/doc /o/bin/doclink \
+ && ln -s private /o/bin/link && ln -s ../share/doc /o/bin/doclink && ln /o/bin/suid /o/bin/hardlink \
  && echo r > /o/ro/file && chmod 0444 /o/ro/file && chmod 0555 /o/ro \
  && chmod 1777 /o/tmp && chmod 2750 /o/sgid
 
