@@ -2,85 +2,203 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/godeps"
 	"github.com/devloop/devloop/rebuild"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
 
-// targetInputs knows, for Go targets, which directories of the build context feed each
-// target's binaries (the packages its `go build` compiles and everything they import),
-// so a change in a package only one target uses does not rebuild the others. A target
-// whose inputs cannot be determined (no go build found, a package outside the context,
-// no go command on the host) is affected by every change.
+// targetInputs knows which context paths feed each target's build — the packages its
+// go builds compile as `go list` answers for exactly their configuration (flags,
+// environment, platform), what they embed, and the files its stages copy or read
+// otherwise — so a change in a package only one target uses does not rebuild the
+// others. A target whose inputs cannot be determined is affected by every change,
+// and `devloop up` says why once.
 type targetInputs struct {
-	cfg     *config.Config
-	targets []*config.Target
-	log     *zap.Logger
+	cfg      *config.Config
+	targets  []*config.Target
+	platform ocispecs.Platform // the builder's default platform: every target's, for now
+	lister   *godeps.Lister
+	notices  io.Writer // human output
+	log      *zap.Logger
 
-	mu   sync.Mutex
-	dirs map[string]map[string]bool // target → context dirs; missing: unknown
+	readyOnce sync.Once
+	ready     chan struct{} // closed once the first refresh is done (or never will be)
+
+	mu      sync.Mutex
+	sets    map[string]*inputSet // target → its inputs; missing: unknown
+	printed map[string]string    // target → the reason last printed
+	// pending are the paths changed since they were recorded (sequence number):
+	// the inputs learnt from files older than a change may miss what it did to the
+	// import graph, so until a refresh that started after it ends, a pending path
+	// counts as changed again.
+	pending map[string]uint64
+	seq     uint64
 }
 
-func newTargetInputs(cfg *config.Config, targets []*config.Target, log *zap.Logger) *targetInputs {
-	return &targetInputs{cfg: cfg, targets: targets, log: log, dirs: map[string]map[string]bool{}}
+// inputSet is one target's inputs.
+type inputSet struct {
+	dirs  map[string]bool // directories whose files (not subdirectories) feed it
+	trees []string        // paths whose whole tree feeds it
 }
 
-// refresh recomputes every target's inputs from the Dockerfile and `go list`.
+func (s *inputSet) covers(p string) bool {
+	if s.dirs[path.Dir(p)] {
+		return true
+	}
+	for _, t := range s.trees {
+		if p == t || strings.HasPrefix(p, t+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, notices io.Writer, log *zap.Logger) *targetInputs {
+	return &targetInputs{
+		cfg: cfg, targets: targets, platform: platform, lister: godeps.NewLister(), notices: notices, log: log,
+		ready: make(chan struct{}), sets: map[string]*inputSet{}, printed: map[string]string{}, pending: map[string]uint64{},
+	}
+}
+
+// run refreshes the inputs on every signal of refresh until ctx ends.
+func (ti *targetInputs) run(ctx context.Context, refresh <-chan struct{}) error {
+	defer ti.markReady()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-refresh:
+			ti.refresh(ctx)
+		}
+	}
+}
+
+func (ti *targetInputs) markReady() { ti.readyOnce.Do(func() { close(ti.ready) }) }
+
+// refresh recomputes every target's inputs from the Dockerfile and `go list`, and
+// prints, once per reason, why a target's inputs are unknown.
 func (ti *targetInputs) refresh(ctx context.Context) {
-	df, err := rebuild.ParseDockerfile(ti.cfg.Dockerfile)
-	next := map[string]map[string]bool{}
+	ti.mu.Lock()
+	start := ti.seq
+	ti.mu.Unlock()
+
+	df, dfErr := rebuild.ParseDockerfile(ti.cfg.Dockerfile)
+	next := map[string]*inputSet{}
+	reasons := map[string]string{}
+	cache := map[string]godepsResult{}
 	for _, t := range ti.targets {
-		if err != nil {
-			break
+		set, reason := ti.inputsOf(ctx, df, dfErr, t, cache)
+		if ctx.Err() != nil {
+			return // shutting down: a half-done answer is no answer
 		}
-		pkgs, ok := df.GoPackages(t.Stage, ti.cfg.Context)
-		if !ok {
+		if reason != "" {
+			reasons[t.Name] = reason
+			ti.log.Debug("target inputs unknown", zap.String("target", t.Name), zap.String("reason", reason))
 			continue
-		}
-		deps, lerr := godeps.Dirs(ctx, ti.cfg.Context, pkgs)
-		if lerr != nil {
-			ti.log.Debug("target inputs unknown", zap.String("target", t.Name), zap.Error(lerr))
-			continue
-		}
-		set := map[string]bool{}
-		for _, d := range deps {
-			set[d] = true
 		}
 		next[t.Name] = set
 	}
+
 	ti.mu.Lock()
-	ti.dirs = next
+	ti.sets = next
+	for p, s := range ti.pending {
+		if s <= start {
+			delete(ti.pending, p)
+		}
+	}
+	var lines []string
+	for _, t := range ti.targets {
+		r := reasons[t.Name]
+		if r != "" && r != ti.printed[t.Name] {
+			lines = append(lines, fmt.Sprintf("[devloop] %s: inputs unknown (%s): every change rebuilds it", t.Name, r))
+		}
+		ti.printed[t.Name] = r
+	}
 	ti.mu.Unlock()
+	for _, l := range lines {
+		fmt.Fprintln(ti.notices, l)
+	}
+	ti.markReady()
 }
 
-// affects implements loop.Options.Affects.
+type godepsResult struct {
+	in  godeps.Inputs
+	err error
+}
+
+// inputsOf learns target t's inputs; reason says why they are unknown.
+func (ti *targetInputs) inputsOf(ctx context.Context, df *rebuild.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
+	if dfErr != nil {
+		return nil, dfErr.Error()
+	}
+	in, err := df.GoInputs(rebuild.InputsOptions{
+		Stage: t.Stage, Context: ti.cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+	})
+	if err != nil {
+		return nil, err.Error()
+	}
+	set := &inputSet{dirs: map[string]bool{}, trees: in.Reads}
+	for _, b := range in.Go {
+		for _, env := range b.Configs() {
+			q := godeps.Query{
+				Root: ti.cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
+				GoMod: b.GoMod, GoWork: b.GoWork,
+			}
+			key := fmt.Sprintf("%#v", q)
+			r, ok := cache[key]
+			if !ok {
+				r.in, r.err = ti.lister.Inputs(ctx, q)
+				cache[key] = r
+			}
+			if r.err != nil {
+				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
+			}
+			for _, d := range r.in.Dirs {
+				set.dirs[d] = true
+			}
+			set.trees = append(set.trees, r.in.Trees...)
+		}
+	}
+	return set, ""
+}
+
+// affects implements loop.Options.Affects: a change affects a target unless every
+// changed path — and every path changed since the inputs were learnt — is outside
+// its inputs and inside another target's (a path no target claims might be
+// anything: a new package, a data file, the Dockerfile).
 func (ti *targetInputs) affects(target string, paths []string) bool {
+	<-ti.ready
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	mine, known := ti.dirs[target]
+	for _, p := range paths {
+		ti.seq++
+		ti.pending[p] = ti.seq
+	}
+	mine, known := ti.sets[target]
 	if !known {
 		return true
 	}
-	for _, p := range paths {
-		dir := path.Dir(p)
-		if mine[dir] {
+	for p := range ti.pending {
+		if isGoGlobal(p) || mine.covers(p) {
 			return true
 		}
-		// A directory that feeds another target but not this one cannot change this
-		// target's binary; anything else (go.mod, the Dockerfile, a new package, a
-		// data file) might.
 		owned := false
-		for name, set := range ti.dirs {
-			if name != target && set[dir] {
+		for name, set := range ti.sets {
+			if name != target && set.covers(p) {
 				owned = true
 				break
 			}
 		}
-		if !owned || isGoGlobal(p) {
+		if !owned {
 			return true
 		}
 	}

@@ -1,12 +1,41 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/devloop/devloop/config"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.uber.org/zap"
+)
+
+// knownInputs is a targetInputs whose first refresh is done.
+func knownInputs(sets map[string]*inputSet) *targetInputs {
+	ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, zap.NewNop())
+	ti.sets = sets
+	ti.markReady()
+	return ti
+}
+
+func dirs(ds ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, d := range ds {
+		m[d] = true
+	}
+	return m
+}
 
 func TestTargetInputsAffects(t *testing.T) {
-	ti := &targetInputs{dirs: map[string]map[string]bool{
-		"server": {"cmd/server": true, "internal/greeting": true, "internal/shared": true},
-		"client": {"cmd/client": true, "internal/shared": true},
-	}}
+	sets := func() map[string]*inputSet {
+		return map[string]*inputSet{
+			"server": {dirs: dirs("cmd/server", "internal/greeting", "internal/shared"), trees: []string{"cmd/server/static"}},
+			"client": {dirs: dirs("cmd/client", "internal/shared"), trees: []string{"config/client.yaml"}},
+		}
+	}
 	tests := []struct {
 		target string
 		paths  []string
@@ -21,10 +50,112 @@ func TestTargetInputsAffects(t *testing.T) {
 		{"client", []string{"Dockerfile"}, true},
 		{"client", []string{"docs/new/thing.txt"}, true},
 		{"unknown", []string{"cmd/server/handler.go"}, true},
+		// An embedded tree: a new file deep inside belongs to the server alone.
+		{"server", []string{"cmd/server/static/css/new.css"}, true},
+		{"client", []string{"cmd/server/static/css/new.css"}, false},
+		// A file a stage copies.
+		{"client", []string{"config/client.yaml"}, true},
+		{"server", []string{"config/client.yaml"}, false},
+		{"server", []string{"config/client.yaml.bak"}, true}, // nobody's
 	}
 	for _, tt := range tests {
+		ti := knownInputs(sets())
 		if got := ti.affects(tt.target, tt.paths); got != tt.want {
 			t.Errorf("affects(%s, %v) = %v, want %v", tt.target, tt.paths, got, tt.want)
 		}
+	}
+}
+
+// TestTargetInputsPending: inputs learnt before a change may miss what the change
+// did to the import graph. cmd/server/main.go now imports internal/other, which only
+// the client used: until a refresh that started after that change ends, an edit in
+// internal/other must rebuild the server too.
+func TestTargetInputsPending(t *testing.T) {
+	ti := knownInputs(map[string]*inputSet{
+		"server": {dirs: dirs("cmd/server")},
+		"client": {dirs: dirs("cmd/client", "internal/other")},
+	})
+	if !ti.affects("server", []string{"cmd/server/main.go"}) {
+		t.Fatal("server's own file does not affect it")
+	}
+	if !ti.affects("server", []string{"internal/other/x.go"}) {
+		t.Errorf("an edit in internal/other before the refresh skips the server")
+	}
+	// A refresh that started after those changes clears them: the new inputs see
+	// the new import.
+	ti.mu.Lock()
+	start := ti.seq
+	for p, s := range ti.pending {
+		if s <= start {
+			delete(ti.pending, p)
+		}
+	}
+	ti.sets["server"].dirs["internal/other"] = true
+	ti.mu.Unlock()
+	if ti.affects("client", []string{"cmd/server/main.go"}) {
+		t.Errorf("after the refresh a server-only edit still rebuilds the client")
+	}
+}
+
+// TestTargetInputsRefresh runs the real analysis (Dockerfile + go list) on a small
+// project: the reproduction of the stale server, and the one-line notice for a
+// target whose inputs are unknown, printed once.
+func TestTargetInputsRefresh(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":                    "module example.com/aff\n\ngo 1.26\n",
+		"internal/shared/shared.go": "package shared\n\nconst Text = \"v1\"\n",
+		"cmd/client/main.go":        "package main\n\nimport \"example.com/aff/internal/shared\"\n\nfunc main() { println(shared.Text) }\n",
+		"cmd/server/main.go":        "package main\n\nvar msg = \"dev\"\n\nfunc main() { println(msg) }\n",
+		"cmd/server/prod.go":        "//go:build prod\n\npackage main\n\nimport \"example.com/aff/internal/shared\"\n\nfunc init() { msg = shared.Text }\n",
+		"Dockerfile": `FROM golang:1.26-alpine AS base
+WORKDIR /src
+ENV CGO_ENABLED=0
+FROM base AS build-server
+ARG TAGS=prod
+RUN --mount=type=bind,target=. go build -tags $TAGS -o /bin/server ./cmd/server
+FROM base AS build-client
+ARG EXTRA
+RUN --mount=type=bind,target=. go build -tags "$EXTRA" -o /bin/client ./cmd/client
+FROM scratch AS server
+COPY --from=build-server /bin/server /
+FROM scratch AS client
+COPY --from=build-client /bin/client /
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
+	var out bytes.Buffer
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, &out, zap.NewNop())
+	ti.refresh(context.Background())
+
+	if !ti.affects("server", []string{"internal/shared/shared.go"}) {
+		t.Errorf("internal/shared does not affect the server built with -tags prod")
+	}
+	want := "[devloop] client: inputs unknown (Dockerfile:9: go build -tags \"$EXTRA\" has no value (ARG EXTRA on line 8 has no default and no build arg)): every change rebuilds it\n"
+	if out.String() != want {
+		t.Errorf("notice =\n%q\nwant\n%q", out.String(), want)
+	}
+	ti.refresh(context.Background())
+	if strings.Count(out.String(), "inputs unknown") != 1 {
+		t.Errorf("the notice is repeated on a refresh with the same reason:\n%s", out.String())
+	}
+	// With the build arg given, the client is known and a server-only edit skips it.
+	targets[1].BuildArgs = map[string]string{"EXTRA": "x"}
+	ti.refresh(context.Background())
+	if ti.affects("client", []string{"cmd/server/prod.go"}) {
+		t.Errorf("a server-only edit affects the client")
+	}
+	if !ti.affects("client", []string{"internal/shared/shared.go"}) {
+		t.Errorf("internal/shared does not affect the client")
 	}
 }

@@ -83,7 +83,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	if ew != nil {
 		stream = newEventStream(ew, proj)
 	}
-	inputs := newTargetInputs(cfg, targets, a.log)
+	inputs := newTargetInputs(cfg, targets, proj.client.Platform(), out, a.log)
 	refresh := make(chan struct{}, 1)
 	refresh <- struct{}{} // learn the inputs once at start
 	var mu sync.Mutex     // loop and supervisor events arrive from different goroutines
@@ -145,16 +145,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
 	})
 	g.Go(func() error { return toChanges(gctx, batches, changes) })
-	g.Go(func() error {
-		for {
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-refresh:
-				inputs.refresh(gctx)
-			}
-		}
-	})
+	g.Go(func() error { return inputs.run(gctx, refresh) })
 	for _, s := range sups {
 		g.Go(func() error { return s.Run(gctx) })
 	}
