@@ -36,7 +36,7 @@ type Dockerfile struct {
 	Path   string
 	Stages []Stage
 
-	stages []stageInfo   // parallel to Stages
+	stages []stageInfo    // parallel to Stages
 	ast    *parser.Result // for analyses that expand the instructions themselves (GoInputs)
 }
 
