@@ -22,6 +22,11 @@ import (
 // otherwise — so a change in a package only one target uses does not rebuild the
 // others. A target whose inputs cannot be determined is affected by every change,
 // and `devloop up` says why once.
+//
+// Inputs learnt before a change may miss what it did to the import graph (a new
+// import of a package only another target used), so a batch of changes is judged
+// with inputs learnt from files that include every earlier batch: if the refresh
+// after the last build has not got that far, affects waits for one that has.
 type targetInputs struct {
 	cfg      *config.Config
 	targets  []*config.Target
@@ -29,19 +34,17 @@ type targetInputs struct {
 	lister   *godeps.Lister
 	notices  io.Writer // human output
 	log      *zap.Logger
+	kick     chan struct{} // asks run for a refresh
 
-	readyOnce sync.Once
-	ready     chan struct{} // closed once the first refresh is done (or never will be)
-
-	mu      sync.Mutex
-	sets    map[string]*inputSet // target → its inputs; missing: unknown
-	printed map[string]string    // target → the reason last printed
-	// pending are the paths changed since they were recorded (sequence number):
-	// the inputs learnt from files older than a change may miss what it did to the
-	// import graph, so until a refresh that started after it ends, a pending path
-	// counts as changed again.
-	pending map[string]uint64
-	seq     uint64
+	mu        sync.Mutex
+	sets      map[string]*inputSet // target → its inputs; missing: unknown
+	printed   map[string]string    // target → the reason last printed
+	pending   map[string]uint64    // changed paths → sequence number when recorded
+	seq       uint64               // the last sequence number given
+	refreshed bool                 // a refresh has completed
+	doneSeq   uint64               // the sequence number when the last completed refresh started
+	updated   chan struct{}        // closed and replaced when a refresh completes
+	stopped   bool                 // run has returned: no refresh will come
 }
 
 // inputSet is one target's inputs.
@@ -65,24 +68,30 @@ func (s *inputSet) covers(p string) bool {
 func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, notices io.Writer, log *zap.Logger) *targetInputs {
 	return &targetInputs{
 		cfg: cfg, targets: targets, platform: platform, lister: godeps.NewLister(), notices: notices, log: log,
-		ready: make(chan struct{}), sets: map[string]*inputSet{}, printed: map[string]string{}, pending: map[string]uint64{},
+		kick: make(chan struct{}, 1), sets: map[string]*inputSet{}, printed: map[string]string{},
+		pending: map[string]uint64{}, updated: make(chan struct{}),
 	}
 }
 
-// run refreshes the inputs on every signal of refresh until ctx ends.
+// run refreshes the inputs on every signal of refresh, and whenever affects needs
+// fresher ones, until ctx ends.
 func (ti *targetInputs) run(ctx context.Context, refresh <-chan struct{}) error {
-	defer ti.markReady()
+	defer func() {
+		ti.mu.Lock()
+		ti.stopped = true
+		close(ti.updated)
+		ti.mu.Unlock()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-refresh:
-			ti.refresh(ctx)
+		case <-ti.kick:
 		}
+		ti.refresh(ctx)
 	}
 }
-
-func (ti *targetInputs) markReady() { ti.readyOnce.Do(func() { close(ti.ready) }) }
 
 // refresh recomputes every target's inputs from the Dockerfile and `go list`, and
 // prints, once per reason, why a target's inputs are unknown.
@@ -115,6 +124,9 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 			delete(ti.pending, p)
 		}
 	}
+	ti.refreshed, ti.doneSeq = true, start
+	close(ti.updated)
+	ti.updated = make(chan struct{})
 	var lines []string
 	for _, t := range ti.targets {
 		r := reasons[t.Name]
@@ -127,7 +139,6 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	for _, l := range lines {
 		fmt.Fprintln(ti.notices, l)
 	}
-	ti.markReady()
 }
 
 type godepsResult struct {
@@ -172,13 +183,35 @@ func (ti *targetInputs) inputsOf(ctx context.Context, df *rebuild.Dockerfile, df
 }
 
 // affects implements loop.Options.Affects: a change affects a target unless every
-// changed path — and every path changed since the inputs were learnt — is outside
-// its inputs and inside another target's (a path no target claims might be
-// anything: a new package, a data file, the Dockerfile).
+// changed path is outside its inputs and inside another target's (a path no target
+// claims might be anything: a new package, a data file, the Dockerfile). The loop
+// asks once per target for the same paths.
 func (ti *targetInputs) affects(target string, paths []string) bool {
-	<-ti.ready
+	batch := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		batch[p] = true
+	}
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
+	for !ti.stopped {
+		var needed uint64 // the last earlier change the inputs must have seen
+		for p, s := range ti.pending {
+			if !batch[p] && s > needed {
+				needed = s
+			}
+		}
+		if ti.refreshed && ti.doneSeq >= needed {
+			break
+		}
+		updated := ti.updated
+		ti.mu.Unlock()
+		select {
+		case ti.kick <- struct{}{}:
+		default: // a refresh is already asked for
+		}
+		<-updated
+		ti.mu.Lock()
+	}
 	for _, p := range paths {
 		ti.seq++
 		ti.pending[p] = ti.seq
@@ -187,7 +220,7 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 	if !known {
 		return true
 	}
-	for p := range ti.pending {
+	for _, p := range paths {
 		if isGoGlobal(p) || mine.covers(p) {
 			return true
 		}

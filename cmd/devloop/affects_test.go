@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,7 @@ import (
 // knownInputs is a targetInputs whose first refresh is done.
 func knownInputs(sets map[string]*inputSet) *targetInputs {
 	ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, zap.NewNop())
-	ti.sets = sets
-	ti.markReady()
+	ti.sets, ti.refreshed = sets, true
 	return ti
 }
 
@@ -66,34 +66,57 @@ func TestTargetInputsAffects(t *testing.T) {
 	}
 }
 
-// TestTargetInputsPending: inputs learnt before a change may miss what the change
-// did to the import graph. cmd/server/main.go now imports internal/other, which only
-// the client used: until a refresh that started after that change ends, an edit in
-// internal/other must rebuild the server too.
-func TestTargetInputsPending(t *testing.T) {
-	ti := knownInputs(map[string]*inputSet{
-		"server": {dirs: dirs("cmd/server")},
-		"client": {dirs: dirs("cmd/client", "internal/other")},
+// TestTargetInputsFresh: inputs learnt before a change may miss what it did to the
+// import graph. The server's main.go starts importing internal/other, which only the
+// client used; the next edit, in internal/other, arrives before any refresh after
+// that change: it must rebuild the server too.
+func TestTargetInputsFresh(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"internal/other/other.go": "package other\n\nconst Text = \"o\"\n",
+		"cmd/client/main.go":      "package main\n\nimport \"example.com/aff/internal/other\"\n\nfunc main() { println(other.Text) }\n",
+		"cmd/server/main.go":      "package main\n\nfunc main() {}\n",
 	})
-	if !ti.affects("server", []string{"cmd/server/main.go"}) {
-		t.Fatal("server's own file does not affect it")
+	dockerfile := `FROM golang:1.26-alpine AS base
+WORKDIR /src
+ENV CGO_ENABLED=0
+FROM base AS bs
+RUN --mount=type=bind,target=. go build -o /bin/server ./cmd/server
+FROM base AS bc
+RUN --mount=type=bind,target=. go build -o /bin/client ./cmd/client
+FROM scratch AS server
+COPY --from=bs /bin/server /
+FROM scratch AS client
+COPY --from=bc /bin/client /
+`
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if !ti.affects("server", []string{"internal/other/x.go"}) {
-		t.Errorf("an edit in internal/other before the refresh skips the server")
+	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, io.Discard, zap.NewNop())
+	ctx, cancel := context.WithCancel(context.Background())
+	refresh := make(chan struct{})
+	done := make(chan error)
+	go func() { done <- ti.run(ctx, refresh) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	if ti.affects("server", []string{"internal/other/other.go"}) {
+		t.Fatalf("internal/other affects the server before it imports it")
 	}
-	// A refresh that started after those changes clears them: the new inputs see
-	// the new import.
-	ti.mu.Lock()
-	start := ti.seq
-	for p, s := range ti.pending {
-		if s <= start {
-			delete(ti.pending, p)
-		}
+	// The edit: the server imports internal/other now.
+	if err := os.WriteFile(filepath.Join(dir, "cmd", "server", "main.go"), []byte("package main\n\nimport \"example.com/aff/internal/other\"\n\nfunc main() { println(other.Text) }\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	ti.sets["server"].dirs["internal/other"] = true
-	ti.mu.Unlock()
-	if ti.affects("client", []string{"cmd/server/main.go"}) {
-		t.Errorf("after the refresh a server-only edit still rebuilds the client")
+	if !ti.affects("server", []string{"cmd/server/main.go"}) || ti.affects("client", []string{"cmd/server/main.go"}) {
+		t.Fatalf("cmd/server/main.go: want the server affected, the client not")
+	}
+	// No refresh was signalled since: the next batch must not be judged with the
+	// inputs from before the new import.
+	if !ti.affects("server", []string{"internal/other/other.go"}) {
+		t.Errorf("an edit in internal/other after the server started importing it skips the server")
 	}
 }
 
@@ -101,9 +124,7 @@ func TestTargetInputsPending(t *testing.T) {
 // project: the reproduction of the stale server, and the one-line notice for a
 // target whose inputs are unknown, printed once.
 func TestTargetInputsRefresh(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{
-		"go.mod":                    "module example.com/aff\n\ngo 1.26\n",
+	dir := writeProject(t, map[string]string{
 		"internal/shared/shared.go": "package shared\n\nconst Text = \"v1\"\n",
 		"cmd/client/main.go":        "package main\n\nimport \"example.com/aff/internal/shared\"\n\nfunc main() { println(shared.Text) }\n",
 		"cmd/server/main.go":        "package main\n\nvar msg = \"dev\"\n\nfunc main() { println(msg) }\n",
@@ -122,21 +143,15 @@ COPY --from=build-server /bin/server /
 FROM scratch AS client
 COPY --from=build-client /bin/client /
 `,
-	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
 	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
 	var out bytes.Buffer
 	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, &out, zap.NewNop())
 	ti.refresh(context.Background())
+	if !ti.refreshed {
+		t.Fatal("refresh did not complete")
+	}
 
 	if !ti.affects("server", []string{"internal/shared/shared.go"}) {
 		t.Errorf("internal/shared does not affect the server built with -tags prod")
@@ -155,7 +170,25 @@ COPY --from=build-client /bin/client /
 	if ti.affects("client", []string{"cmd/server/prod.go"}) {
 		t.Errorf("a server-only edit affects the client")
 	}
+	ti.refresh(context.Background()) // the next batch waits for inputs that saw the last one
 	if !ti.affects("client", []string{"internal/shared/shared.go"}) {
 		t.Errorf("internal/shared does not affect the client")
 	}
+}
+
+// writeProject writes a module example.com/aff with files into a new directory.
+func writeProject(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files["go.mod"] = "module example.com/aff\n\ngo 1.26\n"
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
