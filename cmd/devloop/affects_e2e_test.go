@@ -52,6 +52,16 @@ func main() {
 	}
 }
 
+// affectsYAML is the cases' devloop.yaml: build args (a YAML flow map, or ""), and
+// the server target's run section (or "").
+func affectsYAML(buildArgs, serverRun string) string {
+	yaml := "targets:\n  server:\n    stage: server\n    output: ." + serverRun + "\n  client:\n    stage: client\n    output: .\nwatch:\n  debounce: 50ms\n  on_busy: queue\n"
+	if buildArgs != "" {
+		yaml = "build_args: " + buildArgs + "\n" + yaml
+	}
+	return yaml
+}
+
 func sharedSource(text string) string {
 	return fmt.Sprintf("package shared\n\n// Text is what both binaries use.\nconst Text = %q\n", text)
 }
@@ -184,11 +194,7 @@ func runAffectsCase(t *testing.T, c affectsCase) {
 		files[k] = v
 	}
 	files["Dockerfile"] = c.dockerfile
-	yaml := "targets:\n  server:\n    stage: server\n    output: .\n  client:\n    stage: client\n    output: .\nwatch:\n  debounce: 50ms\n  on_busy: queue\n"
-	if c.buildArgs != "" {
-		yaml = "build_args: " + c.buildArgs + "\n" + yaml
-	}
-	files["devloop.yaml"] = yaml
+	files["devloop.yaml"] = affectsYAML(c.buildArgs, "")
 	for name, content := range files {
 		e2etest.WriteFile(t, filepath.Join(dir, name), content)
 	}
@@ -256,21 +262,11 @@ func TestUpAffectedServing(t *testing.T) {
 	files := affectsFiles()
 	files["cmd/server/prod.go"] = serverUses("prod")
 	files["Dockerfile"] = affectsDockerfile("ENV CGO_ENABLED=0", cacheAndBind+"go build -tags prod -o /bin/server ./cmd/server")
-	files["devloop.yaml"] = fmt.Sprintf(`targets:
-  server:
-    stage: server
-    output: .
+	files["devloop.yaml"] = affectsYAML("", fmt.Sprintf(`
     run:
       command: [bin/server, --addr, "127.0.0.1:%d"]
       stop_timeout: 2s
-      ready: %s
-  client:
-    stage: client
-    output: .
-watch:
-  debounce: 50ms
-  on_busy: queue
-`, port, url)
+      ready: %s`, port, url))
 	for name, content := range files {
 		e2etest.WriteFile(t, filepath.Join(dir, name), content)
 	}
@@ -287,19 +283,7 @@ watch:
 // and a client-only edit the server — the analysis must stay precise where it can.
 func TestUpAffectedExample(t *testing.T) {
 	e2etest.RequireBuildKit(t)
-	dir := e2etest.ExampleProject(t, `
-build_args: {APP_VERSION: affected}
-targets:
-  server:
-    stage: server
-    output: .
-  client:
-    stage: client
-    output: .
-watch:
-  debounce: 50ms
-  on_busy: queue
-`)
+	dir := e2etest.ExampleProject(t, exampleYAML)
 	up := startUp(t, dir)
 	up.waitLines(reOK, 1, 5*time.Minute)
 	if strings.Contains(up.output(), "inputs unknown") {
