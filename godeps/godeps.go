@@ -12,7 +12,8 @@
 //
 // The answer ([Inputs]) holds, relative to the build context, every directory of a
 // package the build compiles, the directories of the files they embed and the trees
-// an embed pattern names (a new file there is embedded too). The host's toolchain
+// an embed pattern names (a new file there is embedded too), and for cgo the
+// directories of headers included from elsewhere and the trees -I and -L name. The host's toolchain
 // need not be the build's: files that a release tag (go1.N), a GOEXPERIMENT tag or an
 // architecture feature tag (amd64.v3) leaves out on the host but might let in inside
 // the build are followed as well. Over-approximation is safe, under-approximation is
@@ -130,7 +131,10 @@ type listedPackage struct {
 	EmbedPatterns  []string
 	EmbedFiles     []string
 	IgnoredGoFiles []string
-	Module         *struct {
+	// cgo: the files its C compiler reads, and the flags that name directories.
+	CgoFiles, CFiles, CXXFiles, HFiles, MFiles, FFiles, SFiles []string
+	CgoCFLAGS, CgoCPPFLAGS, CgoCXXFLAGS, CgoFFLAGS, CgoLDFLAGS []string
+	Module                                                     *struct {
 		Path  string
 		Main  bool
 		GoMod string
@@ -138,7 +142,8 @@ type listedPackage struct {
 	Error *struct{ Err string }
 }
 
-const listFields = "ImportPath,Dir,Standard,DepOnly,EmbedPatterns,EmbedFiles,IgnoredGoFiles,Module,Error"
+const listFields = "ImportPath,Dir,Standard,DepOnly,EmbedPatterns,EmbedFiles,IgnoredGoFiles,Module,Error," +
+	"CgoFiles,CFiles,CXXFiles,HFiles,MFiles,FFiles,SFiles,CgoCFLAGS,CgoCPPFLAGS,CgoCXXFLAGS,CgoFFLAGS,CgoLDFLAGS"
 
 // maxRounds bounds how often files the host's toolchain leaves out are followed.
 const maxRounds = 4
@@ -292,6 +297,7 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 				r.trees[path.Join(rel, t)] = true
 			}
 		}
+		r.cgoInputs(p)
 		for _, imp := range r.mayImport(p) {
 			if !r.seen[imp] && !slices.Contains(extra, imp) {
 				extra = append(extra, imp)

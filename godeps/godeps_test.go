@@ -161,6 +161,29 @@ func TestInputsWorkspace(t *testing.T) {
 	}
 }
 
+// TestInputsCgo: the C compiler reads headers outside the package's directory.
+func TestInputsCgo(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "go.mod", "module example.com/c\n\ngo 1.26\n")
+	write(t, dir, "cmd/c/main.go", "package main\n\n// #cgo CFLAGS: -I${SRCDIR}/../../cinclude\n// #include \"../../clib/x.h\"\nimport \"C\"\n\nfunc main() {}\n")
+	write(t, dir, "clib/x.h", "#include \"y/z.h\"\n")
+	write(t, dir, "clib/y/z.h", "#define Z 1\n")
+	write(t, dir, "cinclude/a.h", "\n")
+	l := NewLister()
+	q := Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/c"}, GoMod: filepath.Join(dir, "go.mod"),
+		Env: map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "1"}}
+	got, err := l.Inputs(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got.Dirs, ","); g != "clib,clib/y,cmd/c" {
+		t.Errorf("Dirs = %s, want clib,clib/y,cmd/c", g)
+	}
+	if g := strings.Join(got.Trees, ","); g != "cinclude" {
+		t.Errorf("Trees = %s, want cinclude", g)
+	}
+}
+
 func TestEmbedTree(t *testing.T) {
 	for pat, want := range map[string]string{
 		"static":         "static",

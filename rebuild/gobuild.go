@@ -68,6 +68,7 @@ const (
 	flagTags                        // -tags
 	flagMod                         // -mod
 	flagModfile                     // -modfile
+	flagPGO                         // -pgo: a profile file read
 	flagSanitizer                   // -race, -msan, -asan: a build tag each
 	flagUnsupported                 // changes the files in a way devloop does not follow
 	flagUnsupportedValue
@@ -79,12 +80,12 @@ var goBuildFlags = map[string]flagKind{
 	"trimpath": flagIgnore, "linkshared": flagIgnore, "modcacherw": flagIgnore, "cover": flagIgnore,
 	"json": flagIgnore, "i": flagIgnore,
 	"o": flagIgnoreValue, "p": flagIgnoreValue, "asmflags": flagIgnoreValue, "buildmode": flagIgnoreValue,
-	"buildvcs": flagIgnoreValue, "gcflags": flagIgnoreValue, "gccgoflags": flagIgnoreValue,
+	"buildvcs": flagIgnore, "gcflags": flagIgnoreValue, "gccgoflags": flagIgnoreValue,
 	"installsuffix": flagIgnoreValue, "ldflags": flagIgnoreValue, "pkgdir": flagIgnoreValue,
-	"toolexec": flagIgnoreValue, "covermode": flagIgnoreValue, "coverpkg": flagIgnoreValue, "pgo": flagIgnoreValue,
-	"tags": flagTags, "mod": flagMod, "modfile": flagModfile,
+	"covermode": flagIgnoreValue, "coverpkg": flagIgnoreValue,
+	"tags": flagTags, "mod": flagMod, "modfile": flagModfile, "pgo": flagPGO,
 	"race": flagSanitizer, "msan": flagSanitizer, "asan": flagSanitizer,
-	"overlay": flagUnsupportedValue, "compiler": flagUnsupportedValue,
+	"overlay": flagUnsupportedValue, "compiler": flagUnsupportedValue, "toolexec": flagUnsupportedValue,
 }
 
 // boolFlag reports flags that take no separate value.
@@ -96,6 +97,7 @@ func (k flagKind) boolFlag() bool {
 type goInvocation struct {
 	flags  []string
 	dirArg string // -C
+	pgo    string // -pgo FILE
 	args   []string
 }
 
@@ -123,6 +125,10 @@ func (inv *goInvocation) addFlag(name, value string, hasValue bool) string {
 		inv.flags = append(inv.flags, "-mod="+value)
 	case kind == flagModfile:
 		inv.flags = append(inv.flags, "-modfile="+value) // mapped to the host later
+	case kind == flagPGO:
+		if value != "auto" && value != "off" && value != "" {
+			inv.pgo = value
+		}
 	case kind == flagSanitizer:
 		if !hasValue || value == "true" {
 			inv.flags = append(inv.flags, "-"+name)
@@ -173,11 +179,13 @@ func splitGoFlags(s string) ([]string, error) {
 	return out, nil
 }
 
-// goBuild translates call, run by a RUN at line that sees v, to a GoBuild. skip is
-// true for a go install of module@version, which reads nothing of the context.
-func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBuild, skip bool, err error) {
-	fail := func(format string, a ...any) (GoBuild, bool, error) {
-		return GoBuild{}, false, w.unknown(line, fmt.Sprintf(format, a...))
+// goBuild translates call, run by a RUN at line that sees v, to a GoBuild, and
+// lists the other context files it reads (-modfile and its go.sum, a -pgo profile,
+// a GOWORK file). skip is true for a go install of module@version, which reads
+// nothing of the context.
+func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBuild, reads []string, skip bool, err error) {
+	fail := func(format string, a ...any) (GoBuild, []string, bool, error) {
+		return GoBuild{}, nil, false, w.unknown(line, fmt.Sprintf(format, a...))
 	}
 	inv := &goInvocation{}
 	args := call.args
@@ -267,7 +275,7 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 		}
 	}
 	if versioned == len(inv.args) {
-		return GoBuild{}, true, nil // go install pkg@version builds outside the context's module
+		return GoBuild{}, nil, true, nil // go install pkg@version builds outside the context's module
 	}
 
 	// Where it runs, and which module.
@@ -323,6 +331,7 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 			return fail("GOWORK=%s is not a file of the build context %s", gw, why)
 		}
 		goWork = rel
+		reads = append(reads, rel)
 		// The workspace's modules are named relative to the go.work file.
 		root, hostRoot = path.Dir(containerPath(dir, gw)), path.Dir(rel)
 	}
@@ -356,6 +365,7 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 				return fail("-modfile=%s is not a file of the build context %s", mf, why)
 			}
 			f = "-modfile=" + w.hostPath(rel)
+			reads = append(reads, rel, strings.TrimSuffix(rel, ".mod")+".sum")
 		}
 		b.Flags = append(b.Flags, f)
 	}
@@ -369,7 +379,10 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 		}
 		b.Patterns = append(b.Patterns, a)
 	}
-	return b, false, nil
+	if inv.pgo != "" {
+		reads = append(reads, v.readsUnder(containerPath(dir, inv.pgo))...)
+	}
+	return b, reads, false, nil
 }
 
 // hostPath is the absolute host path of a context-relative path.

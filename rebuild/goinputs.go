@@ -608,9 +608,12 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 		}
 	}
 	for _, call := range facts.goCalls {
-		b, skip, err := w.goBuild(line, call, v, st)
+		b, reads, skip, err := w.goBuild(line, call, v, st)
 		if err != nil {
 			return err
+		}
+		for _, r := range reads {
+			gs.reads = append(gs.reads, ctxRead{path: r, line: line, why: "go build reads the whole build context"})
 		}
 		if !skip {
 			gs.builds = append(gs.builds, b)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/godeps"
@@ -104,8 +105,12 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	next := map[string]*inputSet{}
 	reasons := map[string]string{}
 	cache := map[string]godepsResult{}
+	// go list may download modules the host lacks; a refresh must end, and a target
+	// it could not answer for is simply unknown.
+	lctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
 	for _, t := range ti.targets {
-		set, reason := ti.inputsOf(ctx, df, dfErr, t, cache)
+		set, reason := ti.inputsOf(lctx, df, dfErr, t, cache)
 		if ctx.Err() != nil {
 			return // shutting down: a half-done answer is no answer
 		}
@@ -140,6 +145,9 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 		fmt.Fprintln(ti.notices, l)
 	}
 }
+
+// refreshTimeout bounds one refresh of every target's inputs.
+const refreshTimeout = 2 * time.Minute
 
 type godepsResult struct {
 	in  godeps.Inputs
