@@ -145,7 +145,9 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
 	})
 	g.Go(func() error { return toChanges(gctx, batches, changes) })
-	g.Go(func() error { return inputs.run(gctx, refresh) })
+	if onlyAffected {
+		g.Go(func() error { return inputs.run(gctx, refresh) })
+	}
 	for _, s := range sups {
 		g.Go(func() error { return s.Run(gctx) })
 	}
