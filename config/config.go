@@ -70,6 +70,9 @@ type Config struct {
 	// Targets are the build targets by name.
 	Targets map[string]*Target `yaml:"targets" json:"targets"`
 	Watch   Watch              `yaml:"watch" json:"watch"`
+
+	// lines is the line of every key written in the file, by field path (see Line).
+	lines map[string]int `yaml:"-" json:"-"`
 }
 
 // Builder says how to reach BuildKit.
@@ -178,6 +181,24 @@ func Parse(name string, data []byte, dir string) (*Config, error) {
 		return nil, d.sorted()
 	}
 	return c, nil
+}
+
+// Line returns the line of a key in the file, given as a dotted field path like
+// [Error.Field] ("builder.address", "targets.server.build_args.APP_VERSION"). A key
+// the file does not write (a default, or a key another version of the file had) gets
+// the line of its nearest enclosing key that is written; 0 means none is.
+func (c *Config) Line(field string) int {
+	for field != "" {
+		if l := c.lines[field]; l > 0 {
+			return l
+		}
+		i := strings.LastIndexByte(field, '.')
+		if i < 0 {
+			break
+		}
+		field = field[:i]
+	}
+	return 0
 }
 
 // TargetNames returns the names of all targets, sorted.

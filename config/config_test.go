@@ -323,6 +323,7 @@ func TestParseDefaults(t *testing.T) {
 		},
 		Watch: Watch{Debounce: 20 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
 	}
+	c.lines = nil // key positions: see TestLine
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse() =\n%s\nwant\n%s", dump(c), dump(want))
 	}

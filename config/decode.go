@@ -46,6 +46,7 @@ type decoder struct {
 	errs   Errors
 	merged map[*yaml.Node][]entry // entries of mappings, memoized for merge keys
 	active map[*yaml.Node]bool    // mappings being expanded, to catch merge cycles
+	lines  map[string]int         // line of each key, by dotted field path (Config.Line)
 }
 
 // entry is one key/value pair of a mapping, aliases resolved.
@@ -121,7 +122,12 @@ func (d *decoder) decode(data []byte) *Config {
 	}
 	d.merged = make(map[*yaml.Node][]entry)
 	d.active = make(map[*yaml.Node]bool)
-	return d.config(resolve(doc.Content[0]))
+	d.lines = make(map[string]int)
+	c := d.config(resolve(doc.Content[0]))
+	if c != nil {
+		c.lines = d.lines
+	}
+	return c
 }
 
 // syntaxError records a YAML parser error, keeping its line number.
@@ -612,10 +618,12 @@ func (d *decoder) entries(path string, n *yaml.Node) []entry {
 		return nil
 	}
 	if ents, ok := d.merged[n]; ok {
+		d.recordLines(path, ents)
 		return ents
 	}
 	d.active[n] = true
 	defer delete(d.active, n)
+	defer func() { d.recordLines(path, d.merged[n]) }()
 
 	var (
 		ents    []entry
@@ -672,6 +680,15 @@ func (d *decoder) entries(path string, n *yaml.Node) []entry {
 	}
 	d.merged[n] = ents
 	return ents
+}
+
+// recordLines notes the line of each entry's key under path, keeping the first.
+func (d *decoder) recordLines(path string, ents []entry) {
+	for _, e := range ents {
+		if p := join(path, e.name); d.lines[p] == 0 {
+			d.lines[p] = e.key.Line
+		}
+	}
 }
 
 // seq returns the items of the list n, aliases resolved. A null n is empty;

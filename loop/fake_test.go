@@ -202,6 +202,31 @@ func eventsOf[T loop.Event](r *recorder) []T {
 	return out
 }
 
+// checkBuilds compares BuildStarted.Paths of every build after the initial one, and
+// the IDs of the BuildSuperseded events, with the wanted ones.
+func checkBuilds(t *testing.T, r *recorder, wantPaths [][]string, wantSuperseded []int) {
+	t.Helper()
+	var paths [][]string
+	for _, s := range eventsOf[loop.BuildStarted](r)[1:] {
+		paths = append(paths, s.Paths)
+	}
+	if !slices.EqualFunc(paths, wantPaths, slices.Equal) {
+		t.Errorf("BuildStarted paths = %v, want %v", paths, wantPaths)
+	}
+	if sup := supersededIDs(r); !slices.Equal(sup, wantSuperseded) {
+		t.Errorf("BuildSuperseded IDs = %v, want %v", sup, wantSuperseded)
+	}
+}
+
+// supersededIDs returns the IDs of the BuildSuperseded events.
+func supersededIDs(r *recorder) []int {
+	var out []int
+	for _, e := range eventsOf[loop.BuildSuperseded](r) {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
 // harness runs a Loop inside a synctest bubble.
 type harness struct {
 	t       *testing.T
@@ -244,6 +269,22 @@ func (h *harness) send(c loop.Change) {
 	h.w.edit()
 	h.changes <- c
 	synctest.Wait()
+}
+
+// timedEdit is an edit at a time after the initial build settled.
+type timedEdit struct {
+	at    time.Duration
+	paths []string
+}
+
+// editAt makes each edit at its time, counted from now.
+func (h *harness) editAt(edits []timedEdit) {
+	var elapsed time.Duration
+	for _, e := range edits {
+		advance(e.at - elapsed)
+		elapsed = e.at
+		h.edit(e.paths...)
+	}
 }
 
 func advance(d time.Duration) {

@@ -102,6 +102,9 @@ type outcome struct {
 	canceled      bool     // interrupted by shutdown
 	unavailable   error    // a target's error wrapping ErrUnavailable
 	started       []string // run: targets whose Restart succeeded
+
+	// solveTime is from the start to the end of the solve phase; zero if it was cut short.
+	solveTime time.Duration
 }
 
 // solved is one target's phase-1 result.
@@ -165,6 +168,7 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 		fin.Superseded, fin.Canceled = o.superseded, o.canceled
 		return o
 	}
+	o.solveTime = time.Since(j.start)
 
 	// Phase 2: commit in target order.
 	swaps := make(map[string]Swap)

@@ -12,6 +12,9 @@ import (
 	"go.uber.org/zap"
 )
 
+// DefaultMaxWait is Options.MaxWait when it is zero.
+const DefaultMaxWait = 2 * time.Second
+
 // ErrUnavailable is wrapped by Builder errors when the builder (BuildKit daemon)
 // cannot be reached. The loop keeps processes running and retries with backoff.
 var ErrUnavailable = errors.New("builder unavailable")
@@ -72,7 +75,9 @@ const (
 	PolicyQueue Policy = iota
 	// PolicyRestart cancels the running build if it is still solving and starts a
 	// new one covering its changes and the new ones. A build that is already
-	// committing or restarting finishes, and the change is queued.
+	// committing or restarting finishes, and the change is queued. So does a build
+	// whose oldest change has waited the cancel window (see the package doc): a
+	// steady stream of changes cannot cancel builds forever.
 	PolicyRestart
 )
 
@@ -136,6 +141,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Retry is the backoff after ErrUnavailable; zero fields take the defaults.
 	Retry Backoff
+	// MaxWait is devloop.yaml's watch.max_wait: under PolicyRestart a change
+	// stops cancelling the running build once the build's oldest change has waited
+	// max(MaxWait, the last solve phase's duration). Zero means DefaultMaxWait.
+	MaxWait time.Duration
 	// Affects reports whether a change to paths affects target. Nil means every
 	// change affects every target. The initial build and overflowed changes
 	// always build every target. It is called from Run's goroutine.
@@ -181,6 +190,12 @@ func New(opts Options) (*Loop, error) {
 	}
 	if opts.Policy != PolicyQueue && opts.Policy != PolicyRestart {
 		return nil, fmt.Errorf("new loop: invalid policy %v", opts.Policy)
+	}
+	if opts.MaxWait < 0 {
+		return nil, fmt.Errorf("new loop: negative max wait %v", opts.MaxWait)
+	}
+	if opts.MaxWait == 0 {
+		opts.MaxWait = DefaultMaxWait
 	}
 	if opts.Retry.Initial < 0 || opts.Retry.Max < 0 {
 		return nil, fmt.Errorf("new loop: negative retry backoff %+v", opts.Retry)
@@ -254,6 +269,9 @@ type session struct {
 	attempt int            // consecutive ErrUnavailable failures
 	retry   *time.Timer    // backoff timer while waiting to retry pending
 	started map[string]bool
+
+	// lastSolve is the solve phase of the last job that got past it.
+	lastSolve time.Duration
 }
 
 // start starts a job for b unless shutting down or no target is affected.
@@ -299,7 +317,7 @@ func (s *session) change(ctx context.Context, c Change) {
 		b := s.pending
 		s.pending = nil
 		s.start(ctx, b, ReasonChange)
-	case l.opts.Policy == PolicyRestart && s.cur.supersede():
+	case l.opts.Policy == PolicyRestart && s.mayCancel(now) && s.cur.supersede():
 		l.log.Debug("build superseded", zap.Int("id", s.cur.id))
 		l.emit(BuildSuperseded{ID: s.cur.id})
 	default:
@@ -307,10 +325,32 @@ func (s *session) change(ctx context.Context, c Change) {
 	}
 }
 
+// cancelWindow is how long the oldest change a build covers may have waited for the
+// build to still be cancelled by newer changes under PolicyRestart.
+func (s *session) cancelWindow() time.Duration {
+	return max(s.l.opts.MaxWait, s.lastSolve)
+}
+
+// mayCancel reports whether a change arriving at now may cancel the running build:
+// only while the oldest change it covers is younger than the cancel window. The
+// initial build covers no change and may always be cancelled.
+func (s *session) mayCancel(now time.Time) bool {
+	first := s.cur.batch.first
+	if first.IsZero() || now.Sub(first) < s.cancelWindow() {
+		return true
+	}
+	s.l.log.Debug("build let finish: its oldest change waited the cancel window",
+		zap.Int("id", s.cur.id), zap.Duration("waited", now.Sub(first)), zap.Duration("window", s.cancelWindow()))
+	return false
+}
+
 // finished handles the end of the running job.
 func (s *session) finished(ctx context.Context, o outcome) {
 	l := s.l
 	s.cur = nil
+	if o.solveTime > 0 {
+		s.lastSolve = o.solveTime
+	}
 	for _, t := range o.started {
 		s.started[t] = true
 	}

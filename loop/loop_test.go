@@ -64,10 +64,7 @@ func TestSingleChange(t *testing.T) {
 }
 
 func TestChangeDuringBuild(t *testing.T) {
-	type edit struct {
-		at    time.Duration // after the initial build settled; build 2 solves 0–10s, restarts 10–12s
-		paths []string
-	}
+	type edit = timedEdit // build 2 solves 0–10s, restarts 10–12s
 	tests := []struct {
 		name           string
 		policy         loop.Policy
@@ -144,29 +141,11 @@ func TestChangeDuringBuild(t *testing.T) {
 					Policy:  tt.policy,
 				})
 				advance(20 * time.Second)
-				var elapsed time.Duration
-				for _, e := range tt.edits {
-					advance(e.at - elapsed)
-					elapsed = e.at
-					h.edit(e.paths...)
-				}
+				h.editAt(tt.edits)
 				advance(time.Minute)
 				h.stop()
 
-				var paths [][]string
-				for _, s := range eventsOf[loop.BuildStarted](h.rec)[1:] {
-					paths = append(paths, s.Paths)
-				}
-				if !slices.EqualFunc(paths, tt.wantPaths, slices.Equal) {
-					t.Errorf("BuildStarted paths = %v, want %v", paths, tt.wantPaths)
-				}
-				var sup []int
-				for _, e := range eventsOf[loop.BuildSuperseded](h.rec) {
-					sup = append(sup, e.ID)
-				}
-				if !slices.Equal(sup, tt.wantSuperseded) {
-					t.Errorf("BuildSuperseded IDs = %v, want %v", sup, tt.wantSuperseded)
-				}
+				checkBuilds(t, h.rec, tt.wantPaths, tt.wantSuperseded)
 				var finSup []int
 				for _, e := range eventsOf[loop.BuildFinished](h.rec) {
 					if e.Superseded {
@@ -641,6 +620,7 @@ func TestNew(t *testing.T) {
 		{"bad policy", func(o *loop.Options) { o.Policy = 7 }, "new loop: invalid policy Policy(7)"},
 		{"negative backoff", func(o *loop.Options) { o.Retry.Initial = -1 }, "new loop: negative retry backoff {Initial:-1ns Max:0s}"},
 		{"max below initial", func(o *loop.Options) { o.Retry = loop.Backoff{Initial: time.Minute} }, "new loop: retry max 30s is less than initial 1m0s"},
+		{"negative max wait", func(o *loop.Options) { o.MaxWait = -time.Second }, "new loop: negative max wait -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

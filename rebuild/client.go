@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -47,6 +48,9 @@ type Client struct {
 	addr     string
 	log      *zap.Logger
 	platform ocispecs.Platform // the first worker's default platform
+	// calls are the solves still tearing down after their caller returned (see
+	// cancellable).
+	calls sync.WaitGroup
 }
 
 // EndpointError says that an address cannot be used as given: an unsupported scheme,
@@ -114,7 +118,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	bk, err := client.New(ctx, ep.target, ep.opts...)
+	bk, err := client.New(ctx, ep.target, append(ep.opts, watchSolveOpt())...)
 	if err != nil {
 		return nil, &UnreachableError{Address: ep.display, Err: err, tls: ep.tls}
 	}
@@ -207,5 +211,10 @@ func (c *Client) DaemonVersion(ctx context.Context) (string, error) {
 // the worker reports no platform.
 func (c *Client) Platform() ocispecs.Platform { return c.platform }
 
-// Close releases the connection.
-func (c *Client) Close() error { return c.bk.Close() }
+// Close releases the connection and waits for the solves cancelled callers left
+// tearing down, which closing the connection ends.
+func (c *Client) Close() error {
+	err := c.bk.Close()
+	c.calls.Wait()
+	return err
+}

@@ -205,21 +205,30 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 		return Stats{}, &BuildError{Target: req.Target, Err: err}
 	}
 	start := time.Now()
-	ch := make(chan *client.SolveStatus)
 	tr := newTracker()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		_, err := c.bk.Solve(gctx, nil, opt, ch)
-		return err
+	out := c.cancellable(ctx, func(cctx context.Context, rel *relay) error {
+		ch := make(chan *client.SolveStatus)
+		g, gctx := errgroup.WithContext(cctx)
+		g.Go(func() error {
+			_, err := c.bk.Solve(gctx, nil, opt, ch)
+			return err
+		})
+		g.Go(func() error {
+			for ss := range ch {
+				rel.do(func() {
+					tr.update(ss)
+					p.send(cctx, req.Target, ss)
+				})
+			}
+			return nil
+		})
+		return g.Wait()
 	})
-	g.Go(func() error {
-		for ss := range ch {
-			tr.update(ss)
-			p.send(ctx, req.Target, ss)
-		}
-		return nil
-	})
-	err = g.Wait()
+	err = out.err
+	if out.abandoned {
+		c.log.Debug("solve cancelled; BuildKit's teardown goes on in the background", zap.String("target", req.Target))
+		return Stats{Solve: time.Since(start)}, fmt.Errorf("build %s: %w", req.Target, err)
+	}
 	total := time.Since(start)
 	stats := Stats{Export: tr.exportTime()}
 	stats.Solve = max(total-stats.Export, 0)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,32 +63,39 @@ func (s *Supervisor) killLeftovers() {
 }
 
 // killRun kills the processes carrying run id, again and again until none is left
-// (one may fork while it is being killed) or leftoverWait has passed. It returns the
-// pids it killed; err says some could not be listed or are still there.
+// running (one may fork while it is being killed; one that exits still holds its
+// files until it is a zombie) or leftoverWait has passed. It returns the pids it
+// killed; err says some could not be listed or are still there.
 func (s *Supervisor) killRun(id string) (killed []int, err error) {
 	entry := RunIDEnv + "=" + id
 	deadline := time.Now().Add(leftoverWait)
-	seen := map[int]bool{}
+	var found []procID // in the order found: parents (lower pids) mostly first
 	for {
 		pids, err := processesWithEnv(entry)
 		if err != nil {
 			return killed, err
 		}
-		if len(pids) == 0 {
+		for _, pid := range pids {
+			if p, _, err := procOf(pid); err == nil && !slices.Contains(found, p) {
+				found = append(found, p)
+				killed = append(killed, pid)
+			}
+		}
+		var left []int
+		for _, p := range found {
+			if !running(p) {
+				continue
+			}
+			left = append(left, p.pid)
+			if err := killPID(p.pid); err != nil {
+				s.log.Warn("cannot kill a process of a run", zap.String("run", id), zap.Int("pid", p.pid), zap.Error(err))
+			}
+		}
+		if len(left) == 0 {
 			return killed, nil
 		}
 		if time.Now().After(deadline) {
-			return killed, fmt.Errorf("processes %v of run %s still alive after %s", pids, id, leftoverWait)
-		}
-		for _, pid := range pids {
-			if err := killPID(pid); err != nil {
-				s.log.Warn("cannot kill a process of a run", zap.String("run", id), zap.Int("pid", pid), zap.Error(err))
-				continue
-			}
-			if !seen[pid] {
-				seen[pid] = true
-				killed = append(killed, pid)
-			}
+			return killed, fmt.Errorf("processes %v of run %s still alive after %s", left, id, leftoverWait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -100,7 +108,7 @@ func (s *Supervisor) forgetRun() {
 	if s.opts.RunFile == "" || !canFindRuns {
 		return
 	}
-	pids, err := s.killRun(s.runID)
+	pids, err := s.killRun(s.runID) // normally none: every stop ends the strays
 	if len(pids) > 0 {
 		s.log.Info("killed processes that had left the process group", zap.Ints("pids", pids))
 	}

@@ -57,7 +57,17 @@ func TestLeftoversKilledAtStart(t *testing.T) {
 	leftover := startTagged(t, old, "sleep 300 & sleep 300; wait")
 	bystander := startTagged(t, other, "sleep 300; wait")
 	h := newHarness(t, "sleep", nil)
-	h.waitFor("the leftovers to start", func() bool { return len(mustProcesses(t, RunIDEnv+"="+old)) >= 3 })
+	// sh and its two sleeps, exec'd: a forked child's environment cannot be read
+	// for a moment while it calls execve.
+	h.waitFor("the leftovers to start", func() bool {
+		sleeps := 0
+		for _, pid := range mustProcesses(t, RunIDEnv+"="+old) {
+			if strings.HasPrefix(commandLine(pid), "sleep ") {
+				sleeps++
+			}
+		}
+		return sleeps == 2
+	})
 	h.stop() // the harness's own supervisor has no RunFile: it must not touch them
 	if n := len(mustProcesses(t, RunIDEnv+"="+old)); n < 3 {
 		t.Fatalf("a supervisor without RunFile killed leftovers: %d of 3 left", n)

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"net/url"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -18,7 +22,8 @@ const (
 // prober checks whether a process answers on its ready URL.
 type prober struct {
 	url    string // http(s) URL, or "" for a TCP probe
-	addr   string // host:port for a TCP probe
+	addr   string // host:port the probe connects to
+	port   int    // addr's port
 	client *http.Client
 }
 
@@ -34,65 +39,83 @@ func newProber(ready string) (*prober, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("ready %q: missing host", ready)
 	}
-	switch u.Scheme {
-	case "http", "https":
-		return &prober{url: ready, client: &http.Client{
-			Transport: &http.Transport{
-				Proxy:             nil, // a probe of a local dev server must not go through HTTP_PROXY
-				DisableKeepAlives: true,
-				// Any answer counts, so a self-signed development certificate must too.
-				TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // liveness only, nothing is trusted
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}}, nil
-	default: // tcp
-		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
-			return nil, fmt.Errorf("ready %q: tcp address must be host:port", ready)
-		}
-		return &prober{addr: u.Host}, nil
+	port := u.Port()
+	switch {
+	case port == "" && u.Scheme == "tcp":
+		return nil, fmt.Errorf("ready %q: tcp address must be host:port", ready)
+	case port == "" && u.Scheme == "http":
+		port = "80"
+	case port == "":
+		port = "443"
 	}
-}
-
-// wait probes every probeInterval until the process answers, then returns true, or
-// returns false when ctx is done.
-func (p *prober) wait(ctx context.Context) bool {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-		if p.once(ctx) == nil {
-			return ctx.Err() == nil
-		}
-		t.Reset(probeInterval)
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("ready %q: port %q is not a number from 0 to 65535", ready, port)
 	}
+	p := &prober{addr: net.JoinHostPort(u.Hostname(), port), port: int(n)}
+	if u.Scheme == "tcp" {
+		return p, nil
+	}
+	p.url = ready
+	p.client = &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil, // a probe of a local dev server must not go through HTTP_PROXY
+			DisableKeepAlives: true,
+			// Any answer counts, so a self-signed development certificate must too.
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // liveness only, nothing is trusted
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return p, nil
 }
 
 // once makes one attempt: any HTTP response, whatever its status, or an accepted
-// TCP connection counts as answering.
-func (p *prober) once(ctx context.Context) error {
+// TCP connection counts as answering. It returns the address it connected to.
+func (p *prober) once(ctx context.Context) (netip.AddrPort, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if p.client == nil {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", p.addr)
-		if err != nil {
-			return err
-		}
-		_ = conn.Close()
-		return nil
+		return p.dial(ctx)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	var (
+		mu     sync.Mutex
+		remote netip.AddrPort
+	)
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		remote = remoteAddr(info.Conn)
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, p.url, nil)
 	if err != nil {
-		return err
+		return netip.AddrPort{}, err
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return err
+		return netip.AddrPort{}, err
 	}
 	_ = resp.Body.Close()
-	return nil
+	mu.Lock()
+	defer mu.Unlock()
+	return remote, nil
+}
+
+// dial opens and closes a TCP connection to the probe's host:port and returns the
+// address it connected to.
+func (p *prober) dial(ctx context.Context) (netip.AddrPort, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	defer conn.Close()
+	return remoteAddr(conn), nil
+}
+
+// remoteAddr returns the address conn is connected to, or the zero AddrPort.
+func remoteAddr(conn net.Conn) netip.AddrPort {
+	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
 }

@@ -5,9 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestNewProber(t *testing.T) {
@@ -24,6 +24,7 @@ func TestNewProber(t *testing.T) {
 		{"localhost:8080", "unsupported scheme"},
 		{"http://", "missing host"},
 		{"http://[::1", "ready"},
+		{"tcp://localhost:99999", "port"},
 	}
 	for _, tt := range tests {
 		_, err := newProber(tt.ready)
@@ -68,22 +69,14 @@ func TestProberOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("newProber(%q) error = %v", tt.ready, err)
 		}
-		err = p.once(context.Background())
+		addr, err := p.once(context.Background())
 		if got := err == nil; got != tt.want {
 			t.Errorf("once(%q) answered = %v (error %v), want %v", tt.ready, got, err, tt.want)
 		}
-	}
-}
-
-func TestProberWaitStopsOnCancel(t *testing.T) {
-	p, err := newProber("tcp://" + closedAddr(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if p.wait(ctx) {
-		t.Errorf("wait() = true for a closed port, want false")
+		// The address connected to is what the listener lookup needs.
+		if want := netip.MustParseAddrPort(p.addr); err == nil && addr != want {
+			t.Errorf("once(%q) connected to %v, want %v", tt.ready, addr, want)
+		}
 	}
 }
 

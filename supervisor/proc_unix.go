@@ -46,9 +46,12 @@ func groupGone(pgid int) bool {
 }
 
 // killPID sends SIGKILL to one process; one that is already gone is not an error.
-func killPID(pid int) error {
-	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("kill -KILL %d: %w", pid, err)
+func killPID(pid int) error { return signalPID(pid, unix.SIGKILL) }
+
+// signalPID sends sig to one process; one that is already gone is not an error.
+func signalPID(pid int, sig syscall.Signal) error {
+	if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill -%s %d: %w", signalName(sig), pid, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"syscall"
 )
@@ -20,9 +21,19 @@ func groupGone(int) bool { return true }
 
 func killPID(int) error { return platformSupported() }
 
+func signalPID(int, syscall.Signal) error { return platformSupported() }
+
+func procOf(pid int) (procID, int, error) { return procID{pid: pid, start: 0}, 0, platformSupported() }
+
+func running(procID) bool { return false }
+
 const canFindRuns = false
 
 func processesWithEnv(string) ([]int, error) { return nil, platformSupported() }
+
+func exitedAlready(int) bool { return true }
+
+func findHolder(netip.AddrPort, int, string) (holder, error) { return holder{}, platformSupported() }
 
 func exitSignal(*os.ProcessState) string { return "" }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -40,8 +41,9 @@ type waitResult struct {
 }
 
 // start starts the process with its output readers, its waiter and, if configured,
-// its ready probe, all tracked by wg, and emits EventStarted.
-func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64) (*proc, error) {
+// its ready probe, all tracked by wg, and emits EventStarted. portFree says whether
+// the ready port was free just before (see checkPort).
+func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64, portFree bool) (*proc, error) {
 	path := s.path
 	if path == "" {
 		var err error
@@ -99,14 +101,7 @@ func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64) 
 	if s.prober != nil {
 		pctx, cancel := context.WithCancel(ctx)
 		p.stopProbe = cancel
-		wg.Go(func() {
-			if s.prober.wait(pctx) {
-				select {
-				case s.ready <- seq:
-				case <-pctx.Done():
-				}
-			}
-		})
+		wg.Go(func() { s.probe(pctx, p, portFree) })
 	}
 	s.log.Debug("started", zap.Int("pid", p.pid), zap.String("path", path))
 	s.emit(Event{Kind: EventStarted, PID: p.pid})
@@ -122,11 +117,13 @@ func wait(cmd *exec.Cmd) waitResult {
 	return waitResult{code: cmd.ProcessState.ExitCode(), signal: exitSignal(cmd.ProcessState)}
 }
 
-// terminate ends p's whole process group and returns the leader's exit status: it
-// sends the stop signal (SIGKILL after Kill) unless the group is already gone,
-// SIGKILLs the group after the stop timeout or on Kill, and waits until the leader
-// is reaped and no live member is left. It then waits for the output readers, so
-// the last lines are written before the caller reports the stop.
+// terminate ends p's whole process group, and the processes of this run that left
+// it (see strays), and returns the leader's exit status: it sends the stop signal
+// (SIGKILL after Kill) to the group unless it is already gone and to each stray,
+// SIGKILLs them all after the stop timeout (EventStopTimeout) or on Kill, and waits
+// until the leader is reaped and no live member or stray is left. It then waits for
+// the output readers, so the last lines are written before the caller reports the
+// stop.
 func (s *Supervisor) terminate(p *proc) waitResult {
 	if p.stopProbe != nil {
 		p.stopProbe()
@@ -136,28 +133,39 @@ func (s *Supervisor) terminate(p *proc) waitResult {
 	defer grace.Stop()
 	poll := time.NewTicker(pollInterval)
 	defer poll.Stop()
+	st := &strays{s: s, pgid: p.pid, sig: s.opts.StopSignal, sent: map[procID]syscall.Signal{}}
 	var giveUp <-chan time.Time
 	kill := func() {
 		grace.Stop()
 		s.signal(p, syscall.SIGKILL)
+		st.sig = syscall.SIGKILL
+		st.scan()
 		giveUp = time.After(killWait)
 	}
-	gone := func() bool { return p.result != nil && groupGone(p.pid) }
+	// Strays are looked for (a read of every process's environment) once the group is
+	// gone, or at the first poll if it takes longer, so that a quick stop costs one look.
+	gone := func() bool { return p.result != nil && groupGone(p.pid) && st.scan() == 0 }
 	switch {
 	case p.killed:
 		kill()
-	case !gone():
+	case p.result == nil || !groupGone(p.pid):
 		s.signal(p, s.opts.StopSignal)
 	}
+	polled := false
 wait:
 	for !gone() {
 		select {
 		case r := <-p.exited:
 			p.result = &r
 		case <-poll.C:
+			if !polled {
+				polled = true
+				st.scan()
+			}
 		case <-grace.C:
-			s.log.Warn("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
+			s.log.Debug("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
 				zap.String("signal", signalName(s.opts.StopSignal)), zap.Duration("stop_timeout", s.opts.StopTimeout))
+			s.emit(Event{Kind: EventStopTimeout, PID: p.pid, Signal: signalName(s.opts.StopSignal), Delay: s.opts.StopTimeout})
 			kill()
 		case <-s.kill:
 			if giveUp == nil {
@@ -165,9 +173,12 @@ wait:
 			}
 		case <-giveUp:
 			s.log.Warn("process group still alive after SIGKILL, no longer waiting", zap.Int("pgid", p.pid),
-				zap.Bool("leader_reaped", p.result != nil), zap.Duration("waited", time.Since(begin)))
+				zap.Bool("leader_reaped", p.result != nil), zap.Ints("strays", st.alive), zap.Duration("waited", time.Since(begin)))
 			break wait
 		}
+	}
+	if len(st.sent) > 0 {
+		s.log.Info("stopped processes of the run that had left its process group", zap.Int("pgid", p.pid), zap.Ints("pids", st.pids()))
 	}
 	s.drain(p)
 	s.log.Debug("stopped", zap.Int("pid", p.pid), zap.Duration("took", time.Since(begin)))
@@ -175,6 +186,70 @@ wait:
 		return waitResult{code: -1}
 	}
 	return *p.result
+}
+
+// procID identifies a process across pid reuse: its pid and its start time (in
+// clock ticks after boot).
+type procID struct {
+	pid   int
+	start uint64
+}
+
+// strays finds, during one stop, the processes of this run outside the stopped
+// process group: those that called setsid or setpgid, daemons that double-forked.
+// They carry the run id (RunIDEnv) but get no signal sent to the group. Finding them
+// needs /proc (Linux); elsewhere there are none and they survive a stop (see the
+// package doc).
+type strays struct {
+	s     *Supervisor
+	pgid  int
+	sig   syscall.Signal            // what scan sends to a stray
+	sent  map[procID]syscall.Signal // every stray found, with what it was sent last
+	alive []int                     // the strays the last scan found running
+}
+
+// scan looks for new strays, sends every stray that still runs st.sig unless it got
+// it already, and returns how many still run. A stray found once counts until it is
+// a zombie or gone, not only until its environment is (see running).
+func (st *strays) scan() int {
+	if !canFindRuns {
+		return 0
+	}
+	pids, err := processesWithEnv(st.s.runEntry)
+	if err != nil {
+		st.s.log.Warn("cannot look for processes that left the process group", zap.Error(err))
+	}
+	for _, pid := range pids {
+		// A member of the group is signalled through the group.
+		id, pgrp, err := procOf(pid)
+		if _, known := st.sent[id]; err == nil && pgrp != st.pgid && !known {
+			st.sent[id] = 0 // found, sent nothing yet
+		}
+	}
+	st.alive = st.alive[:0]
+	for id, sent := range st.sent {
+		if !running(id) {
+			continue
+		}
+		st.alive = append(st.alive, id.pid)
+		if sent != st.sig {
+			st.sent[id] = st.sig
+			if err := signalPID(id.pid, st.sig); err != nil {
+				st.s.log.Warn("signal a process that left the process group", zap.Int("pid", id.pid), zap.Error(err))
+			}
+		}
+	}
+	return len(st.alive)
+}
+
+// pids returns the pids of every stray found.
+func (st *strays) pids() []int {
+	pids := make([]int, 0, len(st.sent))
+	for id := range st.sent {
+		pids = append(pids, id.pid)
+	}
+	slices.Sort(pids)
+	return pids
 }
 
 // drain waits for both output readers to reach EOF. A process outside the group

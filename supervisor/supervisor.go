@@ -37,7 +37,8 @@ type Options struct {
 	// 0 means 5s.
 	StopTimeout time.Duration
 	// Ready is "", or an http://, https:// or tcp://host:port URL polled after each
-	// start until it answers, at which point EventReady is emitted.
+	// start until the started process answers, at which point EventReady is emitted
+	// (see the package doc for what counts as its answer).
 	Ready string
 	// Stdout and Stderr receive the process output, one prefixed line per Write;
 	// nil discards it. A writer shared by several supervisors (or used for both)
@@ -60,7 +61,8 @@ type Options struct {
 	// what survived a SIGKILL or crash of that supervisor (Pdeathsig reaches only the
 	// direct child). Run removes the file after a clean stop. Only one supervisor may
 	// use a RunFile at a time. Finding the processes needs Linux's /proc; elsewhere
-	// RunFile is ignored.
+	// RunFile is ignored. (Every stop also ends the processes carrying this run's id,
+	// RunFile or not; see the package doc.)
 	RunFile string
 }
 
@@ -74,6 +76,15 @@ const (
 	EventExited     EventKind = "exited"     // it exited on its own (ExitCode, Signal)
 	EventRestarting EventKind = "restarting" // it is restarted after Delay (Err: a failed start)
 	EventStopped    EventKind = "stopped"    // devloop stopped it and its process group is gone
+	// EventStopTimeout reports that the process (PID) did not stop within the stop
+	// timeout (Delay) of the stop signal (Signal): its process group, and the run's
+	// processes that left it, are SIGKILLed now.
+	EventStopTimeout EventKind = "stop_timeout"
+	// EventPortInUse reports that a process outside this start answers on the ready
+	// URL's port (Port, Ready): found before a start, or answering the probe after
+	// it. HolderPID and HolderCommand name it when it can be found (Linux), else
+	// HolderPID is 0. Reported once per holder until the port is seen free.
+	EventPortInUse EventKind = "port_in_use"
 	// EventLeftover reports a process left by an earlier run that did not stop cleanly
 	// (see Options.RunFile), killed before the first start (PID).
 	EventLeftover EventKind = "leftover_killed"
@@ -91,9 +102,17 @@ type Event struct {
 	Signal string
 	// Err is why the last start failed, for EventRestarting.
 	Err error
-	// Delay is the wait before the restart, for EventRestarting.
+	// Delay is the wait before the restart, for EventRestarting, and the stop
+	// timeout, for EventStopTimeout.
 	Delay time.Duration
-	Time  time.Time
+	// Port and Ready are the ready URL's port and the URL, for EventPortInUse.
+	Port  int
+	Ready string
+	// HolderPID and HolderCommand name the process holding the port, for
+	// EventPortInUse; 0 and "" when it cannot be found.
+	HolderPID     int
+	HolderCommand string
+	Time          time.Time
 }
 
 // Supervisor runs one target's process. Create it with [New].
@@ -108,12 +127,17 @@ type Supervisor struct {
 	backoff Backoff
 	log     *zap.Logger
 	runID   string // carried by every process of this run as RunIDEnv
+	// runEntry is RunIDEnv=runID, the environment entry that marks this run's processes.
+	runEntry string
+	// busy is the holder last reported with EventPortInUse, nil after the port was
+	// seen free; owned by Run's goroutine.
+	busy *holder
 
 	restart chan restartRequest
-	kill    chan struct{} // capacity 1: a pending Kill
-	ready   chan uint64   // a start's sequence number, from its probe
-	running atomic.Bool   // Run was called
-	done    chan struct{} // closed when Run returns
+	kill    chan struct{}    // capacity 1: a pending Kill
+	probed  chan probeReport // from the current start's probe
+	running atomic.Bool      // Run was called
+	done    chan struct{}    // closed when Run returns
 }
 
 // restartRequest asks Run's goroutine to restart the process.
@@ -169,18 +193,19 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 	}
 	runID := newRunID()
 	s := &Supervisor{
-		opts:    opts,
-		runID:   runID,
-		env:     append(append(os.Environ(), opts.Env...), RunIDEnv+"="+runID),
-		stdout:  opts.Stdout,
-		stderr:  opts.Stderr,
-		prefix:  prefix(opts.Name, opts.PrefixWidth, opts.Color),
-		backoff: b,
-		log:     opts.Logger,
-		restart: make(chan restartRequest),
-		kill:    make(chan struct{}, 1),
-		ready:   make(chan uint64),
-		done:    make(chan struct{}),
+		opts:     opts,
+		runID:    runID,
+		runEntry: RunIDEnv + "=" + runID,
+		env:      append(append(os.Environ(), opts.Env...), RunIDEnv+"="+runID),
+		stdout:   opts.Stdout,
+		stderr:   opts.Stderr,
+		prefix:   prefix(opts.Name, opts.PrefixWidth, opts.Color),
+		backoff:  b,
+		log:      opts.Logger,
+		restart:  make(chan restartRequest),
+		kill:     make(chan struct{}, 1),
+		probed:   make(chan probeReport),
+		done:     make(chan struct{}),
 	}
 	if strings.ContainsRune(opts.Command[0], '/') {
 		s.path = opts.Command[0]
@@ -237,7 +262,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	defer stopTimer()
 	start := func() (*proc, error) {
 		seq++
-		return s.start(ctx, &wg, seq)
+		return s.start(ctx, &wg, seq, s.checkPort(ctx))
 	}
 	for {
 		var exited <-chan waitResult
@@ -310,10 +335,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			}
 			cur = p
 
-		case n := <-s.ready:
-			if cur != nil && cur.seq == n {
-				s.emit(Event{Kind: EventReady, PID: cur.pid})
-			}
+		case r := <-s.probed:
+			s.handleReport(cur, r)
 		}
 	}
 }

@@ -25,15 +25,32 @@ type Batch struct {
 // Debounce returns nil when ctx is done (dropping the pending batch) or when in
 // is closed (after emitting the pending batch).
 func Debounce(ctx context.Context, quiet, maxWait time.Duration, in <-chan Event, out chan<- Batch) error {
+	t := Timing{Quiet: quiet, MaxWait: maxWait}
+	return DebounceFunc(ctx, func() Timing { return t }, in, out)
+}
+
+// Timing is what [Debounce] waits for: Quiet is the quiet period that ends a burst,
+// MaxWait the longest a burst is held after its first event.
+type Timing struct {
+	Quiet, MaxWait time.Duration
+}
+
+// DebounceFunc is [Debounce] with a timing that may change while it runs (a reloaded
+// watch.debounce): timing is called for every event, and what it returns applies from
+// that event on.
+func DebounceFunc(ctx context.Context, timing func() Timing, in <-chan Event, out chan<- Batch) error {
 	var (
-		cur          *burst
-		quietT, maxT *time.Timer
-		quietC, maxC <-chan time.Time
+		cur            *burst
+		quietT, maxT   *time.Timer
+		quietC, maxC   <-chan time.Time
+		quiet, maxWait time.Duration
 	)
 	add := func(ev Event) {
 		if len(ev.Paths) == 0 && !ev.Overflow {
 			return
 		}
+		t := timing()
+		quiet, maxWait = t.Quiet, t.MaxWait
 		now := time.Now()
 		if cur == nil {
 			cur = &burst{first: now, paths: make(map[string]struct{})}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,12 @@ type Watcher struct {
 	ready   chan struct{}
 	started atomic.Bool
 	count   atomic.Int64
+	swap    chan struct{} // capacity 1: SetRules left rules in pending
+	stopped chan struct{} // closed when Run returns
+
+	mu      sync.Mutex
+	pending *Rules          // the rules SetRules asked for, nil once Run took them
+	applied []chan struct{} // closed once Run watches by pending (or returned)
 }
 
 // New returns a Watcher; watching starts with [Watcher.Run].
@@ -54,7 +61,10 @@ func New(opts Options) (*Watcher, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Watcher{rules: opts.Rules, log: log.Named("watcher"), ready: make(chan struct{})}, nil
+	return &Watcher{
+		rules: opts.Rules, log: log.Named("watcher"), ready: make(chan struct{}),
+		swap: make(chan struct{}, 1), stopped: make(chan struct{}),
+	}, nil
 }
 
 // Ready is closed once the initial recursive watch is set up. It stays open if
@@ -76,6 +86,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 	if !w.started.CompareAndSwap(false, true) {
 		return errors.New("run watcher: already running")
 	}
+	defer w.stop()
 	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
 	if err != nil {
 		if lerr := instanceLimitError(err); lerr != nil {
@@ -101,6 +112,21 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-w.swap:
+			w.mu.Lock()
+			r, applied := w.pending, w.applied
+			w.pending, w.applied = nil, nil
+			w.mu.Unlock()
+			err := s.setRules(ctx, r)
+			for _, c := range applied {
+				close(c)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		case fev, ok := <-fsw.Events:
 			if !ok {
 				return errors.New("run watcher: fsnotify event stream closed")
@@ -142,6 +168,63 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 			}
 		}
 	}
+}
+
+// SetRules makes the watcher judge paths by new rules (after the ignore file or
+// watch.ignore changed): directories the new rules descend into get a watch, those
+// they prune lose theirs, and later events are reported by the new rules. Files the
+// rescan finds are not reported as changes. The rules must have the same root.
+//
+// SetRules does not wait: Run's goroutine rescans as soon as it is free (it may be
+// waiting for its reader, who may be the caller). applied is closed once the watch
+// set follows r, a later SetRules's rules, or Run has returned (an error that ends
+// Run, such as a watch limit reached by the rescan, is Run's to return). Rules set
+// before Run has set up its watches are applied right after.
+func (w *Watcher) SetRules(r *Rules) (applied <-chan struct{}, err error) {
+	if r == nil {
+		return nil, errors.New("set watch rules: no rules")
+	}
+	if r.root != w.rules.root {
+		return nil, fmt.Errorf("set watch rules: the context root cannot change: %s, was %s", r.root, w.rules.root)
+	}
+	done := make(chan struct{})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-w.stopped:
+		close(done)
+		return done, errors.New("set watch rules: the watcher is not running")
+	default:
+	}
+	w.pending = r
+	w.applied = append(w.applied, done)
+	select {
+	case w.swap <- struct{}{}:
+	default: // Run has yet to take the previous one: it takes r with it
+	}
+	return done, nil
+}
+
+// stop marks the watcher stopped and releases the callers of SetRules.
+func (w *Watcher) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	close(w.stopped)
+	for _, c := range w.applied {
+		close(c)
+	}
+	w.applied = nil
+}
+
+// setRules switches the session to r and rescans the context.
+func (s *session) setRules(ctx context.Context, r *Rules) error {
+	s.rules = r
+	start := time.Now()
+	if err := s.watchAll(ctx); err != nil {
+		return err
+	}
+	s.w.log.Info("watch rules replaced", zap.Int("dirs", len(s.dirs)), zap.Duration("took", time.Since(start)))
+	return nil
 }
 
 func send(ctx context.Context, out chan<- Event, ev Event) bool {

@@ -29,8 +29,6 @@ import (
 // with inputs learnt from files that include every earlier batch: if the refresh
 // after the last build has not got that far, affects waits for one that has.
 type targetInputs struct {
-	cfg      *config.Config
-	targets  []*config.Target
 	platform ocispecs.Platform // the builder's default platform: every target's, for now
 	lister   *godeps.Lister
 	notices  io.Writer // human output
@@ -38,11 +36,14 @@ type targetInputs struct {
 	kick     chan struct{} // asks run for a refresh
 
 	mu        sync.Mutex
+	cfg       *config.Config
+	targets   []*config.Target
+	cfgGen    int                  // counts reconfigure calls
 	sets      map[string]*inputSet // target → its inputs; missing: unknown
 	printed   map[string]string    // target → the reason last printed
 	pending   map[string]uint64    // changed paths → sequence number when recorded
 	seq       uint64               // the last sequence number given
-	refreshed bool                 // a refresh has completed
+	refreshed bool                 // a refresh with the current config has completed
 	doneSeq   uint64               // the sequence number when the last completed refresh started
 	updated   chan struct{}        // closed and replaced when a refresh completes
 	stopped   bool                 // run has returned: no refresh will come
@@ -74,6 +75,15 @@ func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocis
 	}
 }
 
+// reconfigure makes refreshes use a reloaded devloop.yaml (build args, stages);
+// until one has completed, affects waits for it.
+func (ti *targetInputs) reconfigure(cfg *config.Config, targets []*config.Target) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.cfg, ti.targets, ti.refreshed = cfg, targets, false
+	ti.cfgGen++
+}
+
 // run refreshes the inputs on every signal of refresh, and whenever affects needs
 // fresher ones, until ctx ends.
 func (ti *targetInputs) run(ctx context.Context, refresh <-chan struct{}) error {
@@ -98,10 +108,10 @@ func (ti *targetInputs) run(ctx context.Context, refresh <-chan struct{}) error 
 // prints, once per reason, why a target's inputs are unknown.
 func (ti *targetInputs) refresh(ctx context.Context) {
 	ti.mu.Lock()
-	start := ti.seq
+	start, gen, cfg, targets := ti.seq, ti.cfgGen, ti.cfg, ti.targets
 	ti.mu.Unlock()
 
-	df, dfErr := rebuild.ParseDockerfile(ti.cfg.Dockerfile)
+	df, dfErr := rebuild.ParseDockerfile(cfg.Dockerfile)
 	next := map[string]*inputSet{}
 	reasons := map[string]string{}
 	cache := map[string]godepsResult{}
@@ -109,8 +119,8 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	// it could not answer for is simply unknown.
 	lctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
-	for _, t := range ti.targets {
-		set, reason := ti.inputsOf(lctx, df, dfErr, t, cache)
+	for _, t := range targets {
+		set, reason := ti.inputsOf(lctx, cfg, df, dfErr, t, cache)
 		if ctx.Err() != nil {
 			return // shutting down: a half-done answer is no answer
 		}
@@ -123,6 +133,12 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	}
 
 	ti.mu.Lock()
+	close(ti.updated) // waiters look again
+	ti.updated = make(chan struct{})
+	if gen != ti.cfgGen {
+		ti.mu.Unlock()
+		return // learnt with a config reloaded since: the next refresh counts
+	}
 	ti.sets = next
 	for p, s := range ti.pending {
 		if s <= start {
@@ -130,10 +146,8 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 		}
 	}
 	ti.refreshed, ti.doneSeq = true, start
-	close(ti.updated)
-	ti.updated = make(chan struct{})
 	var lines []string
-	for _, t := range ti.targets {
+	for _, t := range targets {
 		r := reasons[t.Name]
 		if r != "" && r != ti.printed[t.Name] {
 			lines = append(lines, fmt.Sprintf("[devloop] %s: inputs unknown (%s): every change rebuilds it", t.Name, r))
@@ -155,12 +169,12 @@ type godepsResult struct {
 }
 
 // inputsOf learns target t's inputs; reason says why they are unknown.
-func (ti *targetInputs) inputsOf(ctx context.Context, df *rebuild.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
+func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *rebuild.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
 	if dfErr != nil {
 		return nil, dfErr.Error()
 	}
 	in, err := df.GoInputs(rebuild.InputsOptions{
-		Stage: t.Stage, Context: ti.cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
 	})
 	if err != nil {
 		return nil, err.Error()
@@ -169,7 +183,7 @@ func (ti *targetInputs) inputsOf(ctx context.Context, df *rebuild.Dockerfile, df
 	for _, b := range in.Go {
 		for _, env := range b.Configs() {
 			q := godeps.Query{
-				Root: ti.cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
+				Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
 				GoMod: b.GoMod, GoWork: b.GoWork,
 			}
 			key := fmt.Sprintf("%#v", q)

@@ -10,9 +10,12 @@ import (
 	"strings"
 
 	"github.com/devloop/devloop/config"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zapio"
+	"google.golang.org/grpc/grpclog"
 )
 
 // Exit codes of devloop (documented in the README).
@@ -48,15 +51,30 @@ type app struct {
 
 	stdout, stderr io.Writer
 	log            *zap.Logger
+
+	// libraryLogs, when set, sends what libraries log on their own to the logger
+	// (see redirectLibraryLogs); it returns a function that undoes it. Only main sets
+	// it: the loggers it replaces are process-wide.
+	libraryLogs        func(*zap.Logger) (restore func())
+	restoreLibraryLogs func()
 }
 
+// run runs devloop with args; in-process tests use it. main uses app.run, which can
+// also redirect library logs.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return (&app{stdout: stdout, stderr: stderr}).run(ctx, args)
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if a.restoreLibraryLogs != nil {
+		a.restoreLibraryLogs()
+	}
 	if a.log != nil {
 		_ = a.log.Sync()
 	}
@@ -96,6 +114,9 @@ and restarts the processes that run them.`,
 				return withCode(exitUsage, err)
 			}
 			a.log = log
+			if a.libraryLogs != nil {
+				a.restoreLibraryLogs = a.libraryLogs(log)
+			}
 			return nil
 		},
 	}
@@ -117,6 +138,40 @@ func newLogger(w io.Writer, level string) (*zap.Logger, error) {
 	enc.TimeKey = ""
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), lvl)
 	return zap.New(core), nil
+}
+
+// redirectLibraryLogs sends what BuildKit's client and the libraries under it log on
+// their own to log at debug level, where --log-level debug shows it; otherwise their
+// lines reach the terminal unprefixed, e.g. while builds are cancelled:
+//
+//	http2: server connection error from localhost: connection error: PROTOCOL_ERROR
+//	http2: server: error reading preface from client localhost: rpc error: code = Internal desc = SendMsg called after CloseSend
+//
+// Those come from the HTTP/2 server (golang.org/x/net/http2) that serves the BuildKit
+// session's gRPC services over the hijacked session stream (buildkit session/grpc.go:
+// http2.Server.ServeConn without an ErrorLog, so it uses the standard log package).
+// gRPC's own logger (grpclog, errors to stderr by default) and logrus's standard logger
+// (BuildKit's bklog) write to stderr the same way. All three are process-wide, so only
+// main replaces them (app.libraryLogs), once, before anything runs; in-process tests
+// and the packages never touch them. restore puts the previous standard-log and logrus
+// outputs back (grpclog has no getter: its replacement stays, writing to the logger).
+func redirectLibraryLogs(log *zap.Logger) (restore func()) {
+	lib := log.Named("lib")
+	w := &zapio.Writer{Log: lib, Level: zapcore.DebugLevel}
+	undoStd, err := zap.RedirectStdLogAt(lib.Named("http2"), zapcore.DebugLevel)
+	if err != nil { // only for a level above error
+		undoStd = func() {}
+	}
+	// gRPC's info lines (every connectivity change) stay discarded, as by default;
+	// its warnings and errors go to the debug log, once each.
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, &zapio.Writer{Log: lib.Named("grpc"), Level: zapcore.DebugLevel}, io.Discard))
+	prevLogrus := logrus.StandardLogger().Out
+	logrus.SetOutput(w)
+	return func() {
+		undoStd()
+		logrus.SetOutput(prevLogrus)
+		_ = w.Close()
+	}
 }
 
 // human is where status lines go: stdout, unless the event stream took it.

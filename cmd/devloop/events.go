@@ -60,6 +60,17 @@ func (s *eventStream) processEvent(ev supervisor.Event) {
 		fields["delay_ns"] = ev.Delay.Nanoseconds()
 	case supervisor.EventReady:
 		typ = "ready"
+	case supervisor.EventStopTimeout:
+		fields["signal"] = ev.Signal
+		fields["stop_timeout_ns"] = ev.Delay.Nanoseconds()
+	case supervisor.EventPortInUse:
+		delete(fields, "pid") // no process of the target is concerned
+		fields["port"] = ev.Port
+		fields["ready"] = ev.Ready
+		if ev.HolderPID > 0 {
+			fields["holder_pid"] = ev.HolderPID
+			fields["holder_command"] = ev.HolderCommand
+		}
 	}
 	if ev.Err != nil {
 		fields["error"] = ev.Err.Error()

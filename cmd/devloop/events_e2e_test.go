@@ -29,6 +29,8 @@ var eventShapes = map[string]map[string]string{
 	"process_stopped":         {"target": "string", "pid": "number", "?exit_code": "number", "?signal": "string", "?error": "string"},
 	"ready":                   {"target": "string", "pid": "number"},
 	"process_leftover_killed": {"target": "string", "pid": "number"},
+	"process_stop_timeout":    {"target": "string", "pid": "number", "signal": "string", "stop_timeout_ns": "number"},
+	"process_port_in_use":     {"target": "string", "port": "number", "ready": "string", "?holder_pid": "number", "?holder_command": "string"},
 }
 
 var locationShape = map[string]string{"file": "string", "line": "number", "col": "number", "message": "string", "mapped": "bool"}

@@ -11,7 +11,8 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, libraryLogs: redirectLibraryLogs}
+	code := a.run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

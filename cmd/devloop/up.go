@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/feedback"
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/supervisor"
 	"github.com/devloop/devloop/watcher"
@@ -55,23 +57,24 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		return withCode(exitUsage, err)
 	}
 
-	// Files devloop itself writes (`devloop up > up.log`, --events FILE) must not look
-	// like edits: each line written would otherwise start a build.
+	// Files devloop itself writes (`devloop up > up.log`, `| tee dev.log`, --events
+	// FILE) must not look like edits: each line written would otherwise start a build.
+	var outputs []*os.File
 	for _, w := range []io.Writer{a.stdout, a.stderr} {
 		if f, ok := w.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-				if p, err := filepath.EvalSymlinks("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err == nil {
-					proj.outputs.add(p)
-				}
-			}
+			outputs = append(outputs, f)
 		}
+	}
+	self := feedback.New(feedback.Options{Outputs: outputs, Logger: a.log})
+	for _, p := range self.Sinks() {
+		proj.outputs.add(p)
 	}
 	if a.events != "" && a.events != "-" {
 		if p, err := filepath.Abs(a.events); err == nil {
 			proj.outputs.add(p)
 		}
 	}
-	out := &lockedWriter{w: a.human()}
+	out := &lockedWriter{w: self.Writer(a.human())}
 	proj.pin, proj.notices = pin, out
 	status := newStatusPrinter(out, proj)
 	ew, closeEvents, err := a.openEvents()
@@ -100,35 +103,43 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 		if stream != nil {
 			stream.loopEvent(ev)
 		}
+		if ev, ok := ev.(loop.BuildStarted); ok {
+			ownEchoes(self, proj, out, ev.Paths)
+		}
 	}
-	sups, err := a.supervisors(filepath.Join(cfg.Dir, stateDirName), targets, out, func(ev supervisor.Event) {
+	procEvents := func(ev supervisor.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		printProcessEvent(out, ev)
 		if stream != nil {
 			stream.processEvent(ev)
 		}
-	})
+	}
+	newSups := func(targets []*config.Target) (supervisors, error) {
+		return a.supervisors(filepath.Join(cfg.Dir, stateDirName), targets, out, procEvents)
+	}
+	sups, err := newSups(targets)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	procs := newProcesses(sups, a.log)
 	run := map[string]bool{}
 	for _, t := range targets {
 		run[t.Name] = t.Run != nil
 	}
-	var affects func(string, []string) bool
-	if onlyAffected {
-		affects = inputs.affects
-	}
-	l, err := loop.New(loop.Options{
-		Affects: affects,
-		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: proj, Restarter: sups,
-		Events: emit, Logger: a.log,
-	})
+	w, err := watcher.New(watcher.Options{Rules: proj.rules, Logger: a.log})
 	if err != nil {
 		return err
 	}
-	w, err := watcher.New(watcher.Options{Rules: proj.rules, Logger: a.log})
+	rl := newReloader(a.file, reloaderOptions{
+		proj: proj, watcher: w, procs: procs, newSups: newSups, out: out, log: a.log,
+		inputs: inputs, onlyAffected: onlyAffected, refresh: refresh,
+	})
+	l, err := loop.New(loop.Options{
+		Affects: rl.affects,
+		Targets: proj.targetNames(), Run: run, Policy: policy, Builder: rl, Restarter: procs,
+		Events: emit, Logger: a.log, MaxWait: cfg.Watch.MaxWait,
+	})
 	if err != nil {
 		return err
 	}
@@ -140,17 +151,13 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return printer.Run(gctx) })
 	g.Go(func() error { return w.Run(gctx, raw) })
-	g.Go(func() error { return dropOwnWrites(gctx, proj, out, raw, filtered) })
-	g.Go(func() error {
-		return watcher.Debounce(gctx, cfg.Watch.Debounce, cfg.Watch.MaxWait, filtered, batches)
-	})
-	g.Go(func() error { return toChanges(gctx, batches, changes) })
+	g.Go(func() error { return dropOwnWrites(gctx, proj, self, raw, filtered) })
+	g.Go(func() error { return watcher.DebounceFunc(gctx, rl.debounceTiming, filtered, batches) })
+	g.Go(func() error { return rl.changes(gctx, batches, changes) })
 	if onlyAffected {
 		g.Go(func() error { return inputs.run(gctx, refresh) })
 	}
-	for _, s := range sups {
-		g.Go(func() error { return s.Run(gctx) })
-	}
+	g.Go(func() error { return procs.run(gctx) })
 	g.Go(func() error {
 		err := l.Run(gctx, changes)
 		printer.Close()
@@ -163,7 +170,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		forceKill(ctx, forced, sups)
+		forceKill(ctx, forced, procs.Kill)
 	}()
 	err = g.Wait()
 	close(forced)
@@ -175,7 +182,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	return nil
 }
 
-func forceKill(ctx context.Context, done <-chan struct{}, sups supervisors) {
+func forceKill(ctx context.Context, done <-chan struct{}, kill func()) {
 	select {
 	case <-ctx.Done():
 	case <-done:
@@ -186,9 +193,7 @@ func forceKill(ctx context.Context, done <-chan struct{}, sups supervisors) {
 	defer signal.Stop(sig)
 	select {
 	case <-sig:
-		for _, s := range sups {
-			s.Kill()
-		}
+		kill()
 	case <-done:
 	}
 }
@@ -247,20 +252,26 @@ func printProcessEvent(w io.Writer, ev supervisor.Event) {
 		}
 	case supervisor.EventStopped:
 		fmt.Fprintf(w, "%s: stopped (pid %d)\n", ev.Name, ev.PID)
+	case supervisor.EventStopTimeout:
+		fmt.Fprintf(w, "%s: did not stop within %s of %s (stop_timeout): sending SIGKILL to pid %d and what it started\n", ev.Name, ev.Delay, ev.Signal, ev.PID)
+	case supervisor.EventPortInUse:
+		holder := "another process (devloop cannot tell which)"
+		switch {
+		case ev.HolderPID > 0 && ev.HolderCommand != "":
+			holder = fmt.Sprintf("pid %d (%s)", ev.HolderPID, ev.HolderCommand)
+		case ev.HolderPID > 0:
+			holder = fmt.Sprintf("pid %d", ev.HolderPID)
+		}
+		fmt.Fprintf(w, "%s: port %d (ready: %s) is already in use by %s; %s cannot bind it and is not reported ready while that process answers\n",
+			ev.Name, ev.Port, ev.Ready, holder, ev.Name)
 	case supervisor.EventLeftover:
 		fmt.Fprintf(w, "%s: killed pid %d, left running by an earlier devloop up that did not stop cleanly\n", ev.Name, ev.PID)
 	}
 }
 
-// dropOwnWrites removes devloop's own exported files from watcher events, and says
-// when a file that shapes devloop itself changed.
-func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-chan watcher.Event, out chan<- watcher.Event) error {
-	settings := map[string]string{}
-	for _, abs := range alwaysWatched(proj.cfg) {
-		if rel, err := filepath.Rel(proj.cfg.Context, abs); err == nil {
-			settings[filepath.ToSlash(rel)] = abs
-		}
-	}
+// dropOwnWrites removes devloop's own exported files and output files from watcher
+// events. (Edits of devloop.yaml and the ignore file go on: the reloader applies them.)
+func dropOwnWrites(ctx context.Context, proj *project, self *feedback.Detector, in <-chan watcher.Event, out chan<- watcher.Event) error {
 	for {
 		var ev watcher.Event
 		select {
@@ -270,12 +281,14 @@ func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-c
 		}
 		kept := ev.Paths[:0:0]
 		for _, p := range ev.Paths {
-			if abs, ok := settings[p]; ok && abs != proj.cfg.Dockerfile {
-				fmt.Fprintf(notices, "[devloop] %s changed: restart devloop up to apply it to the watch rules\n", relToCwd(abs))
+			if proj.isOutput(p) {
+				continue
 			}
-			if !proj.isOutput(p) {
-				kept = append(kept, p)
+			if abs := filepath.Join(proj.cfg.Context, filepath.FromSlash(p)); self.Own(abs) {
+				proj.outputs.add(abs) // out of the build context too
+				continue
 			}
+			kept = append(kept, p)
 		}
 		if len(kept) == 0 && !ev.Overflow {
 			continue
@@ -289,20 +302,32 @@ func dropOwnWrites(ctx context.Context, proj *project, notices io.Writer, in <-c
 	}
 }
 
-func toChanges(ctx context.Context, in <-chan watcher.Batch, out chan<- loop.Change) error {
-	for {
-		var b watcher.Batch
-		select {
-		case <-ctx.Done():
-			return nil
-		case b = <-in:
-		}
-		select {
-		case out <- loop.Change{Paths: b.Paths, Overflow: b.Overflow, First: b.First, Last: b.Last}:
-		case <-ctx.Done():
-			return nil
-		}
+// ownEchoes tells self about a build started for paths (relative to the context). Files
+// it convicts of only echoing devloop's output become devloop's own, and the user is
+// told once how to say so in devloop.yaml.
+func ownEchoes(self *feedback.Detector, proj *project, out io.Writer, paths []string) {
+	abs := make([]string, len(paths))
+	for i, p := range paths {
+		abs[i] = filepath.Join(proj.cfg.Context, filepath.FromSlash(p))
 	}
+	for _, p := range self.BuildStarted(abs) {
+		proj.outputs.add(p)
+		rel, _ := filepath.Rel(proj.cfg.Context, p)
+		fmt.Fprintf(out, "[devloop] %s only repeats what devloop prints and started %d builds in a row: devloop now ignores it (not watched, not in the build context); to say so in devloop.yaml: watch: {ignore: [%s]}\n",
+			relToCwd(p), feedback.DefaultBuilds, strconv.Quote(escapeGlob(filepath.ToSlash(rel))))
+	}
+}
+
+// escapeGlob quotes the doublestar metacharacters of a literal path.
+func escapeGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[]{}\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // lockedWriter serialises writes from the loop and the supervisors' output prefixers.

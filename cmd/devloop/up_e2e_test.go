@@ -35,6 +35,12 @@ func startUp(t *testing.T, dir string, args ...string) *upProcess {
 	t.Helper()
 	cmd := exec.Command(devloopBin, append([]string{"up"}, args...)...)
 	cmd.Dir = dir
+	return startUpCmd(t, cmd)
+}
+
+// startUpCmd starts cmd, a `devloop up` or a command running one, reading its output.
+func startUpCmd(t *testing.T, cmd *exec.Cmd) *upProcess {
+	t.Helper()
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/exporter"
@@ -33,6 +34,9 @@ const stagingPattern = "**/.devloop-staging-*"
 // loop's Builder (solve into staging with rebuild, swap with exporter) and tracks which
 // files devloop wrote so they stay out of the build context and the watch set.
 type project struct {
+	// cfg, selected, targets and rules are as loaded. The keys of cfg that cannot
+	// change while up runs (context, dockerfile, outputs, …) hold for the session;
+	// what a reload can change, builds read from live (see reload.go).
 	cfg       *config.Config
 	selected  []*config.Target // the targets this command builds, in order
 	targets   map[string]*config.Target
@@ -40,6 +44,7 @@ type project struct {
 	printer   *rebuild.Printer
 	exporters map[string]*exporter.Exporter
 	rules     *watcher.Rules
+	live      atomic.Pointer[liveState]
 	outputs   *pathSet // absolute paths of every file devloop exported
 	log       *zap.Logger
 
@@ -47,8 +52,7 @@ type project struct {
 	// the rest of the session (see pinsFor).
 	pin     bool
 	notices io.Writer
-	pinMu   sync.Mutex
-	pins    rebuild.Pins
+	pinner  *rebuild.Pinner
 
 	// versionOf asks the daemon for its BuildKit version (client.DaemonVersion; a
 	// test hook). frontendMu guards the version, kept until the daemon is lost, and
@@ -68,13 +72,7 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 		log:       log,
 	}
 	stateDir := filepath.Join(cfg.Dir, stateDirName)
-	outputs := []string{stateDir}
 	for _, t := range cfg.Targets {
-		// Every configured target's outputs stay out of the context, not only the
-		// selected ones: a file another target exported must not bust the cache.
-		if t.Output != cfg.Context && !isAncestor(t.Output, cfg.Context) {
-			outputs = append(outputs, t.Output)
-		}
 		e, err := exporter.New(exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log})
 		if err != nil {
 			p.close()
@@ -89,18 +87,33 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 	for _, t := range targets {
 		p.targets[t.Name] = t
 	}
-	rules, err := watcher.NewRules(watcher.RulesOptions{
+	rules, err := rulesFor(cfg)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	p.rules = rules
+	p.live.Store(&liveState{cfg: cfg, targets: p.targets, rules: rules})
+	return p, nil
+}
+
+// rulesFor is the watch and context rule set of cfg: its .dockerignore and
+// watch.ignore, devloop's outputs and state excluded, its settings files watched.
+func rulesFor(cfg *config.Config) (*watcher.Rules, error) {
+	outputs := []string{filepath.Join(cfg.Dir, stateDirName)}
+	for _, t := range cfg.Targets {
+		// Every configured target's outputs stay out of the context, not only the
+		// selected ones: a file another target exported must not bust the cache.
+		if t.Output != cfg.Context && !isAncestor(t.Output, cfg.Context) {
+			outputs = append(outputs, t.Output)
+		}
+	}
+	return watcher.NewRules(watcher.RulesOptions{
 		Root:         cfg.Context,
 		Ignore:       append(slices.Clone(cfg.Watch.Ignore), stagingPattern),
 		Dockerignore: dockerignorePath(cfg),
 		Outputs:      outputs,
 		AlwaysWatch:  alwaysWatched(cfg),
 	})
-	if err != nil {
-		return nil, withCode(exitUsage, err)
-	}
-	p.rules = rules
-	return p, nil
 }
 
 // openProject does what build and up share: load devloop.yaml, select the targets,
@@ -132,7 +145,16 @@ func (a *app) openProject(ctx context.Context, args []string, progress string) (
 		return nil, nil, withCode(exitUsage, err)
 	}
 	proj.client, proj.printer, proj.versionOf = client, printer, client.DaemonVersion
-	return proj, func() { proj.close(); _ = client.Close() }, nil
+	if proj.pinner, err = proj.newPinner(client); err != nil {
+		proj.close()
+		_ = client.Close()
+		return nil, nil, err
+	}
+	return proj, func() {
+		proj.close()
+		_ = client.Close() // first: it ends a pin resolution in flight at once
+		proj.pinner.Close()
+	}, nil
 }
 
 func (p *project) targetNames() []string {
@@ -159,12 +181,15 @@ func dockerignorePath(cfg *config.Config) string {
 	return filepath.Join(cfg.Context, ".dockerignore")
 }
 
+// alwaysWatched are the files that shape devloop or the build whatever the rules say:
+// the Dockerfile, both places of its ignore file (one appearing switches them) and
+// devloop.yaml.
 func alwaysWatched(cfg *config.Config) []string {
 	abs, err := filepath.Abs(cfg.File)
 	if err != nil {
 		abs = cfg.File
 	}
-	return []string{cfg.Dockerfile, dockerignorePath(cfg), abs}
+	return []string{cfg.Dockerfile, cfg.Dockerfile + ".dockerignore", filepath.Join(cfg.Context, ".dockerignore"), abs}
 }
 
 func fileExists(p string) bool {
@@ -179,8 +204,8 @@ func isAncestor(dir, p string) bool {
 
 // excludes are the context exclusions sent with every solve: the rule set's (outputs,
 // state dir) plus every file devloop exported into the context.
-func (p *project) excludes() []string {
-	ex := append(p.rules.ContextExcludes(), stagingPattern)
+func (p *project) excludes(rules *watcher.Rules) []string {
+	ex := append(rules.ContextExcludes(), stagingPattern)
 	// devloop.yaml configures devloop, not the build: editing it must not invalidate
 	// steps that bind-mount or COPY the whole context.
 	if abs, err := filepath.Abs(p.cfg.File); err == nil {
@@ -206,7 +231,8 @@ func (p *project) isOutput(rel string) bool {
 
 // Build implements loop.Builder.
 func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
-	t, ok := p.targets[name]
+	live := p.live.Load()
+	t, ok := live.targets[name]
 	if !ok {
 		return loop.Result{}, fmt.Errorf("build %s: unknown target", name)
 	}
@@ -221,10 +247,10 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 		Context:         p.cfg.Context,
 		Dockerfile:      p.cfg.Dockerfile,
 		BuildArgs:       t.BuildArgs,
-		Excludes:        p.excludes(),
+		Excludes:        p.excludes(live.rules),
 		CacheFrom:       t.Cache.From,
 		CacheTo:         t.Cache.To,
-		Secrets:         secrets(p.cfg),
+		Secrets:         secrets(live.cfg),
 		Pins:            p.pinsFor(ctx, syntax),
 		BuiltinFrontend: builtin,
 		Dest:            st.Dir(),
@@ -245,43 +271,37 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 // the ones not pinned yet: the first build of a session (and the first after the
 // Dockerfile names a new image) asks the registry, every later build reuses the digest,
 // so rebuilds make no registry round trip and keep working when the registry is down.
-// Resolution failures are not fatal: the build then resolves images itself.
+// The resolution runs in the background, shared by the builds that wait for it: a
+// build superseded meanwhile returns at once (see rebuild.Pinner). Resolution failures
+// are not fatal: the build then resolves images itself.
 func (p *project) pinsFor(ctx context.Context, syntax string) rebuild.Pins {
-	if !p.pin {
+	if !p.pin || p.pinner == nil {
 		return nil
 	}
-	p.pinMu.Lock()
-	defer p.pinMu.Unlock()
 	refs, err := rebuild.ImageRefs(p.cfg.Dockerfile, syntax)
 	if err != nil {
-		return p.pins
+		return p.pinner.Known()
 	}
-	var missing []string
-	for _, r := range refs {
-		if _, ok := p.pins[r]; !ok {
-			missing = append(missing, r)
-		}
-	}
-	if len(missing) == 0 {
-		return p.pins
-	}
-	got, err := p.client.Resolve(ctx, missing)
-	if err != nil {
-		p.log.Warn("cannot pin base images; builds resolve them from the registry", zap.Error(err))
-		return p.pins
-	}
-	next := rebuild.Pins{}
-	for r, d := range p.pins {
-		next[r] = d
-	}
-	for _, r := range missing {
-		next[r] = got[r]
-		if p.notices != nil {
-			fmt.Fprintf(p.notices, "[devloop] pinned %s@%s for this session\n", r, got[r])
-		}
-	}
-	p.pins = next
-	return next
+	return p.pinner.Pins(ctx, refs)
+}
+
+// newPinner returns the session's pinner: it says what it pinned on notices and logs
+// what it could not pin.
+func (p *project) newPinner(r rebuild.Resolver) (*rebuild.Pinner, error) {
+	return rebuild.NewPinner(rebuild.PinnerOptions{
+		Resolver: r,
+		Pinned: func(refs []string, pins rebuild.Pins) {
+			if p.notices == nil {
+				return
+			}
+			for _, r := range refs {
+				fmt.Fprintf(p.notices, "[devloop] pinned %s@%s for this session\n", r, pins[r])
+			}
+		},
+		Failed: func(refs []string, err error) {
+			p.log.Warn("cannot pin base images; builds resolve them from the registry", zap.Error(err))
+		},
+	})
 }
 
 // frontend decides which Dockerfile frontend runs t's solve. It returns the frontend
@@ -290,8 +310,12 @@ func (p *project) pinsFor(ctx context.Context, syntax string) rebuild.Pins {
 // that skips starting the frontend image's container on every build. The first build
 // that does so says it once.
 func (p *project) frontend(ctx context.Context, t *config.Target) (syntax string, builtin bool) {
-	syntax, err := rebuild.Syntax(p.cfg.Dockerfile, t.BuildArgs)
-	if err != nil || syntax == "" || p.cfg.Builder.Frontend != config.FrontendAuto {
+	cfg := p.cfg
+	if live := p.live.Load(); live != nil { // builder.frontend can be reloaded
+		cfg = live.cfg
+	}
+	syntax, err := rebuild.Syntax(cfg.Dockerfile, t.BuildArgs)
+	if err != nil || syntax == "" || cfg.Builder.Frontend != config.FrontendAuto {
 		return syntax, false // an unreadable Dockerfile fails in the solve, with its error
 	}
 	version, ok := p.builderVersion(ctx)
@@ -396,16 +420,9 @@ func (p *project) display(abs string) string {
 	return abs
 }
 
-// supervisors implements loop.Restarter over one supervisor per target with run:.
+// supervisors are one supervisor per target with run:, by target (processes runs
+// them: see reload.go).
 type supervisors map[string]*supervisor.Supervisor
-
-func (s supervisors) Restart(ctx context.Context, target string) error {
-	sup, ok := s[target]
-	if !ok {
-		return nil
-	}
-	return sup.Restart(ctx)
-}
 
 // pathSet is a concurrency-safe set of absolute paths.
 type pathSet struct {

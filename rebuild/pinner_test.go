@@ -1,0 +1,187 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// blockedResolver resolves every ref to a fixed digest once release is closed, or
+// fails with err; it records every call.
+type blockedResolver struct {
+	release chan struct{}
+	err     error
+	calls   atomic.Int32
+	mu      sync.Mutex
+	asked   [][]string
+}
+
+const testDigest = digest.Digest("sha256:c3e44ffed7af1ace6788d487f10adcf027658ddb9e2dc910c92d2ce92da35ba2")
+
+func (r *blockedResolver) Resolve(ctx context.Context, refs []string) (Pins, error) {
+	r.calls.Add(1)
+	r.mu.Lock()
+	r.asked = append(r.asked, slices.Clone(refs))
+	r.mu.Unlock()
+	select {
+	case <-r.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	pins := Pins{}
+	for _, ref := range refs {
+		pins[ref] = testDigest
+	}
+	return pins, nil
+}
+
+// A build superseded while the pins it waits for are being resolved returns at once
+// (no virtual time passes), without cancelling the resolution: the next build gets
+// the pins from the same, single resolution.
+func TestPinnerCancelledWaiterReturnsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &blockedResolver{release: make(chan struct{})}
+		var pinned []string
+		p, err := NewPinner(PinnerOptions{Resolver: r, Pinned: func(refs []string, _ Pins) { pinned = append(pinned, refs...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := []string{"docker.io/library/alpine:3.20", "docker.io/library/golang:1.26-alpine"}
+
+		ctx, supersede := context.WithCancel(t.Context())
+		var got Pins
+		var returnedAfter time.Duration
+		done := make(chan struct{})
+		start := time.Now()
+		go func() {
+			defer close(done)
+			got = p.Pins(ctx, refs)
+			returnedAfter = time.Since(start)
+		}()
+		synctest.Wait() // the build waits for the resolution
+		select {
+		case <-done:
+			t.Fatal("Pins returned before the resolution ended or the build was cancelled")
+		default:
+		}
+		supersede()
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("a cancelled build still waits for the pin resolution")
+		}
+		if returnedAfter != 0 || len(got) != 0 {
+			t.Errorf("cancelled waiter: returned after %v with %v, want at once with no pins", returnedAfter, got)
+		}
+
+		// The next build waits for the same resolution, which was not cancelled.
+		next := make(chan Pins)
+		go func() { next <- p.Pins(t.Context(), refs) }()
+		synctest.Wait()
+		close(r.release)
+		pins := <-next
+		if len(pins) != 2 || pins[refs[0]] != testDigest || pins[refs[1]] != testDigest {
+			t.Errorf("pins = %v, want both refs pinned", pins)
+		}
+		if n := r.calls.Load(); n != 1 {
+			t.Errorf("resolver called %d times, want 1 (shared by the waiters)", n)
+		}
+		if !slices.Equal(pinned, refs) {
+			t.Errorf("Pinned reported %v, want %v once", pinned, refs)
+		}
+		// Pinned refs are never resolved again.
+		if again := p.Pins(t.Context(), refs[:1]); again[refs[0]] != testDigest || r.calls.Load() != 1 {
+			t.Errorf("pinned ref: Pins = %v after %d resolutions, want the pin and no new resolution", again, r.calls.Load())
+		}
+		p.Close()
+	})
+}
+
+// A failed resolution is reported once, the build goes on without the pins, and the
+// next build tries again.
+func TestPinnerFailureRetriedByNextBuild(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &blockedResolver{release: make(chan struct{}), err: errors.New("registry down")}
+		close(r.release)
+		var failures []error
+		p, _ := NewPinner(PinnerOptions{Resolver: r, Failed: func(_ []string, err error) { failures = append(failures, err) }})
+		refs := []string{"docker.io/library/alpine:3.20"}
+		if got := p.Pins(t.Context(), refs); len(got) != 0 {
+			t.Errorf("Pins after a failed resolution = %v, want none", got)
+		}
+		if got := p.Pins(t.Context(), refs); len(got) != 0 {
+			t.Errorf("Pins after a second failed resolution = %v, want none", got)
+		}
+		if n := r.calls.Load(); n != 2 {
+			t.Errorf("resolver called %d times, want 2 (each build tries again)", n)
+		}
+		if len(failures) != 2 {
+			t.Errorf("Failed called %d times, want 2", len(failures))
+		}
+		p.Close()
+	})
+}
+
+// Builds needing different images: one waits for the other's resolution, then
+// resolves only what is still missing.
+func TestPinnerWaitsThenResolvesTheRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &blockedResolver{release: make(chan struct{})}
+		p, _ := NewPinner(PinnerOptions{Resolver: r})
+		a, b := "docker.io/library/alpine:3.20", "docker.io/library/golang:1.26-alpine"
+		first := make(chan Pins)
+		go func() { first <- p.Pins(t.Context(), []string{a}) }()
+		synctest.Wait()
+		second := make(chan Pins)
+		go func() { second <- p.Pins(t.Context(), []string{a, b}) }()
+		synctest.Wait()
+		close(r.release)
+		if got := <-first; got[a] != testDigest {
+			t.Errorf("first build's pins = %v, want %s pinned", got, a)
+		}
+		if got := <-second; got[a] != testDigest || got[b] != testDigest {
+			t.Errorf("second build's pins = %v, want both pinned", got)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if want := [][]string{{a}, {b}}; !slices.EqualFunc(r.asked, want, slices.Equal[[]string]) {
+			t.Errorf("resolutions asked for %v, want %v", r.asked, want)
+		}
+		p.Close()
+	})
+}
+
+// Close ends a resolution in flight without reporting a failure, and later builds
+// get the pins known at once.
+func TestPinnerClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &blockedResolver{release: make(chan struct{})}
+		failed := false
+		p, _ := NewPinner(PinnerOptions{Resolver: r, Failed: func([]string, error) { failed = true }})
+		ref := []string{"docker.io/library/alpine:3.20"}
+		done := make(chan Pins)
+		go func() { done <- p.Pins(t.Context(), ref) }()
+		synctest.Wait()
+		p.Close()
+		if got := <-done; len(got) != 0 {
+			t.Errorf("Pins of a build waiting during Close = %v, want none", got)
+		}
+		if got := p.Pins(t.Context(), ref); len(got) != 0 || r.calls.Load() != 1 {
+			t.Errorf("Pins after Close = %v after %d resolutions, want none and no new resolution", got, r.calls.Load())
+		}
+		if failed {
+			t.Error("a resolution stopped by Close was reported as failed")
+		}
+	})
+}
