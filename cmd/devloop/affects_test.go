@@ -165,7 +165,8 @@ COPY --from=build-client /bin/client /
 		t.Errorf("the notice is repeated on a refresh with the same reason:\n%s", out.String())
 	}
 	// With the build arg given, the client is known and a server-only edit skips it.
-	targets[1].BuildArgs = map[string]string{"EXTRA": "x"}
+	reloaded := []*config.Target{targets[0], {Name: "client", Stage: "client", BuildArgs: map[string]string{"EXTRA": "x"}}}
+	ti.reconfigure(cfg, reloaded)
 	ti.refresh(context.Background())
 	if ti.affects("client", []string{"cmd/server/prod.go"}) {
 		t.Errorf("a server-only edit affects the client")
