@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/internal/e2etest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -192,4 +193,19 @@ func writeProject(t *testing.T, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// BenchmarkTargetInputsRefresh measures one refresh of the example's two targets:
+// the Dockerfile analysis and one go list per target (CGO_ENABLED is set there).
+func BenchmarkTargetInputsRefresh(b *testing.B) {
+	dir := filepath.Join(e2etest.RepoRoot(), "examples", "greeter")
+	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, io.Discard, zap.NewNop())
+	for b.Loop() {
+		ti.refresh(b.Context())
+		if len(ti.sets) != 2 {
+			b.Fatalf("inputs known for %d targets, want 2", len(ti.sets))
+		}
+	}
 }
