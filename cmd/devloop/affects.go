@@ -26,8 +26,9 @@ import (
 //
 // Inputs learnt before a change may miss what it did to the import graph (a new
 // import of a package only another target used), so a batch of changes is judged
-// with inputs learnt from files that include every earlier batch: if the refresh
-// after the last build has not got that far, affects waits for one that has.
+// with inputs learnt from files that include every earlier batch (changed records
+// them as they arrive): if the refresh after the last build has not got that far,
+// affects waits for one that has.
 type targetInputs struct {
 	platform ocispecs.Platform // the builder's default platform: every target's, for now
 	lister   *godeps.Lister
@@ -41,7 +42,7 @@ type targetInputs struct {
 	cfgGen    int                  // counts reconfigure calls
 	sets      map[string]*inputSet // target → its inputs; missing: unknown
 	printed   map[string]string    // target → the reason last printed
-	pending   map[string]uint64    // changed paths → sequence number when recorded
+	pending   map[string]uint64    // changed paths (overflowPath for unknown ones) → sequence number when recorded
 	seq       uint64               // the last sequence number given
 	refreshed bool                 // a refresh with the current config has completed
 	doneSeq   uint64               // the sequence number when the last completed refresh started
@@ -72,6 +73,25 @@ func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocis
 		cfg: cfg, targets: targets, platform: platform, lister: godeps.NewLister(), notices: notices, log: log,
 		kick: make(chan struct{}, 1), sets: map[string]*inputSet{}, printed: map[string]string{},
 		pending: map[string]uint64{}, updated: make(chan struct{}),
+	}
+}
+
+// overflowPath stands for changes the watcher lost.
+const overflowPath = "\x00overflow"
+
+// changed records a batch of changed paths as it arrives, before the loop asks
+// affects about it; overflow means changes were lost, which any later batch must be
+// judged after.
+func (ti *targetInputs) changed(paths []string, overflow bool) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	for _, p := range paths {
+		ti.seq++
+		ti.pending[p] = ti.seq
+	}
+	if overflow {
+		ti.seq++
+		ti.pending[overflowPath] = ti.seq
 	}
 }
 
@@ -207,7 +227,7 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *re
 // affects implements loop.Options.Affects: a change affects a target unless every
 // changed path is outside its inputs and inside another target's (a path no target
 // claims might be anything: a new package, a data file, the Dockerfile). The loop
-// asks once per target for the same paths.
+// asks once per target for the same paths, which changed has recorded.
 func (ti *targetInputs) affects(target string, paths []string) bool {
 	batch := make(map[string]bool, len(paths))
 	for _, p := range paths {
@@ -233,10 +253,6 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		}
 		<-updated
 		ti.mu.Lock()
-	}
-	for _, p := range paths {
-		ti.seq++
-		ti.pending[p] = ti.seq
 	}
 	mine, known := ti.sets[target]
 	if !known {

@@ -61,6 +61,7 @@ func TestTargetInputsAffects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		ti := knownInputs(sets())
+		ti.changed(tt.paths, false)
 		if got := ti.affects(tt.target, tt.paths); got != tt.want {
 			t.Errorf("affects(%s, %v) = %v, want %v", tt.target, tt.paths, got, tt.want)
 		}
@@ -104,20 +105,36 @@ COPY --from=bc /bin/client /
 		<-done
 	}()
 
-	if ti.affects("server", []string{"internal/other/other.go"}) {
+	batch := func(paths ...string) []string {
+		ti.changed(paths, false)
+		return paths
+	}
+	if ti.affects("server", batch("internal/other/other.go")) {
 		t.Fatalf("internal/other affects the server before it imports it")
 	}
 	// The edit: the server imports internal/other now.
 	if err := os.WriteFile(filepath.Join(dir, "cmd", "server", "main.go"), []byte("package main\n\nimport \"example.com/aff/internal/other\"\n\nfunc main() { println(other.Text) }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !ti.affects("server", []string{"cmd/server/main.go"}) || ti.affects("client", []string{"cmd/server/main.go"}) {
+	b := batch("cmd/server/main.go")
+	if !ti.affects("server", b) || ti.affects("client", b) {
 		t.Fatalf("cmd/server/main.go: want the server affected, the client not")
 	}
 	// No refresh was signalled since: the next batch must not be judged with the
 	// inputs from before the new import.
-	if !ti.affects("server", []string{"internal/other/other.go"}) {
+	if !ti.affects("server", batch("internal/other/other.go")) {
 		t.Errorf("an edit in internal/other after the server started importing it skips the server")
+	}
+	// Lost events: the next batch waits for inputs learnt after them, and is judged.
+	ti.changed(nil, true)
+	if ti.affects("client", batch("cmd/server/main.go")) {
+		t.Errorf("after an overflow a server-only edit affects the client")
+	}
+	ti.mu.Lock()
+	_, left := ti.pending[overflowPath]
+	ti.mu.Unlock()
+	if left {
+		t.Errorf("the overflow is still pending after the refresh affects waited for")
 	}
 }
 
@@ -154,6 +171,7 @@ COPY --from=build-client /bin/client /
 		t.Fatal("refresh did not complete")
 	}
 
+	ti.changed([]string{"internal/shared/shared.go"}, false)
 	if !ti.affects("server", []string{"internal/shared/shared.go"}) {
 		t.Errorf("internal/shared does not affect the server built with -tags prod")
 	}
@@ -169,10 +187,12 @@ COPY --from=build-client /bin/client /
 	reloaded := []*config.Target{targets[0], {Name: "client", Stage: "client", BuildArgs: map[string]string{"EXTRA": "x"}}}
 	ti.reconfigure(cfg, reloaded)
 	ti.refresh(context.Background())
+	ti.changed([]string{"cmd/server/prod.go"}, false)
 	if ti.affects("client", []string{"cmd/server/prod.go"}) {
 		t.Errorf("a server-only edit affects the client")
 	}
 	ti.refresh(context.Background()) // the next batch waits for inputs that saw the last one
+	ti.changed([]string{"internal/shared/shared.go"}, false)
 	if !ti.affects("client", []string{"internal/shared/shared.go"}) {
 		t.Errorf("internal/shared does not affect the client")
 	}

@@ -103,6 +103,9 @@ func (r *reloader) changes(ctx context.Context, in <-chan watcher.Batch, out cha
 			return nil
 		case b = <-in:
 		}
+		if r.onlyAffected {
+			r.inputs.changed(b.Paths, b.Overflow)
+		}
 		yaml, ignore, other := false, false, false
 		for _, p := range b.Paths {
 			switch {
