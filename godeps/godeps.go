@@ -182,8 +182,11 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	if err != nil {
 		r.realRoot = r.root
 	}
-	pkgs, err := r.list(ctx, q.Patterns, false)
+	pkgs, err := r.list(ctx, q.Patterns)
 	if err != nil {
+		return Inputs{}, err
+	}
+	if err := r.checkRoots(pkgs); err != nil {
 		return Inputs{}, err
 	}
 	if err := r.checkModule(pkgs); err != nil {
@@ -199,7 +202,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 		}
 		// Imports of files the build's toolchain may compile: errors are theirs
 		// (a package only that toolchain has); what resolves is followed.
-		if pkgs, err = r.list(ctx, extra, true); err != nil {
+		if pkgs, err = r.list(ctx, extra); err != nil {
 			return Inputs{}, err
 		}
 	}
@@ -216,11 +219,13 @@ type resolver struct {
 	dirs, trees    map[string]bool
 }
 
-func (r *resolver) list(ctx context.Context, patterns []string, tolerant bool) ([]listedPackage, error) {
-	args := []string{"list", "-deps", "-json=" + listFields}
-	if tolerant {
-		args = append(args, "-e")
-	}
+// list runs go list -deps -e: a package that does not load (a syntax error in its
+// imports while the user types, an import not there yet) is reported with what could
+// be read, its directory included. That is enough: the build of whatever imports it
+// fails until an edit in that directory — an input — fixes it, and a new package is
+// a new directory, which no target claims.
+func (r *resolver) list(ctx context.Context, patterns []string) ([]listedPackage, error) {
+	args := []string{"list", "-deps", "-e", "-json=" + listFields}
 	args = append(args, r.q.Flags...)
 	args = append(args, patterns...)
 	cmd := exec.CommandContext(ctx, r.goCmd, args...)
@@ -243,6 +248,20 @@ func (r *resolver) list(ctx context.Context, patterns []string, tolerant bool) (
 		pkgs = append(pkgs, p)
 	}
 	return pkgs, nil
+}
+
+// checkRoots fails for a package argument that names no directory: what the build
+// compiles is unknown.
+func (r *resolver) checkRoots(pkgs []listedPackage) error {
+	for _, p := range pkgs {
+		if p.DepOnly || p.Error == nil {
+			continue
+		}
+		if fi, err := os.Stat(p.Dir); p.Dir == "" || err != nil || !fi.IsDir() {
+			return fmt.Errorf("go list in %s: %s: %s", r.q.Dir, p.ImportPath, firstLine(p.Error.Err))
+		}
+	}
+	return nil
 }
 
 // checkModule verifies that the host's go command used the build's go.mod (outside

@@ -125,6 +125,8 @@ func TestInputsErrors(t *testing.T) {
 		want string
 	}{
 		{"missing package", Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/missing"}, Env: linux, GoMod: filepath.Join(dir, "go.mod")}, "go list"},
+		{"missing import path", Query{Root: dir, Dir: dir, Patterns: []string{"example.com/m/cmd/nope"}, Env: linux, GoMod: filepath.Join(dir, "go.mod")}, "go list"},
+		{"bad flag", Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/client"}, Flags: []string{"-mod=bogus"}, Env: linux, GoMod: filepath.Join(dir, "go.mod")}, "go list"},
 		{"another go.mod", Query{Root: dir, Dir: filepath.Join(dir, "nested"), Patterns: []string{"."}, Env: linux, GoMod: filepath.Join(dir, "go.mod")}, "the build uses"},
 		{"no platform", Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/client"}, Env: map[string]string{}, GoMod: filepath.Join(dir, "go.mod")}, "GOOS and GOARCH"},
 	}
@@ -135,6 +137,22 @@ func TestInputsErrors(t *testing.T) {
 				t.Errorf("error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestInputsBrokenImports: while an import block is being typed the package does
+// not load; its directory and what could be read still count, and no error makes
+// every target unknown.
+func TestInputsBrokenImports(t *testing.T) {
+	dir := project(t)
+	write(t, dir, "cmd/client/main.go", "package main\n\nimport (\n\t\"example.com/m/internal/shared\"\n\t\"example.com/m/internal/oth\n)\n\nfunc main() { println(shared.Text) }\n")
+	got, err := NewLister().Inputs(t.Context(), Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/client"},
+		Env: map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"}, GoMod: filepath.Join(dir, "go.mod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got.Dirs, ","); !strings.Contains(g, "cmd/client") {
+		t.Errorf("Dirs = %s, want cmd/client among them", g)
 	}
 }
 
