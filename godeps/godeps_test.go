@@ -146,11 +146,8 @@ func TestInputsErrors(t *testing.T) {
 func TestInputsBrokenImports(t *testing.T) {
 	dir := project(t)
 	write(t, dir, "cmd/client/main.go", "package main\n\nimport (\n\t\"example.com/m/internal/shared\"\n\t\"example.com/m/internal/oth\n)\n\nfunc main() { println(shared.Text) }\n")
-	got, err := NewLister().Inputs(t.Context(), Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/client"},
+	got := mustInputs(t, NewLister(), Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/client"},
 		Env: map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"}, GoMod: filepath.Join(dir, "go.mod")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if g := strings.Join(got.Dirs, ","); !strings.Contains(g, "cmd/client") {
 		t.Errorf("Dirs = %s, want cmd/client among them", g)
 	}
@@ -167,21 +164,13 @@ func TestInputsWorkspace(t *testing.T) {
 	l := NewLister()
 	q := Query{Root: dir, Dir: filepath.Join(dir, "app"), Patterns: []string{"."}, Env: env,
 		GoMod: filepath.Join(dir, "app", "go.mod"), GoWork: filepath.Join(dir, "go.work")}
-	got, err := l.Inputs(t.Context(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g := strings.Join(got.Dirs, ","); g != "app,lib" {
+	if g := strings.Join(mustInputs(t, l, q).Dirs, ","); g != "app,lib" {
 		t.Errorf("with go.work: Dirs = %s, want app,lib", g)
 	}
 	// Without the workspace the lib module cannot be found: that build fails, and
 	// reads nothing of lib until go.work (which every target depends on) appears.
 	q.GoWork = ""
-	got, err = l.Inputs(t.Context(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g := strings.Join(got.Dirs, ","); g != "app" {
+	if g := strings.Join(mustInputs(t, l, q).Dirs, ","); g != "app" {
 		t.Errorf("without go.work: Dirs = %s, want app", g)
 	}
 }
@@ -197,10 +186,7 @@ func TestInputsCgo(t *testing.T) {
 	l := NewLister()
 	q := Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/c"}, GoMod: filepath.Join(dir, "go.mod"),
 		Env: map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "1"}}
-	got, err := l.Inputs(t.Context(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustInputs(t, l, q)
 	if g := strings.Join(got.Dirs, ","); g != "clib,clib/y,cmd/c" {
 		t.Errorf("Dirs = %s, want clib,clib/y,cmd/c", g)
 	}
@@ -222,4 +208,13 @@ func TestEmbedTree(t *testing.T) {
 			t.Errorf("embedTree(%q) = %q, want %q", pat, got, want)
 		}
 	}
+}
+
+func mustInputs(t *testing.T, l *Lister, q Query) Inputs {
+	t.Helper()
+	got, err := l.Inputs(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
