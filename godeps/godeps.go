@@ -1,54 +1,374 @@
-// Package godeps asks the host's go command which directories a Go main package is
-// compiled from, so devloop can skip rebuilding targets that a change cannot affect.
+// Package godeps asks the host's go command which directories of a build context a
+// Go build reads, so devloop can skip rebuilding targets a change cannot affect.
+//
+// The question is asked for one configuration at a time ([Query]): the directory the
+// build's go command runs in, its package arguments, the flags that select files
+// (-tags, -mod, -modfile, -race, …) and the environment that does (GOOS, GOARCH,
+// CGO_ENABLED, GOEXPERIMENT, …). The host's own configuration never leaks in: every
+// GO* and CGO_* variable of devloop's environment and the host's go env file are left
+// out (GOENV=off), and only the host's module download and cache settings (GOPROXY,
+// GOPRIVATE, GOMODCACHE, GOTOOLCHAIN, … as `go env` reports them) are kept, so the
+// module cache is shared.
+//
+// The answer ([Inputs]) holds, relative to the build context, every directory of a
+// package the build compiles, the directories of the files they embed and the trees
+// an embed pattern names (a new file there is embedded too), and for cgo the
+// directories of headers included from elsewhere and the trees -I and -L name. The host's toolchain
+// need not be the build's: files that a release tag (go1.N), a GOEXPERIMENT tag or an
+// architecture feature tag (amd64.v3) leaves out on the host but might let in inside
+// the build are followed as well. Over-approximation is safe, under-approximation is
+// the fault this package exists to avoid; anything it cannot answer is an error, and
+// then the caller must assume the build reads everything.
 package godeps
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
-// Dirs runs `go list -deps` for pkgs (directories relative to dir, like "cmd/server")
-// in dir and returns the directories of every non-standard package they are built
-// from, relative to dir; packages outside dir (the module cache) are left out.
-func Dirs(ctx context.Context, dir string, pkgs []string) ([]string, error) {
-	args := []string{"list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}"}
-	for _, p := range pkgs {
-		args = append(args, "./"+filepath.ToSlash(filepath.Clean(p)))
+// Query is one go build configuration.
+type Query struct {
+	// Root is the build context (absolute); results are relative to it, and
+	// directories outside it (the module cache, GOROOT) are left out.
+	Root string
+	// Dir is the absolute host directory the go command runs in.
+	Dir string
+	// Patterns are the package arguments as given to go build ("./cmd/server",
+	// "example.com/m/cmd/...", "/abs/host/dir").
+	Patterns []string
+	// Flags are the go build flags that select packages and files, in a form go
+	// list accepts: -tags=a,b -mod=vendor -modfile=/abs/go.dev.mod -race …
+	Flags []string
+	// Env is the build's configuration: GOOS and GOARCH always, and whichever of
+	// CGO_ENABLED, GOEXPERIMENT, GOAMD64, GO111MODULE, … the build sets.
+	Env map[string]string
+	// GoMod is the absolute host path of the go.mod the build uses; the host's
+	// go command must pick the same one, or the answer would be about another
+	// module.
+	GoMod string
+	// GoWork is the absolute host path of the go.work the build uses, "" for none.
+	GoWork string
+}
+
+// Inputs are the context paths a build reads, relative to Query.Root, slash-separated.
+type Inputs struct {
+	Dirs  []string // directories whose files (not subdirectories) feed the build
+	Trees []string // directories whose whole tree feeds it (embedded directories)
+}
+
+// Lister runs go list. Its zero value is not usable; use [NewLister].
+type Lister struct {
+	goCmd string
+
+	mu      sync.Mutex
+	hostEnv []string // the host's download and cache settings, once known
+}
+
+// NewLister returns a Lister using the go command on PATH.
+func NewLister() *Lister { return &Lister{goCmd: "go"} }
+
+// hostKeys are the settings copied from the host's `go env`: where modules come from
+// and where they are cached. None of them changes which files a build compiles.
+var hostKeys = []string{
+	"GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GOVCS",
+	"GOAUTH", "GOMODCACHE", "GOCACHE", "GOPATH", "GOTOOLCHAIN", "GOROOT", "GOTELEMETRY",
+}
+
+// baseEnv is devloop's environment without any GO* or CGO_* variable, plus the
+// host's download and cache settings and GOENV=off.
+func (l *Lister) baseEnv(ctx context.Context) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hostEnv != nil {
+		return l.hostEnv, nil
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
+	cmd := exec.CommandContext(ctx, l.goCmd, append([]string{"env", "-json"}, hostKeys...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go list -deps %s in %s: %w: %s", strings.Join(pkgs, " "), dir, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("go env: %w: %s", err, firstLine(stderr.String()))
 	}
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		root = dir
+	var vals map[string]string
+	if err := json.Unmarshal(stdout.Bytes(), &vals); err != nil {
+		return nil, fmt.Errorf("go env: %w", err)
 	}
-	set := map[string]bool{}
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GO") || strings.HasPrefix(k, "CGO_") {
 			continue
 		}
-		for _, base := range []string{dir, root} {
-			rel, err := filepath.Rel(base, line)
-			if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				set[filepath.ToSlash(rel)] = true
-				break
+		env = append(env, kv)
+	}
+	for _, k := range hostKeys {
+		if v := vals[k]; v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	env = append(env, "GOENV=off", "GOFLAGS=")
+	l.hostEnv = env
+	return env, nil
+}
+
+// listedPackage is what go list -json says about a package (the fields asked for).
+type listedPackage struct {
+	ImportPath     string
+	Dir            string
+	Standard       bool
+	DepOnly        bool
+	EmbedPatterns  []string
+	EmbedFiles     []string
+	IgnoredGoFiles []string
+	// cgo: the files its C compiler reads, and the flags that name directories.
+	CgoFiles, CFiles, CXXFiles, HFiles, MFiles, FFiles, SFiles []string
+	CgoCFLAGS, CgoCPPFLAGS, CgoCXXFLAGS, CgoFFLAGS, CgoLDFLAGS []string
+	Module                                                     *struct {
+		Path  string
+		Main  bool
+		GoMod string
+	}
+	Error *struct{ Err string }
+}
+
+const listFields = "ImportPath,Dir,Standard,DepOnly,EmbedPatterns,EmbedFiles,IgnoredGoFiles,Module,Error," +
+	"CgoFiles,CFiles,CXXFiles,HFiles,MFiles,FFiles,SFiles,CgoCFLAGS,CgoCPPFLAGS,CgoCXXFLAGS,CgoFFLAGS,CgoLDFLAGS"
+
+// maxRounds bounds how often files the host's toolchain leaves out are followed.
+const maxRounds = 4
+
+// Inputs runs `go list -deps` for q and returns the context directories the build
+// reads. Errors name the go list command and its first line of stderr.
+func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
+	if q.Env["GOOS"] == "" || q.Env["GOARCH"] == "" {
+		return Inputs{}, errors.New("godeps: GOOS and GOARCH must be given")
+	}
+	base, err := l.baseEnv(ctx)
+	if err != nil {
+		return Inputs{}, err
+	}
+	env := slices.Clone(base)
+	keys := make([]string, 0, len(q.Env))
+	for k := range q.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+q.Env[k])
+	}
+	gowork := "off"
+	if q.GoWork != "" {
+		gowork = q.GoWork
+	}
+	env = append(env, "GOWORK="+gowork)
+
+	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}}
+	r.root, err = filepath.Abs(q.Root)
+	if err != nil {
+		return Inputs{}, err
+	}
+	r.realRoot, err = filepath.EvalSymlinks(r.root)
+	if err != nil {
+		r.realRoot = r.root
+	}
+	pkgs, err := r.list(ctx, q.Patterns)
+	if err != nil {
+		return Inputs{}, err
+	}
+	if err := r.checkRoots(pkgs); err != nil {
+		return Inputs{}, err
+	}
+	if err := r.checkModule(pkgs); err != nil {
+		return Inputs{}, err
+	}
+	for round := 0; ; round++ {
+		extra := r.add(pkgs)
+		if len(extra) == 0 {
+			break
+		}
+		if round == maxRounds {
+			return Inputs{}, fmt.Errorf("go list in %s: files left out by the host's toolchain import more packages after %d rounds", q.Dir, maxRounds)
+		}
+		// Imports of files the build's toolchain may compile: errors are theirs
+		// (a package only that toolchain has); what resolves is followed.
+		if pkgs, err = r.list(ctx, extra); err != nil {
+			return Inputs{}, err
+		}
+	}
+	return Inputs{Dirs: sortedKeys(r.dirs), Trees: sortedKeys(r.trees)}, nil
+}
+
+// resolver is one Inputs call.
+type resolver struct {
+	q              Query
+	env            []string
+	goCmd          string
+	root, realRoot string
+	seen           map[string]bool // import paths listed
+	dirs, trees    map[string]bool
+}
+
+// list runs go list -deps -e: a package that does not load (a syntax error in its
+// imports while the user types, an import not there yet) is reported with what could
+// be read, its directory included. That is enough: the build of whatever imports it
+// fails until an edit in that directory — an input — fixes it, and a new package is
+// a new directory, which no target claims.
+func (r *resolver) list(ctx context.Context, patterns []string) ([]listedPackage, error) {
+	args := []string{"list", "-deps", "-e", "-json=" + listFields}
+	args = append(args, r.q.Flags...)
+	args = append(args, patterns...)
+	cmd := exec.CommandContext(ctx, r.goCmd, args...)
+	cmd.Dir = r.q.Dir
+	cmd.Env = r.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go list %s in %s: %w: %s", strings.Join(append(slices.Clone(r.q.Flags), patterns...), " "), r.q.Dir, err, firstLine(stderr.String()))
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(&stdout)
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("go list in %s: %w", r.q.Dir, err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}
+
+// checkRoots fails for a package argument that names no directory: what the build
+// compiles is unknown.
+func (r *resolver) checkRoots(pkgs []listedPackage) error {
+	for _, p := range pkgs {
+		if p.DepOnly || p.Error == nil {
+			continue
+		}
+		if fi, err := os.Stat(p.Dir); p.Dir == "" || err != nil || !fi.IsDir() {
+			return fmt.Errorf("go list in %s: %s: %s", r.q.Dir, p.ImportPath, firstLine(p.Error.Err))
+		}
+	}
+	return nil
+}
+
+// checkModule verifies that the host's go command used the build's go.mod (outside
+// a workspace; in one, that every main module lies in the context).
+func (r *resolver) checkModule(pkgs []listedPackage) error {
+	want := r.q.GoMod
+	if w, err := filepath.EvalSymlinks(want); err == nil {
+		want = w
+	}
+	for _, p := range pkgs {
+		if p.DepOnly || p.Module == nil || !p.Module.Main {
+			continue
+		}
+		got := p.Module.GoMod
+		if g, err := filepath.EvalSymlinks(got); err == nil {
+			got = g
+		}
+		if r.q.GoWork != "" {
+			if _, ok := r.rel(filepath.Dir(got)); !ok {
+				return fmt.Errorf("go list in %s: module %s (%s) is outside the build context", r.q.Dir, p.Module.Path, got)
+			}
+			continue
+		}
+		if got != want {
+			return fmt.Errorf("go list in %s: the host's go command uses %s, the build uses %s", r.q.Dir, got, want)
+		}
+	}
+	return nil
+}
+
+// add records pkgs' context directories and returns the import paths, not yet
+// listed, of files the host left out that the build's toolchain may compile.
+func (r *resolver) add(pkgs []listedPackage) []string {
+	var extra []string
+	for _, p := range pkgs {
+		r.seen[p.ImportPath] = true
+	}
+	for _, p := range pkgs {
+		if p.Standard || p.Dir == "" {
+			continue
+		}
+		rel, ok := r.rel(p.Dir)
+		if !ok {
+			continue
+		}
+		r.dirs[rel] = true
+		for _, f := range p.EmbedFiles {
+			r.dirs[path.Join(rel, path.Dir(filepath.ToSlash(f)))] = true
+		}
+		for _, pat := range p.EmbedPatterns {
+			if t := embedTree(pat); t != "" {
+				r.trees[path.Join(rel, t)] = true
+			}
+		}
+		r.cgoInputs(p)
+		for _, imp := range r.mayImport(p) {
+			if !r.seen[imp] && !slices.Contains(extra, imp) {
+				extra = append(extra, imp)
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for d := range set {
-		out = append(out, d)
+	for _, imp := range extra {
+		r.seen[imp] = true
+	}
+	return extra
+}
+
+// rel turns a host directory into a context-relative one; ok is false outside.
+func (r *resolver) rel(dir string) (string, bool) {
+	for _, base := range []string{r.root, r.realRoot} {
+		rel, err := filepath.Rel(base, dir)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+			return filepath.ToSlash(rel), true
+		}
+	}
+	return "", false
+}
+
+// embedTree is the directory an embed pattern names or lies in, whose whole tree a
+// new file may be embedded from: "static" for "static", "all:static" or
+// "static/*.html"; "" when the pattern names files of the package's own directory.
+func embedTree(pattern string) string {
+	pattern = strings.TrimPrefix(pattern, "all:")
+	var lit []string
+	for _, elem := range strings.Split(pattern, "/") {
+		if strings.ContainsAny(elem, `*?[\`) {
+			return strings.Join(lit, "/")
+		}
+		lit = append(lit, elem)
+	}
+	// No wildcard: the pattern names a file or a directory, the tree is that path.
+	return strings.Join(lit, "/")
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
 
@@ -42,9 +44,10 @@ type TLS struct {
 // Client is one long-lived connection to a BuildKit daemon. It is safe for concurrent
 // use: solves of several targets share it.
 type Client struct {
-	bk   *client.Client
-	addr string
-	log  *zap.Logger
+	bk       *client.Client
+	addr     string
+	log      *zap.Logger
+	platform ocispecs.Platform // the first worker's default platform
 	// calls are the solves still tearing down after their caller returned (see
 	// cancellable).
 	calls sync.WaitGroup
@@ -156,7 +159,11 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		return nil, &UnreachableError{Address: ep.display, Err: errors.New("the daemon answers but has no workers")}
 	}
 	log.Debug("connected", zap.String("address", ep.display), zap.Int("workers", len(workers)))
-	return &Client{bk: bk, addr: ep.display, log: log}, nil
+	c := &Client{bk: bk, addr: ep.display, log: log}
+	if ps := workers[0].Platforms; len(ps) > 0 {
+		c.platform = platforms.Normalize(ps[0])
+	}
+	return c, nil
 }
 
 // simplifyDialError strips gRPC's status wrapping so the message says what failed.
@@ -209,6 +216,12 @@ func (c *Client) DaemonVersion(ctx context.Context) (string, error) {
 	}
 	return info.BuildkitVersion.Version, nil
 }
+
+// Platform is the platform the daemon builds for when a solve names none: the
+// default platform of its first worker, as BuildKit's Dockerfile frontend takes it
+// (TARGETPLATFORM, and the platform of every stage whose FROM gives none). Zero when
+// the worker reports no platform.
+func (c *Client) Platform() ocispecs.Platform { return c.platform }
 
 // Close releases the connection and waits for the solves cancelled callers left
 // tearing down, which closing the connection ends.

@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -37,7 +36,8 @@ type Dockerfile struct {
 	Path   string
 	Stages []Stage
 
-	stages []stageInfo // parallel to Stages
+	stages []stageInfo    // parallel to Stages
+	ast    *parser.Result // for analyses that expand the instructions themselves (GoInputs)
 }
 
 // stageInfo is what a stage's instructions do to the filesystem and environment.
@@ -71,6 +71,7 @@ type copyLayer struct {
 	destIsDir   bool
 	sources     []string
 	fromContext bool
+	origin      string // for layers not from the context: where they come from, for messages
 }
 
 // runInfo is one RUN and the state it runs in.
@@ -99,6 +100,22 @@ func ParseDockerfile(path string) (*Dockerfile, error) {
 		}
 		return nil, fmt.Errorf("parse Dockerfile %s: %w", path, err)
 	}
+	metaArgs, stages, err := instructionsOf(path, res)
+	if err != nil {
+		return nil, err
+	}
+	a := newAnalyzer(res.EscapeToken, metaArgs, stages)
+	d := &Dockerfile{Path: path, Stages: make([]Stage, len(stages)), stages: make([]stageInfo, len(stages)), ast: res}
+	for i := range stages {
+		d.stages[i] = a.stage(i)
+		d.Stages[i] = a.public(i)
+	}
+	return d, nil
+}
+
+// instructionsOf turns the parsed Dockerfile into its global ARGs and its stages. Each
+// call returns new instructions, which analyses may expand in place.
+func instructionsOf(path string, res *parser.Result) ([]*instructions.ArgCommand, []*instructions.Stage, error) {
 	var (
 		metaArgs []*instructions.ArgCommand
 		stages   []*instructions.Stage
@@ -106,7 +123,7 @@ func ParseDockerfile(path string) (*Dockerfile, error) {
 	for _, n := range res.AST.Children {
 		v, err := instructions.ParseInstruction(n)
 		if err != nil {
-			return nil, fmt.Errorf("parse Dockerfile %s:%d: %w", path, n.StartLine, err)
+			return nil, nil, fmt.Errorf("parse Dockerfile %s:%d: %w", path, n.StartLine, err)
 		}
 		switch c := v.(type) {
 		case *instructions.Stage:
@@ -119,21 +136,15 @@ func ParseDockerfile(path string) (*Dockerfile, error) {
 			stages[len(stages)-1].AddCommand(c)
 		case instructions.Command:
 			if len(stages) == 0 {
-				return nil, fmt.Errorf("parse Dockerfile %s:%d: %s before the first FROM", path, n.StartLine, strings.ToUpper(n.Value))
+				return nil, nil, fmt.Errorf("parse Dockerfile %s:%d: %s before the first FROM", path, n.StartLine, strings.ToUpper(n.Value))
 			}
 			stages[len(stages)-1].AddCommand(c)
 		}
 	}
 	if len(stages) == 0 {
-		return nil, fmt.Errorf("parse Dockerfile %s: no FROM instruction", path)
+		return nil, nil, fmt.Errorf("parse Dockerfile %s: no FROM instruction", path)
 	}
-	a := newAnalyzer(res.EscapeToken, metaArgs, stages)
-	d := &Dockerfile{Path: path, Stages: make([]Stage, len(stages)), stages: make([]stageInfo, len(stages))}
-	for i := range stages {
-		d.stages[i] = a.stage(i)
-		d.Stages[i] = a.public(i)
-	}
-	return d, nil
+	return metaArgs, stages, nil
 }
 
 func errLine(err error) int {
@@ -641,6 +652,7 @@ type mapping struct {
 	fromContext bool
 	exact       bool   // target is a file, not a directory
 	pattern     string // for a wildcard COPY: the container paths it creates
+	origin      string // for mappings not from the context: where the files come from
 }
 
 func (m mapping) covers(p string) bool {
@@ -691,10 +703,15 @@ func (r *runInfo) mountMappings() []mapping {
 		if m.Target == "" {
 			continue
 		}
+		origin := "a " + string(m.Type) + " mount"
+		if m.From != "" {
+			origin = "a bind mount of " + m.From
+		}
 		ms = append(ms, mapping{
 			target:      containerPath(r.workdir, m.Target),
 			source:      m.Source,
 			fromContext: m.Type == instructions.MountTypeBind && m.From == "",
+			origin:      origin,
 		})
 	}
 	return ms
@@ -712,7 +729,7 @@ func (r *runInfo) copyMappings(ctx string) []mapping {
 				if l.destIsDir && !isDirPath(src) && !hasMeta(src) {
 					target = path.Join(l.dest, path.Base(src))
 				}
-				ms = append(ms, mapping{target: target})
+				ms = append(ms, mapping{target: target, origin: l.origin})
 			case hasMeta(src):
 				ms = append(ms, mapping{target: l.dest, source: path.Dir(src), fromContext: true, pattern: path.Join(l.dest, path.Base(src))})
 			default:
@@ -1060,150 +1077,4 @@ func (e envMap) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
-}
-
-// GoPackages says which Go packages the named stage's binaries are compiled from: the
-// arguments of every `go build` / `go install` in the stages it is built from or copies
-// from, as directories relative to the build context ("cmd/server"). ok is false when
-// that cannot be determined — no go build at all, a package that is not a relative path
-// inside a bind mount or COPY of the context — and then the stage must be assumed to
-// depend on everything.
-func (d *Dockerfile) GoPackages(stage, contextDir string) (dirs []string, ok bool) {
-	start := d.stageIndex(stage)
-	if start < 0 {
-		return nil, false
-	}
-	seen := map[int]bool{}
-	set := map[string]bool{}
-	var visit func(i int) bool
-	visit = func(i int) bool {
-		if seen[i] {
-			return true
-		}
-		seen[i] = true
-		for _, r := range d.stages[i].runs {
-			pkgs, builds := goBuildPackages(r.script)
-			if !builds {
-				continue
-			}
-			for _, p := range pkgs {
-				dir, ok := r.hostDir(p, contextDir)
-				if !ok {
-					return false
-				}
-				set[dir] = true
-			}
-		}
-		for _, dep := range d.stages[i].deps {
-			if j := d.stageIndex(dep); j >= 0 && !visit(j) {
-				return false
-			}
-		}
-		return true
-	}
-	if !visit(start) || len(set) == 0 {
-		return nil, false
-	}
-	for dir := range set {
-		dirs = append(dirs, dir)
-	}
-	sort.Strings(dirs)
-	return dirs, true
-}
-
-// hostDir maps a package path given to go build (relative to the RUN's working
-// directory) to a directory of the build context, relative to it.
-func (r *runInfo) hostDir(pkg, ctx string) (string, bool) {
-	if pkg != "." && pkg != ".." && !strings.HasPrefix(pkg, "./") && !strings.HasPrefix(pkg, "../") && !path.IsAbs(pkg) {
-		return "", false // an import path: would need the module's layout
-	}
-	if strings.Contains(pkg, "...") {
-		return "", false
-	}
-	p := containerPath(r.workdir, pkg)
-	best, ok := longest(r.mountMappings(), p)
-	if !ok {
-		best, ok = longest(r.copyMappings(ctx), p)
-	}
-	if !ok || !best.fromContext || best.exact || best.pattern != "" {
-		return "", false
-	}
-	rel := strings.TrimPrefix(path.Join("/", best.source, strings.TrimPrefix(p, best.target)), "/")
-	if rel == "" {
-		rel = "."
-	}
-	if fi, err := os.Stat(filepath.Join(ctx, filepath.FromSlash(rel))); err != nil || !fi.IsDir() {
-		return "", false
-	}
-	return rel, true
-}
-
-// goValueFlags are the go build flags that take a separate value.
-var goValueFlags = map[string]bool{
-	"-o": true, "-p": true, "-C": true, "-covermode": true, "-coverpkg": true, "-asmflags": true,
-	"-buildmode": true, "-compiler": true, "-gccgoflags": true, "-gcflags": true, "-installsuffix": true,
-	"-ldflags": true, "-mod": true, "-modfile": true, "-overlay": true, "-pgo": true, "-pkgdir": true,
-	"-tags": true, "-toolexec": true,
-}
-
-// goBuildPackages finds `go build` / `go install` in a RUN's scripts and returns their
-// package arguments ("." when none is given).
-func goBuildPackages(scripts []string) (pkgs []string, builds bool) {
-	for _, script := range scripts {
-		for _, words := range allCommands(script, 0) {
-			for len(words) > 0 {
-				if _, _, ok := assignment(words[0]); ok || wrappers[path.Base(words[0])] {
-					words = words[1:]
-					continue
-				}
-				break
-			}
-			if len(words) < 2 || path.Base(words[0]) != "go" {
-				continue
-			}
-			args := words[1:]
-			if len(args) >= 2 && args[0] == "-C" {
-				args = args[2:]
-			}
-			if len(args) == 0 || (args[0] != "build" && args[0] != "install") {
-				continue
-			}
-			builds = true
-			var found []string
-			for j := 1; j < len(args); j++ {
-				a := args[j]
-				if strings.HasPrefix(a, "-") {
-					name, _, hasValue := strings.Cut(a, "=")
-					if !hasValue && goValueFlags[strings.Replace(name, "--", "-", 1)] {
-						j++
-					}
-					continue
-				}
-				found = append(found, a)
-			}
-			if len(found) == 0 {
-				found = []string{"."}
-			}
-			pkgs = append(pkgs, found...)
-		}
-	}
-	return pkgs, builds
-}
-
-// allCommands is shellCommands, descending into `sh -c SCRIPT`.
-func allCommands(script string, depth int) [][]string {
-	var out [][]string
-	for _, words := range shellCommands(script) {
-		if len(words) > 2 && shells[path.Base(words[0])] && depth < 3 {
-			for j := 1; j+1 < len(words); j++ {
-				if w := words[j]; strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "--") && strings.Contains(w, "c") {
-					out = append(out, allCommands(words[j+1], depth+1)...)
-					break
-				}
-			}
-			continue
-		}
-		out = append(out, words)
-	}
-	return out
 }

@@ -2,85 +2,274 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path"
+	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/godeps"
 	"github.com/devloop/devloop/rebuild"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
 
-// targetInputs knows, for Go targets, which directories of the build context feed each
-// target's binaries (the packages its `go build` compiles and everything they import),
-// so a change in a package only one target uses does not rebuild the others. A target
-// whose inputs cannot be determined (no go build found, a package outside the context,
-// no go command on the host) is affected by every change.
+// targetInputs knows which context paths feed each target's build — the packages its
+// go builds compile as `go list` answers for exactly their configuration (flags,
+// environment, platform), what they embed, and the files its stages copy or read
+// otherwise — so a change in a package only one target uses does not rebuild the
+// others. A target whose inputs cannot be determined is affected by every change,
+// and `devloop up` says why once.
+//
+// Inputs learnt before a change may miss what it did to the import graph (a new
+// import of a package only another target used), so a batch of changes is judged
+// with inputs learnt from files that include every earlier batch (changed records
+// them as they arrive): if the refresh after the last build has not got that far,
+// affects waits for one that has.
 type targetInputs struct {
-	cfg     *config.Config
-	targets []*config.Target
-	log     *zap.Logger
+	platform ocispecs.Platform // the builder's default platform: every target's, for now
+	lister   *godeps.Lister
+	notices  io.Writer // human output
+	log      *zap.Logger
+	kick     chan struct{} // asks run for a refresh
 
-	mu   sync.Mutex
-	dirs map[string]map[string]bool // target → context dirs; missing: unknown
+	mu        sync.Mutex
+	cfg       *config.Config
+	targets   []*config.Target
+	cfgGen    int                  // counts reconfigure calls
+	sets      map[string]*inputSet // target → its inputs; missing: unknown
+	printed   map[string]string    // target → the reason last printed
+	pending   map[string]uint64    // changed paths (overflowPath for unknown ones) → sequence number when recorded
+	seq       uint64               // the last sequence number given
+	refreshed bool                 // a refresh with the current config has completed
+	doneSeq   uint64               // the sequence number when the last completed refresh started
+	updated   chan struct{}        // closed and replaced when a refresh completes
+	stopped   bool                 // run has returned: no refresh will come
 }
 
-func newTargetInputs(cfg *config.Config, targets []*config.Target, log *zap.Logger) *targetInputs {
-	return &targetInputs{cfg: cfg, targets: targets, log: log, dirs: map[string]map[string]bool{}}
+// inputSet is one target's inputs.
+type inputSet struct {
+	dirs  map[string]bool // directories whose files (not subdirectories) feed it
+	trees []string        // paths whose whole tree feeds it
 }
 
-// refresh recomputes every target's inputs from the Dockerfile and `go list`.
+func (s *inputSet) covers(p string) bool {
+	if s.dirs[path.Dir(p)] {
+		return true
+	}
+	for _, t := range s.trees {
+		if p == t || strings.HasPrefix(p, t+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, notices io.Writer, log *zap.Logger) *targetInputs {
+	return &targetInputs{
+		cfg: cfg, targets: targets, platform: platform, lister: godeps.NewLister(), notices: notices, log: log,
+		kick: make(chan struct{}, 1), sets: map[string]*inputSet{}, printed: map[string]string{},
+		pending: map[string]uint64{}, updated: make(chan struct{}),
+	}
+}
+
+// overflowPath stands for changes the watcher lost.
+const overflowPath = "\x00overflow"
+
+// changed records a batch of changed paths as it arrives, before the loop asks
+// affects about it; overflow means changes were lost, which any later batch must be
+// judged after.
+func (ti *targetInputs) changed(paths []string, overflow bool) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	for _, p := range paths {
+		ti.seq++
+		ti.pending[p] = ti.seq
+	}
+	if overflow {
+		ti.seq++
+		ti.pending[overflowPath] = ti.seq
+	}
+}
+
+// reconfigure makes refreshes use a reloaded devloop.yaml (build args, stages);
+// until one has completed, affects waits for it.
+func (ti *targetInputs) reconfigure(cfg *config.Config, targets []*config.Target) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.cfg, ti.targets, ti.refreshed = cfg, targets, false
+	ti.cfgGen++
+}
+
+// run refreshes the inputs on every signal of refresh, and whenever affects needs
+// fresher ones, until ctx ends.
+func (ti *targetInputs) run(ctx context.Context, refresh <-chan struct{}) error {
+	defer func() {
+		ti.mu.Lock()
+		ti.stopped = true
+		close(ti.updated)
+		ti.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-refresh:
+		case <-ti.kick:
+		}
+		ti.refresh(ctx)
+	}
+}
+
+// refresh recomputes every target's inputs from the Dockerfile and `go list`, and
+// prints, once per reason, why a target's inputs are unknown.
 func (ti *targetInputs) refresh(ctx context.Context) {
-	df, err := rebuild.ParseDockerfile(ti.cfg.Dockerfile)
-	next := map[string]map[string]bool{}
-	for _, t := range ti.targets {
-		if err != nil {
-			break
+	ti.mu.Lock()
+	start, gen, cfg, targets := ti.seq, ti.cfgGen, ti.cfg, ti.targets
+	ti.mu.Unlock()
+
+	df, dfErr := rebuild.ParseDockerfile(cfg.Dockerfile)
+	next := map[string]*inputSet{}
+	reasons := map[string]string{}
+	cache := map[string]godepsResult{}
+	// go list may download modules the host lacks; a refresh must end, and a target
+	// it could not answer for is simply unknown.
+	lctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
+	for _, t := range targets {
+		set, reason := ti.inputsOf(lctx, cfg, df, dfErr, t, cache)
+		if ctx.Err() != nil {
+			return // shutting down: a half-done answer is no answer
 		}
-		pkgs, ok := df.GoPackages(t.Stage, ti.cfg.Context)
-		if !ok {
+		if reason != "" {
+			reasons[t.Name] = reason
+			ti.log.Debug("target inputs unknown", zap.String("target", t.Name), zap.String("reason", reason))
 			continue
-		}
-		deps, lerr := godeps.Dirs(ctx, ti.cfg.Context, pkgs)
-		if lerr != nil {
-			ti.log.Debug("target inputs unknown", zap.String("target", t.Name), zap.Error(lerr))
-			continue
-		}
-		set := map[string]bool{}
-		for _, d := range deps {
-			set[d] = true
 		}
 		next[t.Name] = set
 	}
+
 	ti.mu.Lock()
-	ti.dirs = next
+	close(ti.updated) // waiters look again
+	ti.updated = make(chan struct{})
+	if gen != ti.cfgGen {
+		ti.mu.Unlock()
+		return // learnt with a config reloaded since: the next refresh counts
+	}
+	ti.sets = next
+	for p, s := range ti.pending {
+		if s <= start {
+			delete(ti.pending, p)
+		}
+	}
+	ti.refreshed, ti.doneSeq = true, start
+	var lines []string
+	for _, t := range targets {
+		r := reasons[t.Name]
+		if r != "" && r != ti.printed[t.Name] {
+			lines = append(lines, fmt.Sprintf("[devloop] %s: inputs unknown (%s): every change rebuilds it", t.Name, r))
+		}
+		ti.printed[t.Name] = r
+	}
 	ti.mu.Unlock()
+	for _, l := range lines {
+		fmt.Fprintln(ti.notices, l)
+	}
 }
 
-// affects implements loop.Options.Affects.
+// refreshTimeout bounds one refresh of every target's inputs.
+const refreshTimeout = 2 * time.Minute
+
+type godepsResult struct {
+	in  godeps.Inputs
+	err error
+}
+
+// inputsOf learns target t's inputs; reason says why they are unknown.
+func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *rebuild.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
+	if dfErr != nil {
+		return nil, dfErr.Error()
+	}
+	in, err := df.GoInputs(rebuild.InputsOptions{
+		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+	})
+	if err != nil {
+		return nil, err.Error()
+	}
+	set := &inputSet{dirs: map[string]bool{}, trees: in.Reads}
+	for _, b := range in.Go {
+		for _, env := range b.Configs() {
+			q := godeps.Query{
+				Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
+				GoMod: b.GoMod, GoWork: b.GoWork,
+			}
+			key := fmt.Sprintf("%#v", q)
+			r, ok := cache[key]
+			if !ok {
+				r.in, r.err = ti.lister.Inputs(ctx, q)
+				cache[key] = r
+			}
+			if r.err != nil {
+				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
+			}
+			for _, d := range r.in.Dirs {
+				set.dirs[d] = true
+			}
+			set.trees = append(set.trees, r.in.Trees...)
+		}
+	}
+	return set, ""
+}
+
+// affects implements loop.Options.Affects: a change affects a target unless every
+// changed path is outside its inputs and inside another target's (a path no target
+// claims might be anything: a new package, a data file, the Dockerfile). The loop
+// asks once per target for the same paths, which changed has recorded.
 func (ti *targetInputs) affects(target string, paths []string) bool {
+	batch := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		batch[p] = true
+	}
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	mine, known := ti.dirs[target]
+	for !ti.stopped {
+		var needed uint64 // the last earlier change the inputs must have seen
+		for p, s := range ti.pending {
+			if !batch[p] && s > needed {
+				needed = s
+			}
+		}
+		if ti.refreshed && ti.doneSeq >= needed {
+			break
+		}
+		updated := ti.updated
+		ti.mu.Unlock()
+		select {
+		case ti.kick <- struct{}{}:
+		default: // a refresh is already asked for
+		}
+		<-updated
+		ti.mu.Lock()
+	}
+	mine, known := ti.sets[target]
 	if !known {
 		return true
 	}
 	for _, p := range paths {
-		dir := path.Dir(p)
-		if mine[dir] {
+		if isGoGlobal(p) || mine.covers(p) {
 			return true
 		}
-		// A directory that feeds another target but not this one cannot change this
-		// target's binary; anything else (go.mod, the Dockerfile, a new package, a
-		// data file) might.
 		owned := false
-		for name, set := range ti.dirs {
-			if name != target && set[dir] {
+		for name, set := range ti.sets {
+			if name != target && set.covers(p) {
 				owned = true
 				break
 			}
 		}
-		if !owned || isGoGlobal(p) {
+		if !owned {
 			return true
 		}
 	}

@@ -46,8 +46,6 @@ type reloader struct {
 	ignores map[string]bool // both places of the ignore file, relative to the context
 	timing  atomic.Pointer[watcher.Timing]
 
-	inputsMu sync.Mutex // guards reloaderOptions.inputs, replaced by reloads
-
 	mu    sync.Mutex
 	dirty map[string]int // target → the reload (gen) whose change it has not been built with
 }
@@ -105,6 +103,9 @@ func (r *reloader) changes(ctx context.Context, in <-chan watcher.Batch, out cha
 			return nil
 		case b = <-in:
 		}
+		if r.onlyAffected {
+			r.inputs.changed(b.Paths, b.Overflow)
+		}
 		yaml, ignore, other := false, false, false
 		for _, p := range b.Paths {
 			switch {
@@ -151,18 +152,7 @@ func (r *reloader) affects(target string, paths []string) bool {
 	if !r.onlyAffected {
 		return true
 	}
-	r.inputsMu.Lock()
-	in := r.inputs
-	r.inputsMu.Unlock()
-	return in.affects(target, rest)
-}
-
-// refreshInputs recomputes the targets' inputs (for affects) with the config running.
-func (r *reloader) refreshInputs(ctx context.Context) {
-	r.inputsMu.Lock()
-	in := r.inputs
-	r.inputsMu.Unlock()
-	in.refresh(ctx)
+	return r.inputs.affects(target, rest)
 }
 
 // Build implements loop.Builder: the project's solve, remembering which reload it ran
@@ -286,9 +276,7 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 		}
 	}
 	if inputsChanged {
-		r.inputsMu.Lock()
-		r.inputs = newTargetInputs(next, selected, r.log)
-		r.inputsMu.Unlock()
+		r.inputs.reconfigure(next, selected)
 		select { // learn the new inputs off the hot path
 		case r.refresh <- struct{}{}:
 		default:

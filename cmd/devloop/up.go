@@ -86,7 +86,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	if ew != nil {
 		stream = newEventStream(ew, proj)
 	}
-	inputs := newTargetInputs(cfg, targets, a.log)
+	inputs := newTargetInputs(cfg, targets, proj.client.Platform(), out, a.log)
 	refresh := make(chan struct{}, 1)
 	refresh <- struct{}{} // learn the inputs once at start
 	var mu sync.Mutex     // loop and supervisor events arrive from different goroutines
@@ -154,16 +154,9 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	g.Go(func() error { return dropOwnWrites(gctx, proj, self, raw, filtered) })
 	g.Go(func() error { return watcher.DebounceFunc(gctx, rl.debounceTiming, filtered, batches) })
 	g.Go(func() error { return rl.changes(gctx, batches, changes) })
-	g.Go(func() error {
-		for {
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-refresh:
-				rl.refreshInputs(gctx)
-			}
-		}
-	})
+	if onlyAffected {
+		g.Go(func() error { return inputs.run(gctx, refresh) })
+	}
 	g.Go(func() error { return procs.run(gctx) })
 	g.Go(func() error {
 		err := l.Run(gctx, changes)
