@@ -71,8 +71,9 @@ type Config struct {
 	Targets map[string]*Target `yaml:"targets" json:"targets"`
 	Watch   Watch              `yaml:"watch" json:"watch"`
 
-	// lines is the line of every key written in the file, by field path (see Line).
-	lines map[string]int `yaml:"-" json:"-"`
+	// pos maps the key paths the file sets ("" is the top-level mapping) to
+	// where they are written; see ErrorAt.
+	pos map[string]fieldPos `yaml:"-" json:"-"`
 }
 
 // Builder says how to reach BuildKit.
@@ -188,15 +189,10 @@ func Parse(name string, data []byte, dir string) (*Config, error) {
 // the file does not write (a default, or a key another version of the file had) gets
 // the line of its nearest enclosing key that is written; 0 means none is.
 func (c *Config) Line(field string) int {
-	for field != "" {
-		if l := c.lines[field]; l > 0 {
-			return l
+	for ; field != ""; field = parentField(field) {
+		if fp, ok := c.pos[field]; ok {
+			return fp.Key.Line
 		}
-		i := strings.LastIndexByte(field, '.')
-		if i < 0 {
-			break
-		}
-		field = field[:i]
 	}
 	return 0
 }

@@ -323,7 +323,7 @@ func TestParseDefaults(t *testing.T) {
 		},
 		Watch: Watch{Debounce: 20 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
 	}
-	c.lines = nil // key positions: see TestLine
+	c.pos = nil // positions: see TestErrorAt and TestLine
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse() =\n%s\nwant\n%s", dump(c), dump(want))
 	}
@@ -643,4 +643,81 @@ func dump(v any) string {
 		return fmt.Sprintf("%+v", v)
 	}
 	return string(b)
+}
+
+// TestErrorAt: problems found after parsing carry the position of the value they are
+// about, or of the nearest enclosing key the file sets when the value is a default.
+func TestErrorAt(t *testing.T) {
+	const src = `build_args: {APP: dev}
+cache:
+  from:
+    - type=local,src=/tmp/a
+    - type=local,src=/tmp/b
+secrets:
+  token: {file: token.txt}
+targets:
+  server:
+    stage: no-such-stage
+    output: .
+  client:
+    output: out
+builder:
+  tls: {ca: ca.pem}
+`
+	c, err := Parse("devloop.yaml", []byte(src), testDir)
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	tests := []struct {
+		field string
+		set   bool
+		want  string
+	}{
+		{"targets.server.stage", true, `devloop.yaml:10:12: targets.server.stage: boom`},
+		{"targets.client.stage", false, `devloop.yaml:12:3: targets.client.stage: boom`},
+		{"targets.client.output", true, `devloop.yaml:13:13: targets.client.output: boom`},
+		{"targets.server.output", true, `devloop.yaml:11:13: targets.server.output: boom`},
+		{"cache.from[1]", true, `devloop.yaml:5:7: cache.from[1]: boom`},
+		{"cache.to", false, `devloop.yaml:2:1: cache.to: boom`},
+		{"secrets.token.file", true, `devloop.yaml:7:17: secrets.token.file: boom`},
+		{"builder.tls.ca", true, `devloop.yaml:15:13: builder.tls.ca: boom`},
+		{"builder.tls.cert", false, `devloop.yaml:15:3: builder.tls.cert: boom`},
+		{"dockerfile", false, `devloop.yaml:1:1: dockerfile: boom`},
+		{"build_args.APP", true, `devloop.yaml:1:19: build_args.APP: boom`},
+	}
+	for _, tt := range tests {
+		if got := c.Set(tt.field); got != tt.set {
+			t.Errorf("Set(%q) = %v, want %v", tt.field, got, tt.set)
+		}
+		e := c.ErrorAt(tt.field, "%s", "boom")
+		if got := e.Error(); got != tt.want {
+			t.Errorf("ErrorAt(%q) = %q, want %q", tt.field, got, tt.want)
+		}
+		if e.Field != tt.field || e.File != "devloop.yaml" {
+			t.Errorf("ErrorAt(%q) = %+v, want Field %q and File devloop.yaml", tt.field, e, tt.field)
+		}
+	}
+	var none Config
+	if got := none.ErrorAt("targets.x.stage", "boom").Error(); got != ": targets.x.stage: boom" {
+		t.Errorf("ErrorAt on a Config without positions = %q", got)
+	}
+}
+
+// TestErrorAtMergeKeys: a value that comes in through a merge key or an alias is
+// reported where it is written.
+func TestErrorAtMergeKeys(t *testing.T) {
+	src := "targets:\n  server: &s\n    stage: build\n    output: .\n  client:\n    <<: *s\n    output: out\n"
+	c, err := Parse("devloop.yaml", []byte(src), testDir)
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	for field, want := range map[string]string{
+		"targets.client.stage":  "devloop.yaml:3:12: targets.client.stage: boom",
+		"targets.client.output": "devloop.yaml:7:13: targets.client.output: boom",
+		"targets.server.stage":  "devloop.yaml:3:12: targets.server.stage: boom",
+	} {
+		if got := c.ErrorAt(field, "boom").Error(); got != want {
+			t.Errorf("ErrorAt(%q) = %q, want %q", field, got, want)
+		}
+	}
 }

@@ -44,9 +44,9 @@ type decoder struct {
 	file   string
 	dir    string
 	errs   Errors
+	pos    map[string]fieldPos    // where each key path set in the file is written
 	merged map[*yaml.Node][]entry // entries of mappings, memoized for merge keys
 	active map[*yaml.Node]bool    // mappings being expanded, to catch merge cycles
-	lines  map[string]int         // line of each key, by dotted field path (Config.Line)
 }
 
 // entry is one key/value pair of a mapping, aliases resolved.
@@ -122,12 +122,27 @@ func (d *decoder) decode(data []byte) *Config {
 	}
 	d.merged = make(map[*yaml.Node][]entry)
 	d.active = make(map[*yaml.Node]bool)
-	d.lines = make(map[string]int)
-	c := d.config(resolve(doc.Content[0]))
+	root := resolve(doc.Content[0])
+	d.pos = map[string]fieldPos{"": {Pos{root.Line, root.Column}, Pos{root.Line, root.Column}}}
+	c := d.config(root)
 	if c != nil {
-		c.lines = d.lines
+		c.pos = d.pos
 	}
 	return c
+}
+
+// record remembers where the value at path is written.
+func (d *decoder) record(path string, key, val *yaml.Node) {
+	if d.pos == nil {
+		return
+	}
+	fp := fieldPos{Value: Pos{val.Line, val.Column}}
+	if key != nil {
+		fp.Key = Pos{key.Line, key.Column}
+	} else {
+		fp.Key = fp.Value
+	}
+	d.pos[path] = fp
 }
 
 // syntaxError records a YAML parser error, keeping its line number.
@@ -618,12 +633,11 @@ func (d *decoder) entries(path string, n *yaml.Node) []entry {
 		return nil
 	}
 	if ents, ok := d.merged[n]; ok {
-		d.recordLines(path, ents)
+		d.recordEntries(path, ents)
 		return ents
 	}
 	d.active[n] = true
 	defer delete(d.active, n)
-	defer func() { d.recordLines(path, d.merged[n]) }()
 
 	var (
 		ents    []entry
@@ -679,15 +693,13 @@ func (d *decoder) entries(path string, n *yaml.Node) []entry {
 		}
 	}
 	d.merged[n] = ents
+	d.recordEntries(path, ents)
 	return ents
 }
 
-// recordLines notes the line of each entry's key under path, keeping the first.
-func (d *decoder) recordLines(path string, ents []entry) {
+func (d *decoder) recordEntries(path string, ents []entry) {
 	for _, e := range ents {
-		if p := join(path, e.name); d.lines[p] == 0 {
-			d.lines[p] = e.key.Line
-		}
+		d.record(join(path, e.name), e.key, e.val)
 	}
 }
 
@@ -704,6 +716,8 @@ func (d *decoder) seq(path string, n *yaml.Node) []*yaml.Node {
 	items := make([]*yaml.Node, len(n.Content))
 	for i, item := range n.Content {
 		items[i] = resolve(item)
+		// An alias is reported where it is written, not where its anchor is.
+		d.record(fmt.Sprintf("%s[%d]", path, i), nil, item)
 	}
 	return items
 }

@@ -20,8 +20,11 @@ import (
 // Result reports what a Commit did. Paths are slash-separated, relative to
 // OutputDir and sorted.
 type Result struct {
-	// Changed are the files and symlinks that were renamed into place: new,
-	// different content, different mode, or a different link target.
+	// Changed are the files and symlinks that differ from what this Exporter
+	// last saw there: renamed into place now (new, different content, different
+	// mode, or a different link target), or already put there by another
+	// process's export of the target since (a process started from the old
+	// file runs an outdated binary all the same).
 	Changed []string
 	// Unchanged are exported entries equal to what was already there; they
 	// were not touched.
@@ -38,15 +41,16 @@ type stagedEntry struct {
 	rel  string // slash path relative to the staged tree and OutputDir
 	phys string // rel with existing symlinked directories in OutputDir resolved
 	kind nodeKind
-	mode fs.FileMode // regular files: modeBits
+	mode fs.FileMode // regular files and directories: modeBits, as exported
 	size int64
 	link string // symlinks: target
 	sum  string // regular files: hex sha256
 }
 
 // Commit verifies the staged tree and swaps it into OutputDir (see the
-// package documentation). On an error before the first rename, OutputDir is
-// unchanged and the caller's Discard removes the stage.
+// package documentation). It holds the target's swap lock meanwhile, waiting
+// for another process's swap first. On an error before the first rename,
+// OutputDir is unchanged and the caller's Discard removes the stage.
 func (s *Stage) Commit() (Result, error) {
 	e := s.e
 	e.mu.Lock()
@@ -54,25 +58,31 @@ func (s *Stage) Commit() (Result, error) {
 	if s.state != stageOpen {
 		return Result{}, fmt.Errorf("commit staging dir %s: already committed or discarded", s.base)
 	}
-	if e.lock == nil {
-		return Result{}, fmt.Errorf("commit staging dir %s: exporter of target %q is closed", s.base, e.target)
+	if e.closed {
+		return Result{}, fmt.Errorf("commit staging dir %s: %w", s.base, errClosed)
 	}
-	if err := e.finishPending(); err != nil {
+	unlock, err := e.lockSwap()
+	if err != nil {
 		return Result{}, err
 	}
-	j, res, err := e.plan(s.dir)
+	defer unlock()
+	view := e.man
+	if err := e.recover(); err != nil {
+		return Result{}, err
+	}
+	j, res, err := e.plan(s.dir, view)
 	if err != nil {
 		return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
 	}
-	if len(j.Mkdirs)+len(j.Renames)+len(j.Stale)+len(j.StaleDirs) == 0 {
-		if !maps.Equal(e.man.Files, j.Manifest.Files) || !slices.Equal(e.man.Dirs, j.Manifest.Dirs) {
+	if !j.needsApply {
+		if !maps.Equal(e.man.Files, j.Manifest.Files) || !slices.Equal(e.man.Dirs, j.Manifest.Dirs) ||
+			!maps.Equal(e.man.DirModes, j.Manifest.DirModes) {
 			if err := writeFileAtomic(e.manifestPath(), j.Manifest); err != nil {
 				return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
 			}
 			e.man = j.Manifest
 		}
-		s.state = stageDone
-		e.cleanupStage(s.base)
+		s.done()
 		return res, nil
 	}
 	if err := writeFileAtomic(filepath.Join(s.base, journalName), j); err != nil {
@@ -81,23 +91,33 @@ func (s *Stage) Commit() (Result, error) {
 	removed, touched, err := e.apply(s.base, j, true)
 	if err != nil {
 		if touched {
+			// The journal now drives the swap: the next commit or New of the
+			// target, in any process, completes it.
 			s.state = stageKept
-			e.pending = append(e.pending, s.base)
+			s.unlock()
 			return Result{}, fmt.Errorf("swap export of target %q into %s stopped midway; it is completed by the next commit or start: %w",
 				e.target, e.out, err)
 		}
 		return Result{}, fmt.Errorf("swap export of target %q into %s: %w", e.target, e.out, err)
 	}
-	s.state = stageDone
-	e.cleanupStage(s.base)
+	s.done()
 	res.Removed = removed
 	e.log.Debug("committed export", zap.Strings("changed", res.Changed),
 		zap.Int("unchanged", len(res.Unchanged)), zap.Strings("removed", removed))
 	return res, nil
 }
 
-// plan verifies the staged tree in dir and computes the swap.
-func (e *Exporter) plan(dir string) (*journal, Result, error) {
+// done removes a committed stage's dir and releases it; the caller holds e.mu.
+func (s *Stage) done() {
+	s.state = stageDone
+	s.e.cleanupStage(s.base)
+	s.unlock()
+}
+
+// plan verifies the staged tree in dir and computes the swap against e.man,
+// the manifest on disk; view is the manifest as this Exporter saw it last,
+// to tell which unchanged entries another process put there meanwhile.
+func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	entries, err := scanStage(dir)
 	if err != nil {
 		return nil, Result{}, err
@@ -107,6 +127,7 @@ func (e *Exporter) plan(dir string) (*journal, Result, error) {
 		Target:    e.target,
 		OutputDir: e.out,
 		Manifest:  e.emptyManifest(),
+		DirModes:  map[string]fileMode{},
 	}
 	j.Manifest.Seq = e.man.Seq + 1
 	res := Result{Digests: map[string]string{}}
@@ -151,6 +172,16 @@ func (e *Exporter) plan(dir string) (*journal, Result, error) {
 	}
 	created := setOf(e.man.Dirs)
 	missing := setOf(j.Mkdirs)
+	// ours are the created directories whose mode is still the one devloop
+	// gave them; dirMode holds the current modes.
+	ours, dirMode := map[string]bool{}, map[string]fs.FileMode{}
+	for _, d := range e.man.Dirs {
+		if fi, err := os.Lstat(e.abs(d)); err == nil && fi.IsDir() {
+			dirMode[d] = fi.Mode() & modeBits
+			set, ok := e.man.DirModes[d]
+			ours[d] = ok && fs.FileMode(set) == dirMode[d]
+		}
+	}
 	for _, en := range entries {
 		if en.kind != nodeLink {
 			continue
@@ -172,8 +203,18 @@ func (e *Exporter) plan(dir string) (*journal, Result, error) {
 	for i, en := range entries {
 		switch en.kind {
 		case nodeDir:
-			if created[en.rel] {
+			// Directories devloop creates take the exported mode, as BuildKit's
+			// exporter gives them, as long as their mode is the one devloop gave
+			// them; the user's own, and those the user chmodded, keep theirs.
+			switch {
+			case missing[en.rel]:
+				j.DirModes[en.rel] = fileMode(en.mode) // listed in Dirs with the Mkdirs below
+			case created[en.rel]:
 				j.Manifest.Dirs = append(j.Manifest.Dirs, en.rel)
+				if ours[en.rel] {
+					j.DirModes[en.rel] = fileMode(en.mode)
+					j.needsApply = j.needsApply || dirMode[en.rel] != en.mode
+				}
 			}
 			continue
 		case nodeLink:
@@ -183,11 +224,15 @@ func (e *Exporter) plan(dir string) (*journal, Result, error) {
 			j.Manifest.Files[en.rel] = fileEntry{SHA256: en.sum, Size: en.size, Mode: fileMode(en.mode)}
 		}
 		if unchanged[i] {
-			res.Unchanged = append(res.Unchanged, en.rel)
+			if view.Seq != e.man.Seq && view.Files[en.rel] != e.man.Files[en.rel] {
+				res.Changed = append(res.Changed, en.rel)
+			} else {
+				res.Unchanged = append(res.Unchanged, en.rel)
+			}
 			continue
 		}
 		pdir := parentDir(en.phys)
-		if !missing[parentDir(en.rel)] {
+		if _, setMode := j.DirModes[parentDir(en.rel)]; !setMode {
 			if _, seen := writable[pdir]; !seen {
 				writable[pdir] = dirWritable(e.abs(pdir))
 			}
@@ -212,8 +257,19 @@ func (e *Exporter) plan(dir string) (*journal, Result, error) {
 		}
 	}
 	j.Manifest.Dirs = append(j.Manifest.Dirs, j.Mkdirs...)
+	// Modes recorded: those this swap sets, and those of stale directories it
+	// may have to keep (apply drops the removed ones).
+	j.Manifest.DirModes = maps.Clone(j.DirModes)
+	for _, d := range j.StaleDirs {
+		if m, ok := e.man.DirModes[d]; ok && ours[d] {
+			j.Manifest.DirModes[d] = m
+		}
+	}
 	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged} {
 		slices.Sort(s)
+	}
+	if len(j.Mkdirs)+len(j.Renames)+len(j.Stale)+len(j.StaleDirs) > 0 {
+		j.needsApply = true
 	}
 	slices.SortFunc(j.Renames, func(a, b renameOp) int { return cmp.Compare(a.Path, b.Path) })
 	return j, res, nil
@@ -237,11 +293,15 @@ func scanStage(dir string) ([]*stagedEntry, error) {
 		en := &stagedEntry{rel: filepath.ToSlash(rel)}
 		switch t := d.Type(); {
 		case t.IsDir():
-			en.kind = nodeDir
+			fi, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("inspect staged directory %s: %w", p, err)
+			}
+			en.kind, en.mode = nodeDir, fi.Mode()&modeBits
 			// Renaming out of a directory needs write permission on it, and
 			// exports may contain read-only ones; this is only the staged copy.
-			if fi, err := d.Info(); err == nil && fi.Mode().Perm()&0o300 != 0o300 {
-				if err := os.Chmod(p, fi.Mode().Perm()|0o700); err != nil {
+			if en.mode.Perm()&0o700 != 0o700 {
+				if err := os.Chmod(p, en.mode|0o700); err != nil {
 					return fmt.Errorf("make staged directory %s writable: %w", p, err)
 				}
 			}
@@ -346,12 +406,16 @@ func dirWritable(dir string) error {
 // journal; touched reports whether OutputDir may have changed.
 func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []string, touched bool, err error) {
 	var created []string
+	loosened := map[string]fs.FileMode{}
 	undo := func(err error) ([]string, bool, error) {
 		if !undoable {
 			return nil, true, err
 		}
 		for _, d := range slices.Backward(created) {
 			_ = os.Remove(e.abs(d))
+		}
+		for d, mode := range loosened {
+			_ = os.Chmod(e.abs(d), mode)
 		}
 		if rmErr := os.Remove(filepath.Join(base, journalName)); rmErr != nil {
 			return nil, true, err
@@ -373,13 +437,37 @@ func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []stri
 		if err := inside(d); err != nil {
 			return nil, true, err
 		}
+		// Writable for the renames into it; its exported mode comes last.
 		p := e.abs(d)
-		switch err := os.Mkdir(p, 0o755); {
+		switch err := os.Mkdir(p, 0o700); {
 		case err == nil:
 			created = append(created, d)
 		case !errors.Is(err, fs.ErrExist):
 			return undo(fmt.Errorf("create directory %s: %w", p, err))
 		}
+	}
+	// Directories devloop made earlier may have a read-only exported mode:
+	// open them up for the renames and removals (root needs not, others do).
+	// Only those whose mode is devloop's: a directory the user made read-only
+	// was refused by plan.
+	var staleOurs []string
+	for _, d := range j.StaleDirs {
+		if _, ok := j.Manifest.DirModes[d]; ok {
+			staleOurs = append(staleOurs, d)
+		}
+	}
+	for _, d := range slices.Concat(slices.Sorted(maps.Keys(j.DirModes)), staleOurs) {
+		if err := inside(d); err != nil {
+			return nil, true, err
+		}
+		fi, err := os.Lstat(e.abs(d))
+		if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o700 == 0o700 {
+			continue
+		}
+		if err := os.Chmod(e.abs(d), fi.Mode()&modeBits|0o700); err != nil {
+			return undo(fmt.Errorf("make directory %s writable for the swap: %w", e.abs(d), err))
+		}
+		loosened[d] = fi.Mode() & modeBits
 	}
 	renamed := 0
 	for _, r := range j.Renames {
@@ -389,6 +477,14 @@ func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []stri
 		}
 		if err := inside(r.Path); err != nil {
 			return nil, true, err
+		}
+		if !undoable {
+			// Rolling forward after a crash: a directory on the way may have
+			// been removed since. Directories created here are not recorded as
+			// devloop's and keep the default mode.
+			if err := os.MkdirAll(filepath.Dir(e.abs(r.Path)), 0o755); err != nil {
+				return nil, true, fmt.Errorf("create directory %s: %w", filepath.Dir(e.abs(r.Path)), err)
+			}
 		}
 		if err := e.rename(src, e.abs(r.Path), r); err != nil {
 			if renamed == 0 {
@@ -405,14 +501,46 @@ func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []stri
 	}
 	removed, kept := e.removeStale(j.Stale)
 	m := j.Manifest
+	m.Files, m.DirModes = maps.Clone(m.Files), maps.Clone(m.DirModes)
 	maps.Copy(m.Files, kept)
-	m.Dirs = append(m.Dirs, e.removeStaleDirs(j.StaleDirs)...)
+	keptDirs := e.removeStaleDirs(j.StaleDirs)
+	m.Dirs = append(slices.Clone(m.Dirs), keptDirs...)
 	slices.Sort(m.Dirs)
+	modes := map[string]fileMode{}
+	maps.Copy(modes, j.DirModes)
+	for _, d := range keptDirs { // loosened for the removals: back to their mode
+		if mode, ok := loosened[d]; ok {
+			modes[d] = fileMode(mode)
+		}
+	}
+	maps.DeleteFunc(m.DirModes, func(d string, _ fileMode) bool { return !slices.Contains(m.Dirs, d) })
+	if err := e.setDirModes(modes); err != nil {
+		return nil, true, err
+	}
 	if err := writeFileAtomic(e.manifestPath(), m); err != nil {
 		return nil, true, err
 	}
 	e.man = m
 	return removed, true, nil
+}
+
+// setDirModes gives the directories devloop owns their exported modes, deepest
+// first: a read-only directory does not stop the chmod of one below it.
+func (e *Exporter) setDirModes(modes map[string]fileMode) error {
+	for _, d := range slices.Backward(slices.Sorted(maps.Keys(modes))) {
+		if _, _, err := e.resolve("", parentDir(d), e.lookupExisting); err != nil {
+			continue // gone, or now behind a symlink leading outside: not ours to change
+		}
+		p := e.abs(d)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() || fi.Mode()&modeBits == fs.FileMode(modes[d]) {
+			continue
+		}
+		if err := os.Chmod(p, fs.FileMode(modes[d])); err != nil {
+			return fmt.Errorf("set mode of directory %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // rename moves one staged entry into place with its exported mode.
@@ -421,9 +549,6 @@ func (e *Exporter) rename(src, dst string, r renameOp) error {
 		if err := os.Chmod(src, fs.FileMode(r.Mode)); err != nil {
 			return fmt.Errorf("set mode of staged %s: %w", src, err)
 		}
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("create directory %s: %w", filepath.Dir(dst), err)
 	}
 	if err := os.Rename(src, dst); err != nil {
 		return fmt.Errorf("move %s into place: %w", dst, err)

@@ -22,13 +22,31 @@
 //  3. Writes a journal, then renames each changed entry into place. rename(2)
 //     replaces the directory entry, so a process running the old binary keeps
 //     its inode (no "text file busy") and a reader never sees a partial file.
-//     Directories are created (0755), never replaced.
+//     Directories are created, never replaced.
 //  4. Removes files the target's previous export produced and this one does
 //     not, but only while their content is still what devloop wrote: files
 //     devloop never wrote, or that the user changed, are kept. Directories
 //     devloop created are removed once empty.
-//  5. Writes the target's manifest (StateDir/manifests/<target>.json: path,
-//     sha256, size, mode) atomically and removes the staging directory.
+//  5. Gives the directories devloop created (now or in an earlier export)
+//     their exported modes, writes the target's manifest
+//     (StateDir/manifests/<target>.json: path, sha256, size, mode) atomically
+//     and removes the staging directory.
+//
+// # Metadata
+//
+// The output holds what BuildKit's local exporter writes (it exports into the
+// staging directory; the renames keep its files' inodes): file modes with the
+// setuid, setgid and sticky bits, modification times of changed files, owner
+// (the current user), symlinks as they are (which must resolve inside the
+// output directory), empty directories. Directories devloop creates get their
+// exported mode, also read-only or sticky ones, and follow it in later exports
+// while their mode is the one devloop gave them (the manifest records it). A
+// directory that already existed and was not created by devloop (the project
+// root, a bin/ the user made), or whose mode the user changed, is the user's:
+// devloop never changes its mode, where BuildKit's exporter would, and refuses
+// to write into it if it is read-only. Directory modification
+// times are not copied: a directory's mtime is when devloop last changed its
+// entries. Unchanged files keep their inode and mtime.
 //
 // Staging directories are created on the output directory's mount, so that the
 // renames are atomic: in StateDir/staging/<target>-<random> when StateDir is on
@@ -62,7 +80,18 @@
 // process loses nothing, and after a power loss the next Commit, which hashes
 // destinations, replaces any file whose content did not survive.
 //
-// New takes an exclusive lock (StateDir/locks/<target>.lock, released by
-// Close), so a second devloop process exporting the same target fails fast
-// instead of removing the first one's staging directories.
+// # Several processes
+//
+// Several processes may export the same target (devloop up running while an
+// editor task runs devloop build). Their solves and staging run side by side;
+// each swap, each staging dir creation and New's recovery hold the target's
+// swap lock (StateDir/locks/<target>.lock), a few milliseconds, so swaps take
+// turns and each is planned against the manifest the previous one wrote.
+// Options.Waiting hears when one has to wait. A staging dir is locked while
+// its Stage is open, so recovery removes only those of killed processes. An
+// entry another process put in place since this Exporter last looked counts
+// as Changed although nothing is renamed: the processes this one started run
+// the old content. Options.Exclusive (devloop up) additionally holds the
+// target for the Exporter's lifetime (StateDir/locks/<target>.exclusive.lock):
+// a second exclusive Exporter fails fast with a [*HeldError].
 package exporter

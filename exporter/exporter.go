@@ -9,11 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
 
+	"github.com/gofrs/flock"
 	"go.uber.org/zap"
 )
 
@@ -41,6 +41,17 @@ type Options struct {
 	Target string
 	// Logger receives debug and recovery logs; nil disables logging.
 	Logger *zap.Logger
+	// Owner names this process in lock files, for other processes' messages
+	// ("devloop up"); its pid is added.
+	Owner string
+	// Exclusive holds the target for the Exporter's lifetime: New fails with a
+	// [*HeldError] while another exclusive Exporter of the target is open.
+	// Without it, processes share the target and only their swaps take turns.
+	Exclusive bool
+	// Waiting, if set, is called before a swap (or New's recovery) waits for
+	// another process's swap of the target, with that process's description
+	// ("devloop up (pid 4242)"). Swaps take milliseconds.
+	Waiting func(holder string)
 
 	// afterRename, set by tests, runs after each rename; an error stops the
 	// swap there as a crash would.
@@ -54,6 +65,8 @@ type Exporter struct {
 	realOut     string // OutputDir with symlinks resolved
 	state       string
 	target      string
+	owner       string
+	waiting     func(holder string)
 	log         *zap.Logger
 	afterRename func(rel string) error
 
@@ -61,15 +74,20 @@ type Exporter struct {
 	stagingPrefix string // their name prefix, followed by a random suffix
 	reserved      string // slash path of StateDir relative to OutputDir, "" if outside
 
-	mu      sync.Mutex
-	lock    *os.File // nil once closed
-	man     manifest
-	pending []string // staging dirs with a journal whose swap failed midway
+	mu        sync.Mutex
+	closed    bool
+	exclusive *flock.Flock // Options.Exclusive's lifetime lock, or nil
+	// man is the target's manifest as this Exporter last saw it: read by New,
+	// written by its commits. Another process's commit shows as a manifest on
+	// disk with a different Seq.
+	man    manifest
+	stages map[*Stage]bool // open stages, whose staging dir locks Close releases
 }
 
-// New validates the output directory, creates it if missing, locks the target,
-// and recovers what a previous run of this target left behind: staging dirs
-// with a journal are rolled forward, others are removed.
+// New validates the output directory, creates it if missing, takes the
+// target's exclusive lock if asked to, and recovers what a previous run of
+// this target left behind: staging dirs with a journal are rolled forward,
+// those of dead processes removed.
 func New(opts Options) (*Exporter, error) {
 	if opts.Target == "" || opts.Target == "." || opts.Target == ".." || strings.ContainsAny(opts.Target, `/\`) {
 		return nil, fmt.Errorf("invalid target name %q: must be a single path element", opts.Target)
@@ -88,11 +106,14 @@ func New(opts Options) (*Exporter, error) {
 		out:         filepath.Clean(opts.OutputDir),
 		state:       filepath.Clean(opts.StateDir),
 		target:      opts.Target,
+		owner:       opts.Owner,
+		waiting:     opts.Waiting,
 		log:         log.Named("exporter").With(zap.String("target", opts.Target)),
 		afterRename: opts.afterRename,
+		stages:      map[*Stage]bool{},
 	}
 	if err := prepareOutputDir(e.out); err != nil {
-		return nil, err
+		return nil, &OutputDirError{Target: e.target, Dir: e.out, Err: err}
 	}
 	realOut, err := filepath.EvalSymlinks(e.out)
 	if err != nil {
@@ -104,8 +125,10 @@ func New(opts Options) (*Exporter, error) {
 			return nil, fmt.Errorf("create state dir %s: %w", d, err)
 		}
 	}
-	if e.lock, err = lockFile(filepath.Join(e.state, "locks", e.target+".lock")); err != nil {
-		return nil, err
+	if opts.Exclusive {
+		if e.exclusive, err = e.lockExclusive(); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.init(); err != nil {
 		_ = e.Close()
@@ -113,6 +136,16 @@ func New(opts Options) (*Exporter, error) {
 	}
 	return e, nil
 }
+
+// OutputDirError is New's error when the output directory cannot be used.
+type OutputDirError struct {
+	Target, Dir string
+	Err         error
+}
+
+func (e *OutputDirError) Error() string { return e.Err.Error() }
+
+func (e *OutputDirError) Unwrap() error { return e.Err }
 
 // init chooses the staging location, loads the manifest and recovers.
 func (e *Exporter) init() error {
@@ -132,25 +165,49 @@ func (e *Exporter) init() error {
 			e.reserved = filepath.ToSlash(rel)
 		}
 	}
-	if e.man, err = e.readManifest(); err != nil {
+	unlock, err := e.lockSwap()
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	return e.recover()
 }
 
-// Close releases the target's lock. The Exporter must not be used afterwards.
+// Close releases the target's locks. Stages still open are abandoned as if the
+// process had died: the next New or commit of the target removes their
+// staging dirs. The Exporter must not be used afterwards.
 func (e *Exporter) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.lock == nil {
+	if e.closed {
 		return nil
 	}
-	err := e.lock.Close()
-	e.lock = nil
-	if err != nil {
-		return fmt.Errorf("release lock of target %q: %w", e.target, err)
+	e.closed = true
+	for s := range e.stages {
+		s.unlock()
+	}
+	if e.exclusive != nil {
+		if err := e.exclusive.Unlock(); err != nil {
+			return fmt.Errorf("release lock of target %q: %w", e.target, err)
+		}
 	}
 	return nil
+}
+
+// ExportedFiles returns what [Exporter.Files] would, from the target's last
+// manifest, without locking, creating or recovering anything: for commands that
+// only look. A missing or unreadable manifest yields none.
+func ExportedFiles(opts Options) ([]string, error) {
+	if !filepath.IsAbs(opts.OutputDir) || !filepath.IsAbs(opts.StateDir) {
+		return nil, fmt.Errorf("exported files of target %q: output dir %q and state dir %q must be absolute paths",
+			opts.Target, opts.OutputDir, opts.StateDir)
+	}
+	e := &Exporter{out: filepath.Clean(opts.OutputDir), state: filepath.Clean(opts.StateDir), target: opts.Target, log: zap.NewNop()}
+	m, err := e.loadManifest()
+	if err != nil {
+		return nil, err
+	}
+	return m.files(), nil
 }
 
 // Files returns the slash-separated paths, relative to OutputDir and sorted,
@@ -159,30 +216,49 @@ func (e *Exporter) Close() error {
 func (e *Exporter) Files() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	files := make([]string, 0, len(e.man.Files))
-	for p := range e.man.Files {
-		files = append(files, p)
-	}
-	slices.Sort(files)
-	return files
+	return e.man.files()
 }
 
-// Stage creates an empty staging dir for one export.
+// Stage creates an empty staging dir for one export. It takes the swap lock for
+// a moment, so it may wait for another process's swap.
 func (e *Exporter) Stage() (*Stage, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, fmt.Errorf("stage export of target %q: %w", e.target, errClosed)
+	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("create staging dir in %s: %w", e.stagingParent, err)
 	}
+	// Under the swap lock, so no other process's recovery sees the dir before
+	// it is locked as live.
+	unlock, err := e.lockSwap()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	base := filepath.Join(e.stagingParent, e.stagingPrefix+hex.EncodeToString(b[:]))
 	if err := os.Mkdir(base, 0o700); err != nil {
 		return nil, fmt.Errorf("create staging dir %s: %w", base, err)
 	}
+	live, ok, err := lockDir(base)
+	if err == nil && !ok {
+		err = fmt.Errorf("lock staging dir %s: already locked", base)
+	}
+	if err != nil {
+		_ = os.Remove(base)
+		return nil, err
+	}
 	dir := filepath.Join(base, stagedTreeDir)
 	if err := os.Mkdir(dir, 0o755); err != nil {
+		_ = live.Unlock()
 		_ = os.Remove(base)
 		return nil, fmt.Errorf("create staging dir %s: %w", dir, err)
 	}
-	return &Stage{e: e, base: base, dir: dir}, nil
+	s := &Stage{e: e, base: base, dir: dir, live: live}
+	e.stages[s] = true
+	return s, nil
 }
 
 type stageState int
@@ -199,6 +275,16 @@ type Stage struct {
 	base  string
 	dir   string
 	state stageState
+	live  *flock.Flock // the staging dir's lock while the stage is open
+}
+
+// unlock releases the staging dir's lock; the caller holds e.mu.
+func (s *Stage) unlock() {
+	if s.live != nil {
+		_ = s.live.Unlock()
+		s.live = nil
+	}
+	delete(s.e.stages, s)
 }
 
 // Dir is the directory BuildKit's local exporter writes into.
@@ -215,6 +301,7 @@ func (s *Stage) Discard() error {
 		return nil
 	}
 	s.state = stageDone
+	defer s.unlock()
 	return removeTree(s.base)
 }
 

@@ -622,18 +622,133 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-func TestLock(t *testing.T) {
+// TestExclusive: an exclusive Exporter (devloop up) holds its target for its
+// lifetime; a second exclusive one fails fast naming the holder, shared ones
+// (devloop build, devloop explain) are not refused.
+func TestExclusive(t *testing.T) {
 	out, state := dirs(t)
-	e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
-	if _, err := New(Options{OutputDir: out, StateDir: state, Target: "app"}); err == nil ||
-		!strings.Contains(err.Error(), fmt.Sprintf("another devloop process (pid %d)", os.Getpid())) {
-		t.Errorf("second New() of a locked target error = %v, want one naming the holder", err)
+	opts := Options{OutputDir: out, StateDir: state, Target: "app", Owner: "devloop up", Exclusive: true}
+	e := newExporter(t, opts)
+	_, err := New(opts)
+	var held *HeldError
+	if !errors.As(err, &held) || held.Target != "app" || held.Holder != fmt.Sprintf("devloop up (pid %d)", os.Getpid()) {
+		t.Errorf("second exclusive New() error = %v, want a HeldError naming devloop up (pid %d)", err, os.Getpid())
 	}
-	newExporter(t, Options{OutputDir: out, StateDir: state, Target: "other"})
+	shared := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", Owner: "devloop build"})
+	mustExport(t, shared, map[string]node{"bin/app": file("v1")})
+	newExporter(t, Options{OutputDir: out, StateDir: state, Target: "other", Exclusive: true})
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
+	newExporter(t, opts)
+}
+
+// TestSharedTarget: two processes export the same target (devloop up running,
+// devloop build run by an editor task). Their swaps take turns, each works
+// against what the other left, and an export that another process already put
+// in place still counts as changed for the one that had not seen it: its
+// processes run the old binary.
+func TestSharedTarget(t *testing.T) {
+	out, state := dirs(t)
+	up := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", Owner: "devloop up", Exclusive: true})
+	build := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", Owner: "devloop build"})
+
+	res := mustExport(t, up, map[string]node{"bin/server": file("v1"), "bin/tool": file("t1")})
+	if want := []string{"bin/server", "bin/tool"}; !slices.Equal(res.Changed, want) {
+		t.Fatalf("up's first export: Changed = %v, want %v", res.Changed, want)
+	}
+	// build started before up's export: bin/tool is news to it too.
+	res = mustExport(t, build, map[string]node{"bin/server": file("v2"), "bin/tool": file("t1"), "bin/extra": file("x")})
+	if want := []string{"bin/extra", "bin/server", "bin/tool"}; !slices.Equal(res.Changed, want) {
+		t.Errorf("build's export: Changed = %v, want %v", res.Changed, want)
+	}
+	ino, _ := inode(t, filepath.Join(out, "bin", "server"))
+
+	// up builds the same change: nothing to rename, but its server must restart;
+	// the extra file build exported is stale for up's export and removed.
+	res = mustExport(t, up, map[string]node{"bin/server": file("v2"), "bin/tool": file("t1")})
+	if !slices.Equal(res.Changed, []string{"bin/server"}) || !slices.Equal(res.Unchanged, []string{"bin/tool"}) ||
+		!slices.Equal(res.Removed, []string{"bin/extra"}) {
+		t.Errorf("up's export after build's: Changed, Unchanged, Removed = %v, %v, %v, want [bin/server], [bin/tool], [bin/extra]",
+			res.Changed, res.Unchanged, res.Removed)
+	}
+	if got, _ := inode(t, filepath.Join(out, "bin", "server")); got != ino {
+		t.Errorf("bin/server was rewritten (inode %d, was %d), want it left as build put it", got, ino)
+	}
+	res = mustExport(t, up, map[string]node{"bin/server": file("v2"), "bin/tool": file("t1")})
+	if len(res.Changed) != 0 {
+		t.Errorf("up's export again: Changed = %v, want none", res.Changed)
+	}
+	if got, want := snapshot(t, out), treeSnapshot(t, map[string]node{"bin/server": file("v2"), "bin/tool": file("t1")}); !maps.Equal(got, want) {
+		t.Errorf("output = %v, want %v", got, want)
+	}
+	if got := build.Files(); !slices.Equal(got, []string{"bin/extra", "bin/server", "bin/tool"}) {
+		t.Errorf("build's Files() = %v, want what it last saw", got)
+	}
+}
+
+// TestSwapWaitsForLock: a swap waits while another process swaps the target,
+// saying once who it waits for, then completes.
+func TestSwapWaitsForLock(t *testing.T) {
+	out, state := dirs(t)
+	waited := make(chan string, 4)
+	e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", Owner: "devloop build",
+		Waiting: func(holder string) { waited <- holder }})
+	other := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", Owner: "devloop up"})
+	st := stageTree(t, e, map[string]node{"bin/server": file("v1")}, nil)
+
+	unlock, err := other.lockSwap() // devloop up is in the middle of a swap
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		res Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := st.Commit()
+		done <- result{res, err}
+	}()
+	if got, want := <-waited, fmt.Sprintf("devloop up (pid %d)", os.Getpid()); got != want {
+		t.Errorf("Waiting(%q), want %q", got, want)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("Commit() returned %v, %v while the other swap held the lock", r.res, r.err)
+	default:
+	}
+	unlock()
+	r := <-done
+	if r.err != nil || !slices.Equal(r.res.Changed, []string{"bin/server"}) {
+		t.Errorf("Commit() after the wait = %v, %v, want bin/server changed", r.res.Changed, r.err)
+	}
+	if len(waited) != 0 {
+		t.Errorf("Waiting called %d more times, want once", len(waited))
+	}
+}
+
+// TestLiveStageSurvivesRecovery: another process starting (New) or committing
+// removes staging dirs of killed exports but never one a live Stage is writing.
+func TestLiveStageSurvivesRecovery(t *testing.T) {
+	out, state := dirs(t)
+	up := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
+	st := stageTree(t, up, map[string]node{"bin/server": file("v1")}, nil)
+
+	build := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
+	mustExport(t, build, map[string]node{"bin/server": file("v0")})
+	if _, err := os.Stat(st.Dir()); err != nil {
+		t.Fatalf("live staging dir after another process's New and Commit: %v", err)
+	}
+	if res, err := st.Commit(); err != nil || !slices.Equal(res.Changed, []string{"bin/server"}) {
+		t.Fatalf("Commit() of the live stage = %v, %v, want bin/server changed", res.Changed, err)
+	}
+	if got, want := snapshot(t, out), treeSnapshot(t, map[string]node{"bin/server": file("v1")}); !maps.Equal(got, want) {
+		t.Errorf("output = %v, want %v", got, want)
+	}
+	if left := stagingDirs(t, out, state); len(left) != 0 {
+		t.Errorf("staging dirs left = %v, want none", left)
+	}
 }
 
 // TestSharedProjectRoot exports two targets into the project root (output

@@ -3,12 +3,9 @@ package exporter
 import (
 	"errors"
 	"io/fs"
-	"os"
 )
 
 var errNotSupported = errors.New("the exporter is not supported on windows")
-
-func lockFile(string) (*os.File, error) { return nil, errNotSupported }
 
 func checkWritable(string, fs.FileMode) error { return errNotSupported }
 

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"go.uber.org/zap"
@@ -30,6 +32,10 @@ type manifest struct {
 	Files map[string]fileEntry `json:"files"`
 	// Dirs lists the directories devloop created, removed again once empty.
 	Dirs []string `json:"dirs,omitempty"`
+	// DirModes are the modes devloop last gave directories of Dirs. One whose
+	// mode differs (the user changed it), or that has none (made by a version
+	// that did not record them), keeps its mode.
+	DirModes map[string]fileMode `json:"dirModes,omitempty"`
 }
 
 // fileEntry is a regular file (SHA256, Size, Mode) or a symlink (Link).
@@ -53,6 +59,14 @@ type journal struct {
 	Stale []staleFile `json:"stale,omitempty"`
 	// StaleDirs are created directories this export no longer needs.
 	StaleDirs []string `json:"staleDirs,omitempty"`
+	// DirModes are the exported modes of this export's directories whose mode
+	// is devloop's to set (Mkdirs, and those it created earlier whose mode is
+	// still the one it gave them), set after the renames. Journals written
+	// before it existed lack it: their directories keep the mode they have.
+	DirModes map[string]fileMode `json:"dirModes,omitempty"`
+	// needsApply, set by plan, reports whether the swap changes anything in
+	// OutputDir (a manifest-only change is written without a journal).
+	needsApply bool
 	// Manifest is the target's manifest after the swap; apply adds the stale
 	// entries and directories it could not remove.
 	Manifest manifest `json:"manifest"`
@@ -124,16 +138,21 @@ func (e *Exporter) emptyManifest() manifest {
 }
 
 // readManifest loads the target's manifest and removes leftover temporary
-// files of interrupted writes. A missing, unreadable-as-JSON or other-dir
-// manifest yields an empty one: devloop then merely owns no files yet, so
-// nothing is removed as stale.
+// files of interrupted writes; the caller holds the swap lock.
 func (e *Exporter) readManifest() (manifest, error) {
-	p := e.manifestPath()
-	if tmps, err := filepath.Glob(p + ".tmp-*"); err == nil {
+	if tmps, err := filepath.Glob(e.manifestPath() + ".tmp-*"); err == nil {
 		for _, t := range tmps {
 			_ = os.Remove(t)
 		}
 	}
+	return e.loadManifest()
+}
+
+// loadManifest reads the target's manifest. A missing, unreadable-as-JSON or
+// other-dir manifest yields an empty one: devloop then merely owns no files
+// yet, so nothing is removed as stale.
+func (e *Exporter) loadManifest() (manifest, error) {
+	p := e.manifestPath()
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return e.emptyManifest(), nil
@@ -156,6 +175,11 @@ func (e *Exporter) readManifest() (manifest, error) {
 		m.Files = map[string]fileEntry{}
 	}
 	return m, nil
+}
+
+// files returns the manifest's paths, sorted.
+func (m manifest) files() []string {
+	return slices.Sorted(maps.Keys(m.Files))
 }
 
 func readJournal(base string) (*journal, error) {

@@ -12,9 +12,18 @@ import (
 	"go.uber.org/zap"
 )
 
-// recover handles the staging dirs of this target a previous run left: those
-// with a journal are rolled forward in journal order, the others removed.
+// recover brings the output and this Exporter up to date with what other
+// exports of the target did; the caller holds the swap lock. It reloads the
+// manifest (another process may have committed since), rolls staging dirs
+// with a journal forward in journal order (a swap that stopped midway, in any
+// process), and removes staging dirs without one that no open Stage holds
+// (exports of a process that was killed).
 func (e *Exporter) recover() error {
+	m, err := e.readManifest()
+	if err != nil {
+		return err
+	}
+	e.man = m
 	type leftover struct {
 		base string
 		j    *journal
@@ -36,8 +45,7 @@ func (e *Exporter) recover() error {
 			j, err := readJournal(base)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
-				e.log.Info("removing staging dir of an unfinished export", zap.String("dir", base))
-				if err := removeTree(base); err != nil {
+				if err := e.removeDead(base); err != nil {
 					return err
 				}
 			case err != nil:
@@ -58,31 +66,28 @@ func (e *Exporter) recover() error {
 			continue
 		}
 		if err := e.finish(l.base, l.j); err != nil {
-			return fmt.Errorf("recover interrupted export %s of target %q: %w (remove it to abandon that export)", l.base, e.target, err)
+			return fmt.Errorf("complete interrupted export %s of target %q: %w (remove it to abandon that export)", l.base, e.target, err)
 		}
 		e.log.Info("completed interrupted export", zap.String("dir", l.base), zap.Int("renames", len(l.j.Renames)))
 	}
 	return nil
 }
 
-// finishPending completes swaps that failed midway in this process, before a
-// newer one is planned on top of them.
-func (e *Exporter) finishPending() error {
-	for len(e.pending) > 0 {
-		base := e.pending[0]
-		j, err := readJournal(base)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			return fmt.Errorf("complete interrupted export of target %q: %w", e.target, err)
-		default:
-			if err := e.finish(base, j); err != nil {
-				return fmt.Errorf("complete interrupted export %s of target %q: %w", base, e.target, err)
-			}
-		}
-		e.pending = e.pending[1:]
+// removeDead removes a staging dir without a journal unless an open Stage (of
+// this or another process) holds it.
+func (e *Exporter) removeDead(base string) error {
+	fl, ok, err := lockDir(base)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil // removed meanwhile by its Stage's Discard
+	case err != nil:
+		return err
+	case !ok:
+		return nil // a live export
 	}
-	return nil
+	defer func() { _ = fl.Unlock() }()
+	e.log.Info("removing staging dir of an unfinished export", zap.String("dir", base))
+	return removeTree(base)
 }
 
 // finish rolls j forward unless the manifest shows it applied or superseded,

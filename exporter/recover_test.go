@@ -169,7 +169,7 @@ func TestAppliedJournalNotReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeTree(t, st.Dir(), map[string]node{"bin/a": file("a9")})
-	j, _, err := e.plan(st.Dir())
+	j, _, err := e.plan(st.Dir(), e.man)
 	if err != nil {
 		t.Fatal(err)
 	}

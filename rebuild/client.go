@@ -67,6 +67,18 @@ func (e *EndpointError) Error() string {
 
 func (e *EndpointError) Unwrap() error { return e.Err }
 
+// FieldError is a problem with one devloop.yaml value that only shows when it is
+// used, such as TLS material that cannot be read. Field is its key path
+// ("builder.tls.ca"), so the caller can point at it in the file.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // UnreachableError says that no BuildKit daemon answered at Address. Its message ends
 // with hints for the kind of address (and TLS failure) at hand.
 type UnreachableError struct {

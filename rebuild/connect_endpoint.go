@@ -108,20 +108,20 @@ func tlsOptions(t *TLS, host string) ([]client.ClientOpt, *tls.Config, error) {
 	if t.CA != "" {
 		pem, err := os.ReadFile(t.CA)
 		if err != nil {
-			return nil, nil, fmt.Errorf("builder.tls.ca: %w", err)
+			return nil, nil, &FieldError{Field: "builder.tls.ca", Err: err}
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("builder.tls.ca %s: no PEM certificate found", t.CA)
+			return nil, nil, &FieldError{Field: "builder.tls.ca", Err: fmt.Errorf("%s: no PEM certificate found", t.CA)}
 		}
 	}
 	if (t.Cert == "") != (t.Key == "") {
-		return nil, nil, errors.New("builder.tls: cert and key must be set together")
+		return nil, nil, &FieldError{Field: "builder.tls", Err: errors.New("cert and key must be set together")}
 	}
 	if t.Cert != "" {
 		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {
-			return nil, nil, fmt.Errorf("builder.tls.cert %s / key %s: %w", t.Cert, t.Key, err)
+			return nil, nil, &FieldError{Field: "builder.tls.cert", Err: fmt.Errorf("%s / key %s: %w", t.Cert, t.Key, err)}
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}

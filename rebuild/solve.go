@@ -21,6 +21,7 @@ import (
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
@@ -36,7 +37,11 @@ type Request struct {
 	// Excludes are extra context exclusions (.dockerignore syntax, relative to Context)
 	// applied on the client before anything is sent, on top of the .dockerignore that the
 	// frontend applies: devloop's output and staging paths.
-	Excludes  []string
+	Excludes []string
+	// Skip, if set, leaves out more paths (slash-separated, relative to Context) by a
+	// rule patterns cannot express, such as editor temp file names; it is called for
+	// every path the context walk visits.
+	Skip      func(rel string, isDir bool) bool
 	CacheFrom []string // buildx-style cache specs: "type=registry,ref=…"
 	CacheTo   []string
 	Secrets   map[string]Secret
@@ -93,8 +98,17 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 	if err != nil {
 		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", req.Context, err)
 	}
-	if len(req.Excludes) > 0 {
-		ctxFS, err = fsutil.NewFilterFS(ctxFS, &fsutil.FilterOpt{ExcludePatterns: req.Excludes})
+	if len(req.Excludes) > 0 || req.Skip != nil {
+		filter := &fsutil.FilterOpt{ExcludePatterns: req.Excludes}
+		if skip := req.Skip; skip != nil {
+			filter.Map = func(p string, st *fstypes.Stat) fsutil.MapResult {
+				if skip(filepath.ToSlash(p), os.FileMode(st.Mode).IsDir()) {
+					return fsutil.MapResultExclude
+				}
+				return fsutil.MapResultKeep
+			}
+		}
+		ctxFS, err = fsutil.NewFilterFS(ctxFS, filter)
 		if err != nil {
 			return client.SolveOpt{}, fmt.Errorf("filter build context %s: %w", req.Context, err)
 		}
@@ -150,6 +164,13 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 	return opt, nil
 }
 
+// CheckSecret reports why Solve would refuse the build secret id, such as a file
+// that does not exist or is too big, or nil.
+func CheckSecret(id string, s Secret) error {
+	_, err := secretsprovider.NewStore([]secretsprovider.Source{{ID: id, FilePath: s.File, Env: s.Env}})
+	return err
+}
+
 func secretAttachable(secrets map[string]Secret) (session.Attachable, error) {
 	ids := make([]string, 0, len(secrets))
 	for id := range secrets {
@@ -166,6 +187,13 @@ func secretAttachable(secrets map[string]Secret) (session.Attachable, error) {
 		return nil, fmt.Errorf("load build secrets: %w", err)
 	}
 	return secretsprovider.NewSecretProvider(store), nil
+}
+
+// CheckCacheSpec reports why Solve would refuse spec as a cache.from or cache.to
+// entry, or nil.
+func CheckCacheSpec(spec string) error {
+	_, err := parseCacheSpecs([]string{spec})
+	return err
 }
 
 // parseCacheSpecs parses buildx-style CSV cache specs ("type=registry,ref=x,mode=max").

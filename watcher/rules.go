@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -29,8 +30,12 @@ type RulesOptions struct {
 	// staging dirs, the state dir): never watched, never in the context.
 	Outputs []string
 	// AlwaysWatch are absolute file paths watched even if ignored or outside
-	// Root (the Dockerfile, the .dockerignore, devloop.yaml).
+	// Root (the Dockerfile, the .dockerignore).
 	AlwaysWatch []string
+	// Config is the absolute path of devloop.yaml, or "". It configures
+	// devloop, not the build: always watched, never in the build context
+	// (editing it must not invalidate steps that read the whole context).
+	Config string
 }
 
 // Decision is the verdict of the rules on one path.
@@ -58,6 +63,7 @@ type Rules struct {
 	outputs           []string        // slash paths relative to root
 	always            map[string]bool // slash paths relative to root, may start with "../"
 	alwaysAbs         []string
+	config            string // slash path of devloop.yaml relative to root, may start with "../"; "" if none
 }
 
 type ignorePattern struct {
@@ -112,7 +118,15 @@ func NewRules(opts RulesOptions) (*Rules, error) {
 		r.outputs = append(r.outputs, rel)
 	}
 
-	for _, p := range opts.AlwaysWatch {
+	always := opts.AlwaysWatch
+	if opts.Config != "" {
+		if !filepath.IsAbs(opts.Config) {
+			return nil, fmt.Errorf("watch rules: config file %q is not an absolute path", opts.Config)
+		}
+		r.config = r.rel(filepath.Clean(opts.Config))
+		always = append(always[:len(always):len(always)], opts.Config)
+	}
+	for _, p := range always {
 		if !filepath.IsAbs(p) {
 			return nil, fmt.Errorf("watch rules: always-watched path %q is not absolute", p)
 		}
@@ -210,6 +224,9 @@ func (r *Rules) Explain(rel string, isDir bool) Decision {
 	if r.isOutput(rel) {
 		return Decision{Rule: "devloop output"}
 	}
+	if rel == r.config {
+		return Decision{Watched: true, Rule: configRule}
+	}
 
 	excluded, by := r.dockerignore(rel)
 	if r.always[rel] {
@@ -217,6 +234,9 @@ func (r *Rules) Explain(rel string, isDir bool) Decision {
 			return Decision{Watched: true, Rule: "always watched; excluded from the build context by " + r.describe(by)}
 		}
 		return Decision{Watched: true, InContext: true, Rule: "always watched"}
+	}
+	if kind := r.editorTemp(rel, isDir); kind != "" {
+		return Decision{Rule: "editor temp file (" + kind + "): never a build input"}
 	}
 	if excluded {
 		return Decision{Rule: r.describe(by)}
@@ -236,15 +256,49 @@ func (r *Rules) Watched(rel string, isDir bool) bool {
 	return r.Explain(rel, isDir).Watched
 }
 
+// configRule is the Rule of devloop.yaml's decision.
+const configRule = "devloop's config file: it configures devloop, not the build, so it is never sent to BuildKit"
+
 // ContextExcludes returns the exclude patterns for BuildKit's local context
 // mount, in .dockerignore syntax: the ignore file's patterns in order ("!"
-// exceptions kept), then the Outputs inside the root.
+// exceptions kept), then the Outputs and devloop.yaml inside the root, which
+// no exception re-includes. Pass [Rules.NeverInContext] to the same walk:
+// editor temp files are left out by name, which patterns cannot express.
 func (r *Rules) ContextExcludes() []string {
-	ex := make([]string, 0, len(r.patterns)+len(r.outputs))
+	ex := make([]string, 0, len(r.patterns)+len(r.outputs)+1)
 	for _, p := range r.patterns {
 		ex = append(ex, p.text)
 	}
-	return append(ex, r.outputs...)
+	for _, o := range r.outputs {
+		ex = append(ex, escapePattern(o))
+	}
+	if r.config != "" && !strings.HasPrefix(r.config, "../") && r.config != ".." {
+		ex = append(ex, escapePattern(r.config))
+	}
+	return ex
+}
+
+// NeverInContext reports whether the walk that sends the build context must
+// leave out rel (slash-separated, relative to the root) whatever the ignore
+// file says: editor temp files (see [Rules.Explain]), which are never source.
+// It is called for every path the walk visits, so it only looks at the name.
+func (r *Rules) NeverInContext(rel string, isDir bool) bool {
+	return r.editorTemp(rel, isDir) != "" && !r.always[rel]
+}
+
+// escapePattern quotes a literal path for a .dockerignore pattern.
+func escapePattern(p string) string {
+	if runtime.GOOS == "windows" {
+		return p // patternmatcher has no escape character there
+	}
+	var b strings.Builder
+	for i, c := range p {
+		if strings.ContainsRune(`*?[]\`, c) || i == 0 && c == '!' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // descend reports whether the watcher must watch directory rel: it is watched,
@@ -303,12 +357,16 @@ func (r *Rules) watchIgnored(rel string, isDir bool) string {
 			}
 		}
 	}
-	if !isDir {
-		if kind := editorTemp(rel[strings.LastIndexByte(rel, '/')+1:]); kind != "" {
-			return "editor temp file (" + kind + ")"
-		}
-	}
 	return ""
+}
+
+// editorTemp names the kind of editor temp file rel is, or returns "".
+// Directories are never editor temp files.
+func (r *Rules) editorTemp(rel string, isDir bool) string {
+	if isDir {
+		return ""
+	}
+	return editorTemp(rel[strings.LastIndexByte(rel, '/')+1:])
 }
 
 func (r *Rules) isOutput(rel string) bool {
@@ -384,8 +442,34 @@ func editorTemp(name string) string {
 		return "emacs auto-save file"
 	case strings.HasSuffix(name, "___jb_tmp___"), strings.HasSuffix(name, "___jb_old___"):
 		return "JetBrains safe-write file"
+	case isSedTemp(name):
+		return "sed -i temp file"
 	}
 	return ""
+}
+
+// isSedTemp matches the file GNU sed -i writes before renaming it over the
+// original: "sed" and six random letters and digits (mkostemp's "XXXXXX").
+// Names whose six are all lowercase letters ("sedentary") are taken for real
+// files: a random suffix has a digit or an uppercase letter 99.4% of the
+// time, and a missed temp file only shows up as one more path of the same
+// save, while a real file left out of the build would be lost.
+func isSedTemp(name string) bool {
+	suffix, ok := strings.CutPrefix(name, "sed")
+	if !ok || len(suffix) != 6 {
+		return false
+	}
+	random := false
+	for _, c := range []byte(suffix) {
+		switch {
+		case c >= 'a' && c <= 'z':
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			random = true
+		default:
+			return false
+		}
+	}
+	return random
 }
 
 // isVimSwap matches vim's swap extensions: .swp, then .swo, .swn … .swa, and

@@ -48,6 +48,7 @@ func TestExplain(t *testing.T) {
 		Ignore:      []string{"**/*.tmp", "docs/**", "./vendor/", "node_modules"},
 		Outputs:     []string{filepath.Join(root, "bin"), filepath.Join(root, ".devloop"), filepath.Join(base, "elsewhere")},
 		AlwaysWatch: []string{filepath.Join(root, "Dockerfile"), filepath.Join(root, "main.go"), filepath.Join(base, "devloop.yaml")},
+		Config:      filepath.Join(root, "devloop.yaml"),
 	})
 
 	tests := []struct {
@@ -86,19 +87,30 @@ func TestExplain(t *testing.T) {
 		{"vendor/pkg/a.go", false, false, true, `devloop.yaml watch.ignore: "./vendor/"`},
 		{"node_modules/left-pad/index.js", false, false, true, `devloop.yaml watch.ignore: "node_modules"`},
 		{"web/node_modules/x.js", false, true, true, "default: watched"},
-		{"4913", false, false, true, "editor temp file (vim write test)"},
-		{"pkg/5036", false, false, true, "editor temp file (vim write test)"},
+		{"4913", false, false, false, "editor temp file (vim write test): never a build input"},
+		{"pkg/5036", false, false, false, "editor temp file (vim write test): never a build input"},
 		{"pkg/4914", false, true, true, "default: watched"},
 		{"4913", true, true, true, "default: watched"},
-		{".main.go.swp", false, false, true, "editor temp file (vim swap)"},
-		{"pkg/.x.go.swo", false, false, true, "editor temp file (vim swap)"},
-		{".x.go.swx", false, false, true, "editor temp file (vim swap)"},
-		{"x.go~", false, false, true, "editor temp file (backup file)"},
-		{".#x.go", false, false, true, "editor temp file (emacs lock file)"},
-		{"#x.go#", false, false, true, "editor temp file (emacs auto-save file)"},
-		{"x.go___jb_tmp___", false, false, true, "editor temp file (JetBrains safe-write file)"},
-		{"x.go___jb_old___", false, false, true, "editor temp file (JetBrains safe-write file)"},
-		{".DS_Store", false, false, true, "editor temp file (macOS Finder metadata)"},
+		{".main.go.swp", false, false, false, "editor temp file (vim swap): never a build input"},
+		{"pkg/.x.go.swo", false, false, false, "editor temp file (vim swap): never a build input"},
+		{".x.go.swx", false, false, false, "editor temp file (vim swap): never a build input"},
+		{"x.go~", false, false, false, "editor temp file (backup file): never a build input"},
+		{".#x.go", false, false, false, "editor temp file (emacs lock file): never a build input"},
+		{"#x.go#", false, false, false, "editor temp file (emacs auto-save file): never a build input"},
+		{"x.go___jb_tmp___", false, false, false, "editor temp file (JetBrains safe-write file): never a build input"},
+		{"x.go___jb_old___", false, false, false, "editor temp file (JetBrains safe-write file): never a build input"},
+		{".DS_Store", false, false, false, "editor temp file (macOS Finder metadata): never a build input"},
+		{"pkg/sedAb3xYz", false, false, false, "editor temp file (sed -i temp file): never a build input"},
+		{"sed0q9zzz", false, false, false, "editor temp file (sed -i temp file): never a build input"},
+		{"sedentary", false, true, true, "default: watched"},
+		{"sedAb3xY", false, true, true, "default: watched"},
+		{"sedAb3xYz1", false, true, true, "default: watched"},
+		{"sedAb-xYz", false, true, true, "default: watched"},
+		{"x.go~", true, true, true, "default: watched"},
+		{".#dir", true, true, true, "default: watched"},
+		{"notes.md.swp", false, false, false, "editor temp file (vim swap): never a build input"},
+		{"devloop.yaml", false, true, false, "devloop's config file: it configures devloop, not the build, so it is never sent to BuildKit"},
+		{"sub/devloop.yaml", false, true, true, "default: watched"},
 		{"../devloop.yaml", false, true, false, "always watched (outside the build context)"},
 		{"../other.yaml", false, false, false, "outside the build context"},
 	}
@@ -242,5 +254,77 @@ func TestDescend(t *testing.T) {
 		if got := r.descend(tt.rel); got != tt.want {
 			t.Errorf("descend(%q) = %v, want %v", tt.rel, got, tt.want)
 		}
+	}
+}
+
+// TestEditorTempNeverInContext: editor temp files stay out of the build context even
+// where a .dockerignore exception re-includes their directory, and the walk's filter
+// (NeverInContext) and Explain agree on every name.
+func TestEditorTempNeverInContext(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, ".dockerignore"), "*\n!src\n!Dockerfile\n")
+	r := newTestRules(t, RulesOptions{Root: root, AlwaysWatch: []string{filepath.Join(root, "Dockerfile")}})
+	tests := []struct {
+		rel   string
+		isDir bool
+		never bool
+	}{
+		{"src/.main.go.swp", false, true},
+		{"src/main.go~", false, true},
+		{"src/.#main.go", false, true},
+		{"src/#main.go#", false, true},
+		{"src/main.go___jb_tmp___", false, true},
+		{"src/4913", false, true},
+		{"src/.DS_Store", false, true},
+		{"src/sedK2f9Qa", false, true},
+		{"src/main.go", false, false},
+		{"src/sedentary", false, false},
+		{"src/backup~", true, false}, // a directory is never a temp file
+		{"Dockerfile", false, false},
+	}
+	for _, tt := range tests {
+		if got := r.NeverInContext(tt.rel, tt.isDir); got != tt.never {
+			t.Errorf("NeverInContext(%q, %v) = %v, want %v", tt.rel, tt.isDir, got, tt.never)
+		}
+		excluded, err := patternmatcher.MatchesOrParentMatches(tt.rel, r.ContextExcludes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := !excluded && !r.NeverInContext(tt.rel, tt.isDir)
+		if d := r.Explain(tt.rel, tt.isDir); d.InContext != sent {
+			t.Errorf("Explain(%q).InContext = %v, but the context walk sends it: %v (%s)", tt.rel, d.InContext, sent, d.Rule)
+		}
+	}
+}
+
+// TestConfigNeverInContext: devloop.yaml is watched and never sent, also when the
+// .dockerignore re-includes everything, and its pattern matches only itself even when
+// its name holds pattern characters.
+func TestConfigNeverInContext(t *testing.T) {
+	for _, name := range []string{"devloop.yaml", "conf/dev[1]*.yaml", "!dev.yaml"} {
+		root := t.TempDir()
+		writeFile(t, filepath.Join(root, ".dockerignore"), "!*\n")
+		r := newTestRules(t, RulesOptions{Root: root, Config: filepath.Join(root, filepath.FromSlash(name))})
+		d := r.Explain(name, false)
+		if !d.Watched || d.InContext || !strings.Contains(d.Rule, "devloop's config file") {
+			t.Errorf("%s: Explain = %+v, want watched, not in the context, by the config rule", name, d)
+		}
+		for rel, want := range map[string]bool{name: true, "conf/dev1x.yaml": false, "devloop.yml": false, "dev.yaml": false} {
+			got, err := patternmatcher.MatchesOrParentMatches(rel, r.ContextExcludes())
+			if err != nil {
+				t.Fatalf("%s: ContextExcludes() = %q: %v", name, r.ContextExcludes(), err)
+			}
+			if got != want {
+				t.Errorf("%s: ContextExcludes() = %q excludes %q: %v, want %v", name, r.ContextExcludes(), rel, got, want)
+			}
+		}
+	}
+	outside := t.TempDir()
+	r := newTestRules(t, RulesOptions{Root: filepath.Join(outside, "ctx"), Config: filepath.Join(outside, "devloop.yaml")})
+	if d := r.Explain("../devloop.yaml", false); !d.Watched || d.InContext {
+		t.Errorf("Explain(../devloop.yaml) = %+v, want watched, outside the context", d)
+	}
+	if got := r.ContextExcludes(); len(got) != 0 {
+		t.Errorf("ContextExcludes() = %q, want none for a config outside the context", got)
 	}
 }

@@ -21,7 +21,7 @@ their output directories. Unchanged files are not rewritten.
 Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unreachable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			proj, closeProj, err := a.openProject(ctx, args, progress)
+			proj, closeProj, err := a.openProject(ctx, args, progress, shareTargets)
 			if err != nil {
 				return err
 			}

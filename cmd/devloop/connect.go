@@ -61,8 +61,22 @@ func (a *app) dial(ctx context.Context, cfg *config.Config, start bool) (*rebuil
 	case err == nil:
 		return c, nil
 	case errors.As(err, &ee):
-		return nil, withCode(exitUsage, err)
+		return nil, withCode(exitUsage, a.atConfigValue(cfg, ee))
 	default:
 		return nil, withCode(exitUnreachable, err)
 	}
+}
+
+// atConfigValue positions an unusable-address error at the devloop.yaml value it came
+// from: a TLS file, or builder.address when neither --addr nor $BUILDKIT_HOST chose it.
+func (a *app) atConfigValue(cfg *config.Config, ee *rebuild.EndpointError) error {
+	var fe *rebuild.FieldError
+	switch {
+	case cfg.File == "":
+	case errors.As(ee.Err, &fe):
+		return cfg.ErrorAt(fe.Field, "%v (BuildKit address %s)", fe.Err, ee.Address)
+	case a.addr == "" && cfg.Builder.Address != "" && cfg.Builder.Address == ee.Address:
+		return cfg.ErrorAt("builder.address", "%s: %v", ee.Address, ee.Err)
+	}
+	return ee
 }

@@ -13,13 +13,18 @@ func (a *app) explainCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "explain PATH...",
 		Short: "Say whether a path is watched and in the build context, and which rule decided",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Explain says, for each path, whether a change to it starts a build, whether it is
+sent to BuildKit in the build context, and which rule decided (a .dockerignore line, a
+watch.ignore glob, devloop's outputs, devloop.yaml, editor temp files, .git).
+
+It only reads: it takes no lock and works while devloop up or devloop build run.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
-			proj, err := newProject(cfg, nil, a.log)
+			proj, err := newProject(cfg, nil, a.log, lookOnly, nil)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/devloop/devloop/config"
@@ -91,35 +94,100 @@ func (p *project) failureFields(err error) map[string]any {
 	return fields
 }
 
-// checkDockerfile runs before the first build: the Dockerfile must exist, every target's
-// stage must be one of its stages (the error lists them), and missing Go cache mounts
-// are reported once as warnings.
-func checkDockerfile(cfg *config.Config, targets []*config.Target, warn io.Writer) error {
+// checkProject runs before the first build and checks what only the file system and
+// the Dockerfile can tell about devloop.yaml's values: the context is a directory, the
+// Dockerfile exists, every target's stage is one of its stages (the error lists them),
+// secret files exist and cache specs parse. Each problem is a config.Error at the
+// value's position in devloop.yaml, all of them together as config.Errors. Missing Go
+// cache mounts are reported once as warnings.
+func checkProject(cfg *config.Config, targets []*config.Target, warn io.Writer) error {
+	var errs config.Errors
+	if fi, err := os.Stat(cfg.Context); err != nil || !fi.IsDir() {
+		errs = append(errs, cfg.ErrorAt("context", "build context %s is not a directory", cfg.Context))
+		return errs
+	}
+	for _, id := range slices.Sorted(maps.Keys(cfg.Secrets)) {
+		if s := cfg.Secrets[id]; s.File != "" {
+			if err := rebuild.CheckSecret(id, rebuild.Secret{File: s.File}); err != nil {
+				errs = append(errs, cfg.ErrorAt("secrets."+id+".file", "secret %q: %v", id, err))
+			}
+		}
+	}
+	errs = append(errs, checkCacheSpecs(cfg, targets)...)
 	df, err := rebuild.ParseDockerfile(cfg.Dockerfile)
 	if err != nil {
 		if _, serr := os.Stat(cfg.Dockerfile); serr != nil {
-			return fmt.Errorf("%s: dockerfile: %w", cfg.File, serr)
+			errs = append(errs, cfg.ErrorAt("dockerfile", "%v", serr))
 		}
-		return nil // a syntax error: BuildKit reports it with the build
+		// Otherwise a syntax error: BuildKit reports it with the build.
+		return sortedErrors(errs)
 	}
-	var problems []string
 	for _, t := range targets {
-		if _, ok := df.Stage(t.Stage); !ok {
-			names := []string{}
-			for _, s := range df.Stages {
-				if s.Name != "" {
-					names = append(names, s.Name)
-				}
-			}
-			problems = append(problems, fmt.Sprintf("%s: targets.%s.stage: stage %q not found in %s; its stages are: %s",
-				cfg.File, t.Name, t.Stage, relToCwd(cfg.Dockerfile), strings.Join(names, ", ")))
+		if _, ok := df.Stage(t.Stage); ok {
+			continue
 		}
+		names := []string{}
+		for _, s := range df.Stages {
+			if s.Name != "" {
+				names = append(names, s.Name)
+			}
+		}
+		field := "targets." + t.Name + ".stage"
+		what := fmt.Sprintf("stage %q", t.Stage)
+		if !cfg.Set(field) {
+			what += " (the target's name: set stage to choose another)"
+		}
+		errs = append(errs, cfg.ErrorAt(field, "%s not found in %s; its stages are: %s",
+			what, relToCwd(cfg.Dockerfile), strings.Join(names, ", ")))
 	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "\n"))
+	if len(errs) > 0 {
+		return sortedErrors(errs)
 	}
 	for _, d := range df.CacheDiagnostics() {
 		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", d.Message, d.Fix)
 	}
 	return nil
+}
+
+// checkCacheSpecs checks every cache.from and cache.to entry the targets use, where
+// the file writes it: the target's own list, or the project's that it inherits.
+func checkCacheSpecs(cfg *config.Config, targets []*config.Target) config.Errors {
+	var errs config.Errors
+	seen := map[string]bool{}
+	check := func(field string, specs []string) {
+		for i, spec := range specs {
+			f := fmt.Sprintf("%s[%d]", field, i)
+			if seen[f] {
+				continue
+			}
+			seen[f] = true
+			if err := rebuild.CheckCacheSpec(spec); err != nil {
+				errs = append(errs, cfg.ErrorAt(f, "%v", err))
+			}
+		}
+	}
+	for _, t := range targets {
+		for _, dir := range []struct {
+			key   string
+			specs []string
+		}{{"from", t.Cache.From}, {"to", t.Cache.To}} {
+			field := "targets." + t.Name + ".cache." + dir.key
+			if !cfg.Set(field) {
+				field = "cache." + dir.key
+			}
+			check(field, dir.specs)
+		}
+	}
+	return errs
+}
+
+// sortedErrors orders problems by their position in devloop.yaml; nil if none.
+func sortedErrors(errs config.Errors) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(errs, func(a, b config.Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+	return errs
 }

@@ -327,7 +327,7 @@ func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 			}
 		}
 		if stageChanged {
-			err = checkDockerfile(nc, sel, io.Discard)
+			err = checkProject(nc, sel, io.Discard)
 		}
 	}
 	if err != nil {

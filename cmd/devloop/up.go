@@ -46,7 +46,7 @@ kills at once.`,
 }
 
 func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyAffected bool) error {
-	proj, closeProj, err := a.openProject(ctx, args, progress)
+	proj, closeProj, err := a.openProject(ctx, args, progress, holdTargets)
 	if err != nil {
 		return err
 	}

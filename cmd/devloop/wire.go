@@ -63,7 +63,23 @@ type project struct {
 	announced     string
 }
 
-func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (*project, error) {
+// targetAccess is how a command uses the targets' output directories.
+type targetAccess int
+
+const (
+	// lookOnly reads what the targets exported and takes no lock (devloop explain).
+	lookOnly targetAccess = iota
+	// shareTargets exports, taking turns with other devloop processes only for
+	// each swap (devloop build: an editor's build task while devloop up runs).
+	shareTargets
+	// holdTargets also holds the selected targets for the whole session: a second
+	// devloop up of a target would kill the first one's processes as leftovers.
+	holdTargets
+)
+
+// newProject sets up the rules and, unless access is lookOnly, an exporter per
+// configured target. notices hears when a swap waits for another devloop process.
+func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger, access targetAccess, notices io.Writer) (*project, error) {
 	p := &project{
 		cfg:       cfg,
 		targets:   map[string]*config.Target{},
@@ -72,16 +88,40 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger) (
 		log:       log,
 	}
 	stateDir := filepath.Join(cfg.Dir, stateDirName)
-	for _, t := range cfg.Targets {
-		e, err := exporter.New(exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log})
-		if err != nil {
-			p.close()
-			return nil, err
+	selected := map[string]bool{}
+	for _, t := range targets {
+		selected[t.Name] = true
+	}
+	// Once devloop up set the project's notices writer (what the echo guard sees),
+	// the notices go there.
+	waiting := newWaitNotices(func() io.Writer {
+		if p.notices != nil {
+			return p.notices
 		}
-		for _, f := range e.Files() {
+		return notices
+	})
+	for _, name := range cfg.TargetNames() {
+		t := cfg.Targets[name]
+		opts := exporter.Options{OutputDir: t.Output, StateDir: stateDir, Target: t.Name, Logger: log,
+			Owner: access.owner(), Exclusive: access == holdTargets && selected[t.Name], Waiting: waiting.hook(t.Name)}
+		var files []string
+		if access == lookOnly {
+			var err error
+			if files, err = exporter.ExportedFiles(opts); err != nil {
+				return nil, err
+			}
+		} else {
+			e, err := exporter.New(opts)
+			if err != nil {
+				p.close()
+				return nil, exporterError(cfg, t, err)
+			}
+			files = e.Files()
+			p.exporters[t.Name] = e
+		}
+		for _, f := range files {
 			p.outputs.add(filepath.Join(t.Output, filepath.FromSlash(f)))
 		}
-		p.exporters[t.Name] = e
 	}
 	p.selected = targets
 	for _, t := range targets {
@@ -113,13 +153,14 @@ func rulesFor(cfg *config.Config) (*watcher.Rules, error) {
 		Dockerignore: dockerignorePath(cfg),
 		Outputs:      outputs,
 		AlwaysWatch:  alwaysWatched(cfg),
+		Config:       configPath(cfg),
 	})
 }
 
 // openProject does what build and up share: load devloop.yaml, select the targets,
 // check the Dockerfile, connect to BuildKit and set up the exporters. close releases
 // them all.
-func (a *app) openProject(ctx context.Context, args []string, progress string) (_ *project, close func(), err error) {
+func (a *app) openProject(ctx context.Context, args []string, progress string, access targetAccess) (_ *project, close func(), err error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
@@ -132,14 +173,14 @@ func (a *app) openProject(ctx context.Context, args []string, progress string) (
 	if err != nil {
 		return nil, nil, withCode(exitUsage, fmt.Errorf("--progress: %w", err))
 	}
-	if err := checkDockerfile(cfg, targets, a.human()); err != nil {
+	if err := checkProject(cfg, targets, a.human()); err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}
 	client, err := a.connect(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	proj, err := newProject(cfg, targets, a.log)
+	proj, err := newProject(cfg, targets, a.log, access, a.human())
 	if err != nil {
 		_ = client.Close()
 		return nil, nil, withCode(exitUsage, err)
@@ -165,6 +206,53 @@ func (p *project) targetNames() []string {
 	return names
 }
 
+func (a targetAccess) owner() string {
+	if a == holdTargets {
+		return "devloop up"
+	}
+	return "devloop build"
+}
+
+// exporterError explains why a target's exporter cannot start: an unusable output
+// directory at its devloop.yaml position, a target another devloop up runs.
+func exporterError(cfg *config.Config, t *config.Target, err error) error {
+	var od *exporter.OutputDirError
+	var held *exporter.HeldError
+	switch {
+	case errors.As(err, &od):
+		return cfg.ErrorAt("targets."+t.Name+".output", "%v", od.Err)
+	case errors.As(err, &held):
+		return fmt.Errorf("target %s: %s is already running it in this project; stop that one first (devloop build and devloop explain work alongside it)",
+			t.Name, held.Holder)
+	}
+	return err
+}
+
+// waitNotices says once per target that a swap waits for another devloop process.
+type waitNotices struct {
+	w    func() io.Writer
+	mu   sync.Mutex
+	said map[string]bool
+}
+
+func newWaitNotices(w func() io.Writer) *waitNotices {
+	return &waitNotices{w: w, said: map[string]bool{}}
+}
+
+// hook returns the exporter's Waiting hook for target.
+func (n *waitNotices) hook(target string) func(holder string) {
+	return func(holder string) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		w := n.w()
+		if w == nil || n.said[target] {
+			return
+		}
+		n.said[target] = true
+		fmt.Fprintf(w, "[devloop] waiting for %s to finish exporting %s…\n", holder, target)
+	}
+}
+
 // close releases the exporters' locks.
 func (p *project) close() {
 	for _, e := range p.exporters {
@@ -185,11 +273,16 @@ func dockerignorePath(cfg *config.Config) string {
 // the Dockerfile, both places of its ignore file (one appearing switches them) and
 // devloop.yaml.
 func alwaysWatched(cfg *config.Config) []string {
+	return []string{cfg.Dockerfile, cfg.Dockerfile + ".dockerignore", filepath.Join(cfg.Context, ".dockerignore"), configPath(cfg)}
+}
+
+// configPath is devloop.yaml's absolute path.
+func configPath(cfg *config.Config) string {
 	abs, err := filepath.Abs(cfg.File)
 	if err != nil {
-		abs = cfg.File
+		return filepath.Join(cfg.Dir, filepath.Base(cfg.File))
 	}
-	return []string{cfg.Dockerfile, cfg.Dockerfile + ".dockerignore", filepath.Join(cfg.Context, ".dockerignore"), abs}
+	return abs
 }
 
 func fileExists(p string) bool {
@@ -203,16 +296,9 @@ func isAncestor(dir, p string) bool {
 }
 
 // excludes are the context exclusions sent with every solve: the rule set's (outputs,
-// state dir) plus every file devloop exported into the context.
+// state dir, devloop.yaml) plus every file devloop exported into the context.
 func (p *project) excludes(rules *watcher.Rules) []string {
 	ex := append(rules.ContextExcludes(), stagingPattern)
-	// devloop.yaml configures devloop, not the build: editing it must not invalidate
-	// steps that bind-mount or COPY the whole context.
-	if abs, err := filepath.Abs(p.cfg.File); err == nil {
-		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			ex = append(ex, filepath.ToSlash(rel))
-		}
-	}
 	for _, abs := range p.outputs.list() {
 		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
 			ex = append(ex, filepath.ToSlash(rel))
@@ -248,6 +334,7 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 		Dockerfile:      p.cfg.Dockerfile,
 		BuildArgs:       t.BuildArgs,
 		Excludes:        p.excludes(live.rules),
+		Skip:            live.rules.NeverInContext,
 		CacheFrom:       t.Cache.From,
 		CacheTo:         t.Cache.To,
 		Secrets:         secrets(live.cfg),
