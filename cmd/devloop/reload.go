@@ -103,6 +103,12 @@ func (r *reloader) changes(ctx context.Context, in <-chan watcher.Batch, out cha
 			return nil
 		case b = <-in:
 		}
+		// A file found to be devloop's own output while its events waited in the
+		// debouncer (the echo guard convicts at a build's start) is not an edit either.
+		b.Paths = slices.DeleteFunc(slices.Clone(b.Paths), r.proj.isOutput)
+		if len(b.Paths) == 0 && !b.Overflow {
+			continue
+		}
 		if r.onlyAffected {
 			r.inputs.changed(b.Paths, b.Overflow)
 		}
