@@ -15,14 +15,12 @@ import (
 	"go.uber.org/zap"
 )
 
-// DefaultAddress is where a rootful buildkitd listens unless told otherwise.
-const DefaultAddress = "unix:///run/buildkit/buildkitd.sock"
-
 // Options configure [Connect].
 type Options struct {
 	// Address of the daemon: unix://PATH, tcp://HOST:PORT, docker-container://NAME,
 	// kube-pod://NAME or docker:// (the Docker Engine's built-in BuildKit, see
-	// [Connect]). Empty means [DefaultAddress].
+	// [Connect]). Required: the caller picks it (devloop's builder address auto is
+	// package localbuilder).
 	Address string
 	// TLS, when set, enables mutual TLS for tcp:// addresses.
 	TLS *TLS
@@ -124,7 +122,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	}
 	log = log.Named("rebuild")
 	if opts.Address == "" {
-		opts.Address = DefaultAddress
+		return nil, &EndpointError{Address: opts.Address, Err: errors.New("no address given")}
 	}
 	ep, err := resolveEndpoint(opts, log)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/devloop/devloop/localbuilder"
+
 	"github.com/spf13/cobra"
 )
 
@@ -22,18 +24,18 @@ session starts warm.`,
 		Short: "Stop the BuildKit daemon devloop started (its build cache stays on disk)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := newBuilderState()
+			d, err := localbuilder.Default(a.log)
 			if err != nil {
 				return withCode(exitBuildFailed, err)
 			}
-			pid, ok, err := stopBuilder(cmd.Context(), st, 10*time.Second)
+			pid, ok, err := d.Stop(cmd.Context(), 10*time.Second)
 			switch {
 			case err != nil:
 				return withCode(exitBuildFailed, err)
 			case !ok:
-				fmt.Fprintf(a.stdout, "no BuildKit daemon started by devloop is running (state directory %s)\n", st.dir)
+				fmt.Fprintf(a.stdout, "no BuildKit daemon started by devloop is running (state directory %s)\n", d.Dir())
 			default:
-				fmt.Fprintf(a.stdout, "stopped the BuildKit daemon devloop started (pid %d); its cache stays in %s\n", pid, st.root())
+				fmt.Fprintf(a.stdout, "stopped the BuildKit daemon devloop started (pid %d); its cache stays in %s\n", pid, d.Root())
 			}
 			return nil
 		},

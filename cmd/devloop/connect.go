@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/localbuilder"
 	"github.com/devloop/devloop/rebuild"
+	"go.uber.org/zap"
 )
 
 // autoAddress means: use a daemon at the default socket, else the one devloop
-// started earlier, else start one (see builder_auto.go).
+// started earlier, else start one (package localbuilder).
 const autoAddress = "auto"
 
 // builderAddress picks the daemon address: flag > devloop.yaml > $BUILDKIT_HOST > auto.
@@ -79,4 +83,34 @@ func (a *app) atConfigValue(cfg *config.Config, ee *rebuild.EndpointError) error
 		return cfg.ErrorAt("builder.address", "%s: %v", ee.Address, ee.Err)
 	}
 	return ee
+}
+
+// connectAuto implements builder address auto with the local daemon devloop manages:
+// the probe connects with the BuildKit client and keeps the client that answered.
+func (a *app) connectAuto(ctx context.Context, opts rebuild.Options, start bool) (*rebuild.Client, error) {
+	d, err := localbuilder.Default(a.log)
+	if err != nil {
+		return nil, err
+	}
+	var c *rebuild.Client
+	probe := func(ctx context.Context, addr string) bool {
+		o := opts
+		o.Address, o.TLS, o.ConnectTimeout = addr, nil, 2*time.Second // local sockets
+		cl, err := rebuild.Connect(ctx, o)
+		if err != nil {
+			a.log.Debug("no builder", zap.String("address", addr), zap.Error(err))
+			return false
+		}
+		c = cl
+		return true
+	}
+	found, err := d.Connect(ctx, probe, start)
+	if err != nil {
+		return nil, err
+	}
+	if found.Started {
+		fmt.Fprintf(a.stderr, "[devloop] started a BuildKit daemon for this and later sessions: pid %d, %s\n"+
+			"[devloop]   state and log in %s; `devloop builder stop` stops it\n", found.PID, found.Address, d.Dir())
+	}
+	return c, nil
 }

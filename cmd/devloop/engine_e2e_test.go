@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/devloop/devloop/internal/e2etest"
+	"github.com/devloop/devloop/localbuilder"
 )
 
 // tinyDockerfile builds one file in an alpine stage and exports it from scratch.
@@ -271,12 +272,12 @@ func TestEngineAutoStart(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	t.Setenv("BUILDKIT_HOST", "")
-	t.Setenv(defaultAddrEnv, "unix://"+filepath.Join(home, "absent.sock"))
-	st := builderState{dir: filepath.Join(home, ".cache", "devloop", "buildkitd")}
+	t.Setenv(localbuilder.DefaultAddrEnv, "unix://"+filepath.Join(home, "absent.sock"))
+	st := localbuilder.At(filepath.Join(home, ".cache", "devloop", "buildkitd"), nil)
 	t.Cleanup(func() { // a failed test must not leave a daemon behind
-		if pid, ok := runningBuilder(st); ok {
+		if pid, ok := st.Running(); ok {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			waitExit(context.Background(), pid, 10*time.Second)
+			localbuilder.WaitExit(context.Background(), pid, 10*time.Second)
 		}
 	})
 	dir := t.TempDir()
@@ -288,15 +289,15 @@ func TestEngineAutoStart(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("first build: %v", r)
 	}
-	if !strings.Contains(r.Stderr, "started a BuildKit daemon") || !strings.Contains(r.Stderr, st.address()) {
-		t.Errorf("first build does not say it started a daemon at %s:\n%v", st.address(), r)
+	if !strings.Contains(r.Stderr, "started a BuildKit daemon") || !strings.Contains(r.Stderr, st.Address()) {
+		t.Errorf("first build does not say it started a daemon at %s:\n%v", st.Address(), r)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "out", "hello")); err != nil || string(got) != "hello-auto\n" {
 		t.Errorf("out/hello = %q, %v, want %q", got, err, "hello-auto\n")
 	}
-	pid, ok := runningBuilder(st)
+	pid, ok := st.Running()
 	if !ok {
-		t.Fatalf("no running daemon recorded in %s after the first build", st.pidFile())
+		t.Fatalf("no running daemon recorded in %s after the first build", st.Dir())
 	}
 
 	r = runDevloop(t, dir, "build", "--progress", "plain")
@@ -306,7 +307,7 @@ func TestEngineAutoStart(t *testing.T) {
 	if strings.Contains(r.Stderr, "started a BuildKit daemon") {
 		t.Errorf("second build started another daemon instead of reusing pid %d:\n%v", pid, r)
 	}
-	if again, _ := runningBuilder(st); again != pid {
+	if again, _ := st.Running(); again != pid {
 		t.Errorf("daemon pid after the second build = %d, want %d (the same daemon)", again, pid)
 	}
 
@@ -314,7 +315,7 @@ func TestEngineAutoStart(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, fmt.Sprintf("stopped the BuildKit daemon devloop started (pid %d)", pid)) {
 		t.Fatalf("builder stop: %v", r)
 	}
-	if processAlive(pid) {
+	if localbuilder.ProcessAlive(pid) {
 		t.Errorf("buildkitd pid %d still runs after builder stop", pid)
 	}
 	if left := processesMentioning(t, home); len(left) > 0 {
@@ -337,7 +338,7 @@ func processesMentioning(t *testing.T, s string) []string {
 	var out []string
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !processAlive(pid) {
+		if err != nil || !localbuilder.ProcessAlive(pid) {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))

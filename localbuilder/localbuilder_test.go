@@ -1,4 +1,4 @@
-package main
+package localbuilder
 
 import (
 	"context"
@@ -10,14 +10,11 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/devloop/devloop/rebuild"
-	"go.uber.org/zap"
 )
 
 // TestBuilderArgs: how devloop would start buildkitd, or why it cannot.
 func TestBuilderArgs(t *testing.T) {
-	st := builderState{dir: "/home/u/.cache/devloop/buildkitd"}
+	st := At("/home/u/.cache/devloop/buildkitd", nil)
 	all := []string{"buildkitd", "runc", "rootlesskit", "newuidmap", "newgidmap"}
 	without := func(names ...string) []string {
 		return slices.DeleteFunc(slices.Clone(all), func(s string) bool { return slices.Contains(names, s) })
@@ -28,7 +25,7 @@ func TestBuilderArgs(t *testing.T) {
 		"--oci-worker=true", "--containerd-worker=false"}
 	tests := []struct {
 		name   string
-		st     builderState
+		st     Daemon
 		euid   int
 		onPath []string
 		want   []string
@@ -40,7 +37,7 @@ func TestBuilderArgs(t *testing.T) {
 		{name: "no runc", st: st, euid: 0, onPath: without("runc"), errHas: "runc is not on PATH"},
 		{name: "rootless without rootlesskit", st: st, euid: 1000, onPath: without("rootlesskit"), errHas: "needs rootlesskit on PATH"},
 		{name: "rootless without uidmap", st: st, euid: 1000, onPath: without("newuidmap", "newgidmap"), errHas: "newuidmap, newgidmap"},
-		{name: "socket path too long", st: builderState{dir: "/" + strings.Repeat("d", 100)}, euid: 0, onPath: all, errHas: "XDG_CACHE_HOME"},
+		{name: "socket path too long", st: At("/"+strings.Repeat("d", 100), nil), euid: 0, onPath: all, errHas: "XDG_CACHE_HOME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,15 +47,15 @@ func TestBuilderArgs(t *testing.T) {
 				}
 				return "", exec.ErrNotFound
 			}
-			got, err := builderArgs(tt.st, tt.euid, lookPath)
+			got, err := tt.st.Command(tt.euid, lookPath)
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
-					t.Fatalf("builderArgs() = %v, %v, want an error containing %q", got, err, tt.errHas)
+					t.Fatalf("Command() = %v, %v, want an error containing %q", got, err, tt.errHas)
 				}
 				return
 			}
 			if err != nil || !slices.Equal(got, tt.want) {
-				t.Errorf("builderArgs() = %q, %v, want %q", got, err, tt.want)
+				t.Errorf("Command() = %q, %v, want %q", got, err, tt.want)
 			}
 		})
 	}
@@ -71,25 +68,25 @@ func TestDefaultAddresses(t *testing.T) {
 		euid                       int
 		want                       []string
 	}{
-		{name: "root", euid: 0, runtimeDir: "/run/user/0", want: []string{rebuild.DefaultAddress}},
-		{name: "user", euid: 1000, runtimeDir: "/run/user/1000", want: []string{rebuild.DefaultAddress, "unix:///run/user/1000/buildkit/buildkitd.sock"}},
-		{name: "user without XDG_RUNTIME_DIR", euid: 1000, want: []string{rebuild.DefaultAddress}},
+		{name: "root", euid: 0, runtimeDir: "/run/user/0", want: []string{RootfulAddress}},
+		{name: "user", euid: 1000, runtimeDir: "/run/user/1000", want: []string{RootfulAddress, "unix:///run/user/1000/buildkit/buildkitd.sock"}},
+		{name: "user without XDG_RUNTIME_DIR", euid: 1000, want: []string{RootfulAddress}},
 		{name: "test hook", override: "unix:///tmp/x.sock", euid: 1000, runtimeDir: "/run/user/1000", want: []string{"unix:///tmp/x.sock"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(defaultAddrEnv, tt.override)
+			t.Setenv(DefaultAddrEnv, tt.override)
 			t.Setenv("XDG_RUNTIME_DIR", tt.runtimeDir)
-			if got := defaultAddresses(tt.euid); !slices.Equal(got, tt.want) {
-				t.Errorf("defaultAddresses(%d) = %q, want %q", tt.euid, got, tt.want)
+			if got := DefaultAddresses(tt.euid); !slices.Equal(got, tt.want) {
+				t.Errorf("DefaultAddresses(%d) = %q, want %q", tt.euid, got, tt.want)
 			}
 		})
 	}
 }
 
-// TestWaitForBuilder: waiting for a freshly started daemon ends when it exits, when
+// TestWaitUntilAnswers: waiting for a freshly started daemon ends when it exits, when
 // the timeout passes, or when the context ends (synctest's fake clock).
-func TestWaitForBuilder(t *testing.T) {
+func TestWaitUntilAnswers(t *testing.T) {
 	addr := "unix://" + filepath.Join(t.TempDir(), "never.sock")
 	tests := []struct {
 		name      string
@@ -111,7 +108,6 @@ func TestWaitForBuilder(t *testing.T) {
 					ctx, cancel = context.WithCancelCause(ctx)
 					time.AfterFunc(tt.cancelAt, func() { cancel(errors.New("interrupted")) })
 				}
-				a := &app{log: zap.NewNop()}
 				calls := 0
 				exited := func() error {
 					calls++
@@ -121,12 +117,13 @@ func TestWaitForBuilder(t *testing.T) {
 					return nil
 				}
 				start := time.Now()
-				c, err := a.waitForBuilder(ctx, rebuild.Options{}, addr, time.Minute, exited)
-				if c != nil || err == nil || !strings.Contains(err.Error(), tt.errHas) {
-					t.Fatalf("waitForBuilder() = %v, %v, want an error containing %q", c, err, tt.errHas)
+				never := func(context.Context, string) bool { return false }
+				err := waitUntilAnswers(ctx, never, addr, time.Minute, exited)
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("waitUntilAnswers() = %v, want an error containing %q", err, tt.errHas)
 				}
 				if got := time.Since(start); got != tt.elapsed {
-					t.Errorf("waitForBuilder() returned after %s, want %s", got, tt.elapsed)
+					t.Errorf("waitUntilAnswers() returned after %s, want %s", got, tt.elapsed)
 				}
 			})
 		})
@@ -136,15 +133,15 @@ func TestWaitForBuilder(t *testing.T) {
 // TestNoBuilderError: the one message shown without a builder names what was tried,
 // why nothing was started, and every way to get one.
 func TestNoBuilderError(t *testing.T) {
-	err := &noBuilderError{tried: []string{rebuild.DefaultAddress, "unix:///c/devloop/buildkitd/buildkitd.sock"}, why: errors.New("buildkitd is not on PATH")}
+	err := &NoBuilderError{Tried: []string{RootfulAddress, "unix:///c/devloop/buildkitd/buildkitd.sock"}, Why: errors.New("buildkitd is not on PATH")}
 	msg := err.Error()
 	for _, want := range []string{
-		"nothing answers at " + rebuild.DefaultAddress + ", unix:///c/devloop/buildkitd/buildkitd.sock",
+		"nothing answers at " + RootfulAddress + ", unix:///c/devloop/buildkitd/buildkitd.sock",
 		"buildkitd is not on PATH", "sudo buildkitd", "docker://", "docker-container://", "tcp://", "kube-pod://",
 		"--addr", "builder.address", "$BUILDKIT_HOST",
 	} {
 		if !strings.Contains(msg, want) {
-			t.Errorf("noBuilderError message lacks %q:\n%s", want, msg)
+			t.Errorf("NoBuilderError message lacks %q:\n%s", want, msg)
 		}
 	}
 }
