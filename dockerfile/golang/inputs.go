@@ -17,8 +17,8 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Options says which build of a stage [InputsOf] analyses: the
-// values the build's variables take.
+// Options says which build of a stage [InputsOf] analyses: the values the build's
+// variables take.
 type Options struct {
 	Stage     string
 	Context   string            // the build context on the host
