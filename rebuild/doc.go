@@ -4,5 +4,6 @@
 // provides (a staging directory), shows progress with BuildKit's own progressui, and
 // turns a failed solve into a [BuildError] that carries the failing step's output.
 //
-// It is the only devloop package that imports BuildKit.
+// It is the only devloop package that imports BuildKit's client; what devloop reads
+// from the Dockerfile itself is package dockerfile's.
 package rebuild
