@@ -63,7 +63,7 @@ func (d Daemon) Root() string { return filepath.Join(d.dir, "root") }
 // Address is the daemon's unix:// address.
 func (d Daemon) Address() string { return "unix://" + d.socket() }
 
-func (d Daemon) socket() string   { return filepath.Join(d.dir, "buildkitd.sock") }
+func (d Daemon) socket() string { return filepath.Join(d.dir, "buildkitd.sock") }
 
 // Command returns the argv that starts buildkitd for d: buildkitd directly as root,
 // under rootlesskit otherwise. lookPath is exec.LookPath (a test hook). An error says
