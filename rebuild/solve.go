@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +17,7 @@ import (
 
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
@@ -29,11 +32,16 @@ import (
 
 // Request is one Dockerfile target to solve and export.
 type Request struct {
-	Target     string            // devloop target name (progress prefix, errors)
-	Stage      string            // Dockerfile stage (the frontend's "target")
-	Context    string            // absolute build context directory
-	Dockerfile string            // absolute path of the Dockerfile
-	BuildArgs  map[string]string // --build-arg
+	Target     string // devloop target name (progress prefix, errors)
+	Stage      string // Dockerfile stage (the frontend's "target")
+	Context    string // absolute build context directory
+	Dockerfile string // absolute path of the Dockerfile
+	// DockerfileSource, when not nil, is built instead of the Dockerfile's content
+	// (a dev build of it): the file is not read, and the frontend reads its
+	// Dockerfile-specific ignore file (<Dockerfile>.dockerignore) from the host as
+	// when it reads the file. Line numbers in BuildKit's messages are this source's.
+	DockerfileSource []byte
+	BuildArgs        map[string]string // --build-arg
 	// Excludes are extra context exclusions (.dockerignore syntax, relative to Context)
 	// applied on the client before anything is sent, on top of the .dockerignore that the
 	// frontend applies: devloop's output and staging paths.
@@ -113,13 +121,24 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 			return client.SolveOpt{}, fmt.Errorf("filter build context %s: %w", req.Context, err)
 		}
 	}
-	dfDir := filepath.Dir(req.Dockerfile)
-	if _, err := os.Stat(req.Dockerfile); err != nil {
-		return client.SolveOpt{}, fmt.Errorf("read Dockerfile: %w", err)
-	}
-	dfFS, err := fsutil.NewFS(dfDir)
-	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", dfDir, err)
+	locals := map[string]fsutil.FS{"context": ctxFS}
+	var inputs map[string]llb.State
+	if req.DockerfileSource != nil {
+		st, err := dockerfileInput(req.Dockerfile, req.DockerfileSource)
+		if err != nil {
+			return client.SolveOpt{}, err
+		}
+		inputs = map[string]llb.State{dockerfileLocal: st}
+	} else {
+		dfDir := filepath.Dir(req.Dockerfile)
+		if _, err := os.Stat(req.Dockerfile); err != nil {
+			return client.SolveOpt{}, fmt.Errorf("read Dockerfile: %w", err)
+		}
+		dfFS, err := fsutil.NewFS(dfDir)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", dfDir, err)
+		}
+		locals[dockerfileLocal] = dfFS
 	}
 	attrs := map[string]string{
 		"filename": filepath.Base(req.Dockerfile),
@@ -136,12 +155,13 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		attrs["cmdline"] = "devloop:builtin"
 	}
 	opt := client.SolveOpt{
-		Frontend:      "dockerfile.v0",
-		FrontendAttrs: attrs,
-		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
-		SharedKey:     SharedKey(req.Context),
-		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
-		SourcePolicy:  req.Pins.policy(),
+		Frontend:       "dockerfile.v0",
+		FrontendAttrs:  attrs,
+		LocalMounts:    locals,
+		FrontendInputs: inputs,
+		SharedKey:      SharedKey(req.Context),
+		Exports:        []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
+		SourcePolicy:   req.Pins.policy(),
 	}
 	if opt.CacheImports, err = parseCacheSpecs(req.CacheFrom); err != nil {
 		return client.SolveOpt{}, fmt.Errorf("cache.from: %w", err)
@@ -162,6 +182,28 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
 	}))
 	return opt, nil
+}
+
+// dockerfileLocal is the name under which the Dockerfile frontend (BuildKit's
+// frontend/dockerui) looks for the directory holding the Dockerfile: a local the
+// client syncs, or a frontend input of that name, which it reads instead.
+const dockerfileLocal = "dockerfile"
+
+// dockerfileInput is the frontend input that serves source as the Dockerfile at
+// path: a scratch state holding it under the file's name, with the file's own
+// <name>.dockerignore from the host next to it when there is one (the frontend reads
+// both from the input, then the context's .dockerignore when the first is absent).
+func dockerfileInput(path string, source []byte) (llb.State, error) {
+	name := filepath.Base(path)
+	st := llb.Scratch().File(llb.Mkfile("/"+name, 0o644, source), llb.WithCustomName("[internal] devloop dev build of "+name))
+	ignore, err := os.ReadFile(path + ".dockerignore")
+	switch {
+	case err == nil:
+		st = st.File(llb.Mkfile("/"+name+".dockerignore", 0o644, ignore), llb.WithCustomName("[internal] "+name+".dockerignore"))
+	case !errors.Is(err, fs.ErrNotExist):
+		return llb.State{}, fmt.Errorf("read %s.dockerignore: %w", path, err)
+	}
+	return st, nil
 }
 
 // CheckSecret reports why Solve would refuse the build secret id, such as a file
