@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/devloop/devloop/internal/ospath"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -407,7 +408,7 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 			if !ok {
 				return
 			}
-			if rel, err := filepath.Rel(d.dir, s); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			if _, inside := ospath.Child(d.dir, s); !inside {
 				d.errorf(v, p, "must be inside the project directory %s", d.dir)
 				return
 			}

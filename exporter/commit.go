@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"go.uber.org/zap"
 )
 
@@ -286,8 +287,8 @@ func scanStage(dir string) ([]*stagedEntry, error) {
 		if p == dir {
 			return nil
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || !filepath.IsLocal(rel) {
+		rel, ok := ospath.Child(dir, p)
+		if !ok {
 			return fmt.Errorf("staged entry %s: path leaves the output dir", p)
 		}
 		en := &stagedEntry{rel: filepath.ToSlash(rel)}

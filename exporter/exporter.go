@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/gofrs/flock"
 	"go.uber.org/zap"
 )
@@ -161,7 +162,7 @@ func (e *Exporter) init() error {
 			zap.String("state_dir", e.state), zap.String("output_dir", e.out))
 	}
 	if realState, err := filepath.EvalSymlinks(e.state); err == nil {
-		if rel, err := filepath.Rel(e.realOut, realState); err == nil && filepath.IsLocal(rel) {
+		if rel, ok := ospath.Child(e.realOut, realState); ok && rel != "." {
 			e.reserved = filepath.ToSlash(rel)
 		}
 	}
@@ -328,8 +329,10 @@ func (e *Exporter) abs(rel string) string {
 // reservedPath reports whether phys (slash, relative to OutputDir) lies in
 // devloop's state dir or is a staging dir inside OutputDir.
 func (e *Exporter) reservedPath(phys string) bool {
-	if e.reserved != "" && (phys == e.reserved || strings.HasPrefix(phys, e.reserved+"/")) {
-		return true
+	if e.reserved != "" {
+		if _, in := ospath.Child(e.reserved, phys); in {
+			return true
+		}
 	}
 	first, _, _ := strings.Cut(phys, "/")
 	return strings.HasPrefix(first, outsideStagingPrefix)

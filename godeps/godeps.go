@@ -36,6 +36,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/devloop/devloop/internal/ospath"
 )
 
 // Query is one go build configuration.
@@ -332,8 +334,7 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 // rel turns a host directory into a context-relative one; ok is false outside.
 func (r *resolver) rel(dir string) (string, bool) {
 	for _, base := range []string{r.root, r.realRoot} {
-		rel, err := filepath.Rel(base, dir)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+		if rel, ok := ospath.Child(base, dir); ok {
 			return filepath.ToSlash(rel), true
 		}
 	}

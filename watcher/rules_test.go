@@ -113,6 +113,12 @@ func TestExplain(t *testing.T) {
 		{"sub/devloop.yaml", false, true, true, "default: watched"},
 		{"../devloop.yaml", false, true, false, "always watched (outside the build context)"},
 		{"../other.yaml", false, false, false, "outside the build context"},
+		{"..", true, false, false, "outside the build context"},
+		// Names that merely start with "..": inside the context.
+		{"..cache", true, true, true, "default: watched"},
+		{"..cache/x.go", false, true, true, "default: watched"},
+		{"...", false, true, true, "default: watched"},
+		{"bin2/x", false, true, true, "default: watched"},
 	}
 	for _, tt := range tests {
 		got := r.Explain(tt.rel, tt.isDir)
@@ -249,6 +255,10 @@ func TestDescend(t *testing.T) {
 		{"bin", false},
 		{".git", false},
 		{"..", false},
+		{"../x", false},
+		{"..cache", true},
+		{"..cache/x", true},
+		{"bin2", true},
 	}
 	for _, tt := range tests {
 		if got := r.descend(tt.rel); got != tt.want {

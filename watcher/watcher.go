@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 )
@@ -391,9 +391,8 @@ func (s *session) drop(dir string) bool {
 	if _, ok := s.dirs[dir]; !ok {
 		return false
 	}
-	prefix := dir + string(filepath.Separator)
 	for p := range s.dirs {
-		if p == dir || strings.HasPrefix(p, prefix) {
+		if _, in := ospath.Child(dir, p); in {
 			delete(s.dirs, p)
 			_ = s.fsw.Remove(p) // fsnotify may have dropped it already
 		}

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -226,9 +225,8 @@ func relToCwd(path string) string {
 
 // relTo shows path relative to dir when it is below dir.
 func relTo(dir, path string) string {
-	rel, err := filepath.Rel(dir, path)
-	if err != nil || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return path
+	if rel, ok := ospath.Child(dir, path); ok {
+		return rel
 	}
-	return rel
+	return path
 }

@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/exporter"
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/rebuild"
 	"github.com/devloop/devloop/supervisor"
@@ -143,7 +143,7 @@ func rulesFor(cfg *config.Config) (*watcher.Rules, error) {
 	for _, t := range cfg.Targets {
 		// Every configured target's outputs stay out of the context, not only the
 		// selected ones: a file another target exported must not bust the cache.
-		if t.Output != cfg.Context && !isAncestor(t.Output, cfg.Context) {
+		if _, holdsContext := ospath.Child(t.Output, cfg.Context); !holdsContext {
 			outputs = append(outputs, t.Output)
 		}
 	}
@@ -290,17 +290,12 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-func isAncestor(dir, p string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
 // excludes are the context exclusions sent with every solve: the rule set's (outputs,
 // state dir, devloop.yaml) plus every file devloop exported into the context.
 func (p *project) excludes(rules *watcher.Rules) []string {
 	ex := append(rules.ContextExcludes(), stagingPattern)
 	for _, abs := range p.outputs.list() {
-		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		if rel, ok := ospath.Child(p.cfg.Context, abs); ok {
 			ex = append(ex, filepath.ToSlash(rel))
 		}
 	}
@@ -501,7 +496,7 @@ func (s *staged) Discard() error { return s.st.Discard() }
 
 // display shows an absolute path relative to the project directory.
 func (p *project) display(abs string) string {
-	if rel, err := filepath.Rel(p.cfg.Dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
+	if rel, ok := ospath.Child(p.cfg.Dir, abs); ok {
 		return filepath.ToSlash(rel)
 	}
 	return abs
@@ -544,9 +539,8 @@ func (s *pathSet) hasOrContains(p string) bool {
 	if s.m[p] {
 		return true
 	}
-	prefix := p + string(filepath.Separator)
 	for q := range s.m {
-		if strings.HasPrefix(q, prefix) {
+		if _, ok := ospath.Child(p, q); ok {
 			return true
 		}
 	}
