@@ -31,8 +31,9 @@ type Options struct {
 	Env []string
 	// Dir is the absolute working directory.
 	Dir string
-	// StopSignal is sent to the whole process group to stop it; 0 means SIGTERM.
-	StopSignal syscall.Signal
+	// StopSignal names the signal sent to the whole process group to stop it, as
+	// [ParseSignal] reads it ("SIGTERM", "int"); "" means SIGTERM.
+	StopSignal string
 	// StopTimeout is how long a stopping group may take before it is SIGKILLed;
 	// 0 means 5s.
 	StopTimeout time.Duration
@@ -123,7 +124,8 @@ type Supervisor struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	prefix  []byte
-	prober  *prober // nil without a ready probe
+	stop    syscall.Signal // Options.StopSignal
+	prober  *prober        // nil without a ready probe
 	backoff Backoff
 	log     *zap.Logger
 	runID   string // carried by every process of this run as RunIDEnv
@@ -178,9 +180,14 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 			return nil, fmt.Errorf("env %q is not KEY=VALUE", kv)
 		}
 	}
-	if opts.StopSignal == 0 {
-		opts.StopSignal = syscall.SIGTERM
+	if opts.StopSignal == "" {
+		opts.StopSignal = "SIGTERM"
 	}
+	stopName, stop, err := parseSignal(opts.StopSignal)
+	if err != nil {
+		return nil, err
+	}
+	opts.StopSignal = stopName
 	switch {
 	case opts.StopTimeout < 0:
 		return nil, fmt.Errorf("stop timeout %s is negative", opts.StopTimeout)
@@ -200,6 +207,7 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 		stdout:   opts.Stdout,
 		stderr:   opts.Stderr,
 		prefix:   prefix(opts.Name, opts.PrefixWidth, opts.Color),
+		stop:     stop,
 		backoff:  b,
 		log:      opts.Logger,
 		restart:  make(chan restartRequest),

@@ -414,6 +414,8 @@ func TestNew(t *testing.T) {
 		{"negative timeout", func(o *Options) { o.StopTimeout = -time.Second }, "stop timeout -1s is negative"},
 		{"bad backoff", func(o *Options) { o.Backoff = Backoff{Initial: time.Second, Max: time.Millisecond} }, "backoff max"},
 		{"bad ready", func(o *Options) { o.Ready = "udp://x:1" }, `unsupported scheme "udp"`},
+		{"stop signal by name", func(o *Options) { o.StopSignal = "int" }, ""},
+		{"bad stop signal", func(o *Options) { o.StopSignal = "SIGSTOP" }, `unsupported signal "SIGSTOP"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,6 +486,20 @@ func TestRestartReplacesProcess(t *testing.T) {
 	}
 	if !dead(evs[2].PID) {
 		t.Errorf("pid %d alive after Run returned", evs[2].PID)
+	}
+}
+
+// StopSignal, given by name as devloop.yaml writes it, is the signal sent: a process
+// that ignores SIGTERM stops at once on "int", with no stop timeout.
+func TestStopSignalByName(t *testing.T) {
+	h := newHarness(t, "ignore-term", func(o *Options) { o.StopSignal = "int" })
+	h.restart()
+	h.waitOutput(h.stdout, "srv | ignoring SIGTERM\n")
+	if took := h.stop(); took >= waitLimit {
+		t.Errorf("stop took %v, want less than the stop timeout %v", took, waitLimit)
+	}
+	if got, want := h.kinds(), []EventKind{EventStarted, EventStopped}; !slices.Equal(got, want) {
+		t.Fatalf("event kinds = %v, want %v (no stop timeout)", got, want)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/internal/ospath"
+	"github.com/devloop/devloop/rebuild"
+	"github.com/devloop/devloop/supervisor"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -196,9 +198,20 @@ func (a *app) openEvents() (w io.Writer, close func(), err error) {
 	return f, func() { _ = f.Close() }, nil
 }
 
+// configGrammars are the parsers devloop.yaml's values are checked with: those of the
+// packages that use the values.
+func configGrammars() config.Grammars {
+	return config.Grammars{
+		CacheSpec: rebuild.CheckCacheSpec,
+		Address:   rebuild.CheckAddress,
+		Ready:     supervisor.CheckReady,
+		Signal:    supervisor.ParseSignal,
+	}
+}
+
 // loadConfig reads devloop.yaml; problems are usage errors (exit 2).
 func (a *app) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(a.file)
+	cfg, err := config.Load(a.file, configGrammars())
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // autoAddress means: use a daemon at the default socket, else the one devloop
 // started earlier, else start one (package localbuilder).
-const autoAddress = "auto"
+const autoAddress = config.AddressAuto
 
 // builderAddress picks the daemon address: flag > devloop.yaml > $BUILDKIT_HOST > auto.
 func (a *app) builderAddress(cfg *config.Config) string {
