@@ -3,10 +3,10 @@ package rebuild
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"golang.org/x/mod/semver"
 )
 
 // syntaxArg is the build argument that names a frontend image and takes precedence over
@@ -17,7 +17,7 @@ const syntaxArg = "BUILDKIT_SYNTAX"
 // stand in for docker/dockerfile:1: BuildKit v0.20 ships Dockerfile frontend 1.14, which
 // has every stable 1.x instruction and flag a Dockerfile written today uses (heredocs,
 // COPY --link/--parents/--exclude, RUN --mount/--network/--security, ADD --checksum).
-var minBuiltinVersion = [2]int{0, 20}
+const minBuiltinVersion = "v0.20"
 
 // Syntax returns the frontend image a solve of the Dockerfile would run: the
 // BUILDKIT_SYNTAX build argument if set, else the `# syntax=` line; "" for neither.
@@ -49,22 +49,8 @@ func BuiltinCovers(syntax, daemonVersion string) bool {
 	default:
 		return false
 	}
-	v, ok := parseVersion(daemonVersion)
-	return ok && (v[0] > minBuiltinVersion[0] || v[0] == minBuiltinVersion[0] && v[1] >= minBuiltinVersion[1])
-}
-
-// parseVersion reads the major and minor of a BuildKit version such as "v0.34.2" or
-// "v0.21.0-rc1". A development build ("v0.0.0+unknown") does not count.
-func parseVersion(s string) ([2]int, bool) {
-	s = strings.TrimPrefix(s, "v")
-	parts := strings.SplitN(s, ".", 3)
-	if len(parts) < 2 {
-		return [2]int{}, false
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil || major == 0 && minor == 0 {
-		return [2]int{}, false
-	}
-	return [2]int{major, minor}, true
+	// The release line (major.minor) decides: v0.21.0-rc1 is of the 0.21 line. A
+	// development build (v0.0.0+unknown) cannot be told.
+	line := semver.MajorMinor("v" + strings.TrimPrefix(daemonVersion, "v"))
+	return line != "" && line != "v0.0" && semver.Compare(line, minBuiltinVersion) >= 0
 }
