@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ func (w *writes) Write(p []byte) (int, error) {
 func (w *writes) get() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]string(nil), w.w...)
+	return slices.Clone(w.w)
 }
 
 func TestCopyLines(t *testing.T) {
