@@ -115,3 +115,20 @@ func TestPrefix(t *testing.T) {
 		t.Errorf("6 names got %d distinct colours, want at least 3", len(colours))
 	}
 }
+
+// Color is honoured unless NO_COLOR is set and not empty (https://no-color.org).
+func TestNoColor(t *testing.T) {
+	for _, tt := range []struct {
+		noColor string
+		colored bool
+	}{{"", true}, {"1", false}, {"0", false}} {
+		t.Setenv("NO_COLOR", tt.noColor)
+		s, err := newSupervisor(Options{Name: "srv", Command: []string{"x"}, Dir: t.TempDir(), Color: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(s.prefix), "\x1b["); got != tt.colored {
+			t.Errorf("NO_COLOR=%q: prefix %q coloured = %v, want %v", tt.noColor, s.prefix, got, tt.colored)
+		}
+	}
+}

@@ -48,7 +48,8 @@ type Options struct {
 	// PrefixWidth pads the name in the prefix to this width, to align the output of
 	// several processes.
 	PrefixWidth int
-	// Color colours the prefix with a colour derived from Name.
+	// Color colours the prefix with a colour derived from Name, unless $NO_COLOR is
+	// set and not empty (https://no-color.org, as BuildKit's progress display does).
 	Color bool
 	// Events, if set, is called synchronously from Run's goroutine; it must not block.
 	Events func(Event)
@@ -206,7 +207,7 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 		env:      append(append(os.Environ(), opts.Env...), RunIDEnv+"="+runID),
 		stdout:   opts.Stdout,
 		stderr:   opts.Stderr,
-		prefix:   prefix(opts.Name, opts.PrefixWidth, opts.Color),
+		prefix:   prefix(opts.Name, opts.PrefixWidth, opts.Color && os.Getenv("NO_COLOR") == ""),
 		stop:     stop,
 		backoff:  b,
 		log:      opts.Logger,
