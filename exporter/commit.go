@@ -51,12 +51,12 @@ type stagedEntry struct {
 // Commit verifies the staged tree and swaps it into OutputDir (see the
 // package documentation). It holds the target's swap lock meanwhile, waiting
 // for another process's swap first. On an error before the first rename,
-// OutputDir is unchanged and the caller's Discard removes the stage.
-func (s *Stage) Commit() (Result, error) {
+// OutputDir is unchanged and the caller's Discard removes the staging dir.
+func (s *Staging) Commit() (Result, error) {
 	e := s.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s.state != stageOpen {
+	if s.state != stagingOpen {
 		return Result{}, fmt.Errorf("commit staging dir %s: already committed or discarded", s.base)
 	}
 	if e.closed {
@@ -94,7 +94,7 @@ func (s *Stage) Commit() (Result, error) {
 		if touched {
 			// The journal now drives the swap: the next commit or New of the
 			// target, in any process, completes it.
-			s.state = stageKept
+			s.state = stagingKept
 			s.unlock()
 			return Result{}, fmt.Errorf("swap export of target %q into %s stopped midway; it is completed by the next commit or start: %w",
 				e.target, e.out, err)
@@ -108,10 +108,10 @@ func (s *Stage) Commit() (Result, error) {
 	return res, nil
 }
 
-// done removes a committed stage's dir and releases it; the caller holds e.mu.
-func (s *Stage) done() {
-	s.state = stageDone
-	s.e.cleanupStage(s.base)
+// done removes a committed staging dir and releases it; the caller holds e.mu.
+func (s *Staging) done() {
+	s.state = stagingDone
+	s.e.cleanupStaging(s.base)
 	s.unlock()
 }
 
@@ -119,7 +119,7 @@ func (s *Stage) done() {
 // the manifest on disk; view is the manifest as this Exporter saw it last,
 // to tell which unchanged entries another process put there meanwhile.
 func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
-	entries, err := scanStage(dir)
+	entries, err := scanStaged(dir)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -276,9 +276,9 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	return j, res, nil
 }
 
-// scanStage lists the staged tree, parents before children, refusing
+// scanStaged lists the staged tree, parents before children, refusing
 // anything but regular files, directories and symlinks.
-func scanStage(dir string) ([]*stagedEntry, error) {
+func scanStaged(dir string) ([]*stagedEntry, error) {
 	var entries []*stagedEntry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -41,7 +41,7 @@ func TestRecoveryRollsForward(t *testing.T) {
 			e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", afterRename: crashAfter(crash + 4)})
 			mustExport(t, e, oldSet) // four renames
 
-			st, err := e.Stage()
+			st, err := e.Begin()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,12 +130,12 @@ func TestRecoveryWithoutJournal(t *testing.T) {
 	mustExport(t, e, oldSet)
 	// Another target's leftover must survive this target's recovery.
 	other := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app-debug"})
-	otherStage, err := other.Stage()
+	otherStaging, err := other.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	st, err := e.Stage() // killed while BuildKit was exporting
+	st, err := e.Begin() // killed while BuildKit was exporting
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +149,8 @@ func TestRecoveryWithoutJournal(t *testing.T) {
 		t.Errorf("output after recovery = %v, want the old set %v", got, want)
 	}
 	left := stagingDirs(t, out, state)
-	if len(left) != 1 || !strings.HasPrefix(otherStage.Dir(), filepath.Join(state, "staging", left[0])) {
-		t.Errorf("staging dirs after recovery = %v, want only %s", left, filepath.Dir(otherStage.Dir()))
+	if len(left) != 1 || !strings.HasPrefix(otherStaging.Dir(), filepath.Join(state, "staging", left[0])) {
+		t.Errorf("staging dirs after recovery = %v, want only %s", left, filepath.Dir(otherStaging.Dir()))
 	}
 	if _, err := os.Stat(st.Dir()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stat of the journal-less staging dir error = %v, want not exist", err)
@@ -165,7 +165,7 @@ func TestAppliedJournalNotReplayed(t *testing.T) {
 	e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
 	mustExport(t, e, newSet)
 
-	st, err := e.Stage()
+	st, err := e.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}

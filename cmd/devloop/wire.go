@@ -317,7 +317,7 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 	if !ok {
 		return loop.Result{}, fmt.Errorf("build %s: unknown target", name)
 	}
-	st, err := p.exporters[name].Stage()
+	st, err := p.exporters[name].Begin()
 	if err != nil {
 		return loop.Result{}, err
 	}
@@ -457,7 +457,7 @@ func secrets(cfg *config.Config) map[string]rebuild.Secret {
 type staged struct {
 	p  *project
 	t  *config.Target
-	st *exporter.Stage
+	st *exporter.Staging
 }
 
 // Commit implements loop.Staged. Before swapping, it records every staged file as a
