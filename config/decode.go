@@ -273,14 +273,14 @@ func (d *decoder) tls(path string, key, n *yaml.Node) *TLS {
 		certSet, keySet bool
 	)
 	if !d.mapping(path, n, fields{
-		"ca": func(p string, _, v *yaml.Node) { t.CA, _ = d.path(p, v, true) },
+		"ca": func(p string, _, v *yaml.Node) { t.CA, _ = d.path(p, v, homeTilde) },
 		"cert": func(p string, _, v *yaml.Node) {
 			certSet = true
-			t.Cert, _ = d.path(p, v, true)
+			t.Cert, _ = d.path(p, v, homeTilde)
 		},
 		"key": func(p string, _, v *yaml.Node) {
 			keySet = true
-			t.Key, _ = d.path(p, v, true)
+			t.Key, _ = d.path(p, v, homeTilde)
 		},
 		"server_name": func(p string, _, v *yaml.Node) {
 			t.ServerName, _ = d.str(p, v)
@@ -335,7 +335,7 @@ func (d *decoder) secrets(path string, n *yaml.Node) map[string]Secret {
 		if !d.mapping(p, e.val, fields{
 			"file": func(p string, _, v *yaml.Node) {
 				fileSet = true
-				s.File, _ = d.path(p, v, true)
+				s.File, _ = d.path(p, v, homeTilde)
 			},
 			"env": func(p string, _, v *yaml.Node) {
 				envSet = true
@@ -382,7 +382,7 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 			}
 		},
 		"output": func(p string, _, v *yaml.Node) {
-			s, ok := d.path(p, v, false)
+			s, ok := d.path(p, v, plainTilde)
 			if !ok {
 				return
 			}
@@ -412,7 +412,7 @@ func (d *decoder) run(path string, key, n *yaml.Node) *Run {
 		},
 		"env": func(p string, _, v *yaml.Node) { r.Env = d.stringMap(p, v) },
 		"dir": func(p string, _, v *yaml.Node) {
-			if s, ok := d.path(p, v, false); ok {
+			if s, ok := d.path(p, v, plainTilde); ok {
 				r.Dir = s
 			}
 		},
@@ -726,14 +726,25 @@ func (d *decoder) nonEmptyStr(path string, n *yaml.Node) (string, bool) {
 	return s, ok
 }
 
+// tilde says what a leading ~ of a path means.
+type tilde bool
+
+const (
+	// homeTilde: ~/ is the home directory, in paths of the user's own files (TLS
+	// material, secrets).
+	homeTilde tilde = true
+	// plainTilde: ~ is a name like any other, in paths of the project's files.
+	plainTilde tilde = false
+)
+
 // path returns a non-empty path made absolute against the project
-// directory, expanding a leading ~/ to the home directory if home is set.
-func (d *decoder) path(path string, n *yaml.Node, home bool) (string, bool) {
+// directory, expanding a leading ~/ to the home directory for homeTilde.
+func (d *decoder) path(path string, n *yaml.Node, t tilde) (string, bool) {
 	s, ok := d.nonEmptyStr(path, n)
 	if !ok {
 		return "", false
 	}
-	if home && (s == "~" || strings.HasPrefix(s, "~/")) {
+	if t == homeTilde && (s == "~" || strings.HasPrefix(s, "~/")) {
 		h, err := os.UserHomeDir()
 		if err != nil {
 			d.errorf(n, path, "expand %q: %v", s, err)

@@ -89,7 +89,7 @@ func (s *Staging) Commit() (Result, error) {
 	if err := writeFileAtomic(filepath.Join(s.base, journalName), j); err != nil {
 		return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
 	}
-	removed, touched, err := e.apply(s.base, j, true)
+	removed, touched, err := e.apply(s.base, j, freshSwap)
 	if err != nil {
 		if touched {
 			// The journal now drives the swap: the next commit or New of the
@@ -400,12 +400,25 @@ func dirWritable(dir string) error {
 	return checkWritable(dir, fi.Mode())
 }
 
+// applyMode says whose journal apply runs.
+type applyMode bool
+
+const (
+	// freshSwap is Commit's own journal, just planned: a failure before the first
+	// rename is undone.
+	freshSwap applyMode = true
+	// rollForward is a journal found by recovery: OutputDir may have changed
+	// since it was planned.
+	rollForward applyMode = false
+)
+
 // apply performs j's swap from the staging dir base, then writes the
 // manifest. Renames whose staged entry is gone were done before, so apply
-// can roll a journal forward any number of times. If undoable and it fails
-// before the first rename, it removes the directories it created and the
+// can roll a journal forward any number of times. If mode is freshSwap and it
+// fails before the first rename, it removes the directories it created and the
 // journal; touched reports whether OutputDir may have changed.
-func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []string, touched bool, err error) {
+func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []string, touched bool, err error) {
+	undoable := mode == freshSwap
 	var created []string
 	loosened := map[string]fs.FileMode{}
 	undo := func(err error) ([]string, bool, error) {

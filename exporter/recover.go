@@ -94,7 +94,7 @@ func (e *Exporter) removeDead(base string) error {
 // then removes its staging dir.
 func (e *Exporter) finish(base string, j *journal) error {
 	if j.Manifest.Seq > e.man.Seq {
-		if _, _, err := e.apply(base, j, false); err != nil {
+		if _, _, err := e.apply(base, j, rollForward); err != nil {
 			return err
 		}
 	}

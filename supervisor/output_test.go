@@ -99,7 +99,7 @@ func TestPrefix(t *testing.T) {
 			t.Errorf("prefix(%q, %d, %v) = %q, want %q", tt.name, tt.width, tt.color, got, tt.want)
 		}
 	}
-	a, b := string(prefix("api", 6, true)), string(prefix("api", 6, true))
+	a, b := string(prefix("api", 6, withColor)), string(prefix("api", 6, withColor))
 	if a != b {
 		t.Errorf("coloured prefix differs between calls: %q, %q", a, b)
 	}
@@ -109,12 +109,14 @@ func TestPrefix(t *testing.T) {
 	// Names are spread over the palette rather than all getting one colour.
 	colours := map[string]bool{}
 	for _, n := range []string{"server", "client", "api", "web", "worker", "db"} {
-		colours[string(prefix(n, 0, true))[:5]] = true
+		colours[string(prefix(n, 0, withColor))[:5]] = true
 	}
 	if len(colours) < 3 {
 		t.Errorf("6 names got %d distinct colours, want at least 3", len(colours))
 	}
 }
+
+const withColor = true
 
 // Color is honoured unless NO_COLOR is set and not empty (https://no-color.org).
 func TestNoColor(t *testing.T) {

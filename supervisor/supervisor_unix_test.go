@@ -118,7 +118,7 @@ func helper(mode string) int {
 		_, _ = os.Stdout.WriteString(strings.Repeat("x", 150000) + "\ntail")
 		return 0
 	case "spawn-stray": // leaves the group through setsid, then sleeps or crashes
-		if err := spawn("stray", true, true); err != nil {
+		if err := spawn("stray", newSession, waitForIt); err != nil {
 			return 20
 		}
 		fmt.Println("spawned a stray")
@@ -127,13 +127,13 @@ func helper(mode string) int {
 		}
 		time.Sleep(time.Hour)
 	case "daemonize": // double fork: a setsid child starts the daemon and exits
-		if err := spawn("daemon-mid", true, true); err != nil {
+		if err := spawn("daemon-mid", newSession, waitForIt); err != nil {
 			return 21
 		}
 		fmt.Println("daemonized")
 		time.Sleep(time.Hour)
 	case "daemon-mid":
-		if err := spawn("stray", false, false); err != nil {
+		if err := spawn("stray", sameSession, leaveIt); err != nil {
 			return 22
 		}
 		return 0
@@ -186,6 +186,12 @@ func helper(mode string) int {
 	}
 	return 99
 }
+
+// Values of spawn's setsid and wait.
+const (
+	newSession, sameSession = true, false
+	waitForIt, leaveIt      = true, false
+)
 
 // spawn re-executes the test binary as helper mode, with this process's environment
 // (run id included). A setsid child leaves the process group and session; a child

@@ -253,6 +253,12 @@ func (r *Rules) Explain(rel string, isDir bool) Decision {
 	return Decision{Watched: true, InContext: true, Rule: "default: watched"}
 }
 
+// Values of the isDir arguments of Watched and Explain.
+const (
+	asDir  = true
+	asFile = false
+)
+
 // Watched reports whether changes to rel (slash-separated, relative to the
 // root) are reported.
 func (r *Rules) Watched(rel string, isDir bool) bool {
@@ -312,7 +318,7 @@ func (r *Rules) descend(rel string) bool {
 	if rel == "." {
 		return true
 	}
-	if outside(rel) || r.isOutput(rel) || r.watchIgnored(rel, true) != "" {
+	if outside(rel) || r.isOutput(rel) || r.watchIgnored(rel, asDir) != "" {
 		return false
 	}
 	if excluded, _ := r.dockerignore(rel); !excluded {

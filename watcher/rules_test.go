@@ -157,7 +157,7 @@ func TestInContextMatchesPatternmatcher(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: MatchesOrParentMatches(%q) error = %v", name, p, err)
 			}
-			if got := r.Explain(p, false).InContext; got != !want {
+			if got := r.Explain(p, asFile).InContext; got != !want {
 				t.Errorf("%s: Explain(%q).InContext = %v, want %v", name, p, got, !want)
 			}
 		}
@@ -179,7 +179,7 @@ func TestContextExcludes(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ContextExcludes() = %q, want %q", got, want)
 	}
-	if d := r.Explain("node_modules/x", false); d.Rule != `Dockerfile.dockerignore:2: "/node_modules/"` {
+	if d := r.Explain("node_modules/x", asFile); d.Rule != `Dockerfile.dockerignore:2: "/node_modules/"` {
 		t.Errorf("Explain(node_modules/x).Rule = %q, want %q", d.Rule, `Dockerfile.dockerignore:2: "/node_modules/"`)
 	}
 }
@@ -315,7 +315,7 @@ func TestConfigNeverInContext(t *testing.T) {
 		root := t.TempDir()
 		writeFile(t, filepath.Join(root, ".dockerignore"), "!*\n")
 		r := newTestRules(t, RulesOptions{Root: root, Config: filepath.Join(root, filepath.FromSlash(name))})
-		d := r.Explain(name, false)
+		d := r.Explain(name, asFile)
 		if !d.Watched || d.InContext || !strings.Contains(d.Rule, "devloop's config file") {
 			t.Errorf("%s: Explain = %+v, want watched, not in the context, by the config rule", name, d)
 		}
@@ -331,7 +331,7 @@ func TestConfigNeverInContext(t *testing.T) {
 	}
 	outside := t.TempDir()
 	r := newTestRules(t, RulesOptions{Root: filepath.Join(outside, "ctx"), Config: filepath.Join(outside, "devloop.yaml")})
-	if d := r.Explain("../devloop.yaml", false); !d.Watched || d.InContext {
+	if d := r.Explain("../devloop.yaml", asFile); !d.Watched || d.InContext {
 		t.Errorf("Explain(../devloop.yaml) = %+v, want watched, outside the context", d)
 	}
 	if got := r.ContextExcludes(); len(got) != 0 {

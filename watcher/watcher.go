@@ -254,7 +254,7 @@ var errSkip = errors.New("skip directory")
 func (s *watchSet) watchAll(ctx context.Context) error {
 	old := s.dirs
 	s.dirs = make(map[string]struct{}, len(old))
-	err := s.scan(ctx, s.rules.root, true, nil)
+	err := s.scan(ctx, s.rules.root, scanRoot, nil)
 	if err == nil {
 		for _, p := range s.rules.alwaysAbs {
 			dir := filepath.Dir(p)
@@ -277,6 +277,12 @@ func (s *watchSet) watchAll(ctx context.Context) error {
 	s.w.count.Store(int64(len(s.dirs)))
 	return err
 }
+
+// Values of scan's isRoot.
+const (
+	scanRoot   = true // the context root: a symlink to a directory is followed
+	scanSubdir = false
+)
 
 // scan watches dir and every directory below it the rules descend into. With
 // changed non-nil it appends every watched path found (dir included) to it.
@@ -304,7 +310,7 @@ func (s *watchSet) scan(ctx context.Context, dir string, isRoot bool, changed *[
 		}
 		if !d.IsDir() {
 			if changed != nil {
-				if rel := s.rules.rel(path); s.rules.Watched(rel, false) {
+				if rel := s.rules.rel(path); s.rules.Watched(rel, asFile) {
 					*changed = append(*changed, rel)
 				}
 			}
@@ -323,7 +329,7 @@ func (s *watchSet) scan(ctx context.Context, dir string, isRoot bool, changed *[
 			}
 			return err
 		}
-		if changed != nil && path != s.rules.root && s.rules.Watched(rel, true) {
+		if changed != nil && path != s.rules.root && s.rules.Watched(rel, asDir) {
 			*changed = append(*changed, rel)
 		}
 		return nil
@@ -371,15 +377,15 @@ func (s *watchSet) handle(ctx context.Context, ev fsnotify.Event) ([]string, err
 		// files written into it before the watch was added are reported too.
 		// A path already gone again is reported like a file.
 		if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
-			if err := s.scan(ctx, name, false, &changed); err != nil {
+			if err := s.scan(ctx, name, scanSubdir, &changed); err != nil {
 				return nil, err
 			}
 			return dedupe(changed), nil
 		}
-		if s.rules.Watched(rel, false) {
+		if s.rules.Watched(rel, asFile) {
 			changed = append(changed, rel)
 		}
-	} else if ev.Has(fsnotify.Write) && s.rules.Watched(rel, false) {
+	} else if ev.Has(fsnotify.Write) && s.rules.Watched(rel, asFile) {
 		changed = append(changed, rel)
 	}
 	return dedupe(changed), nil
