@@ -8,5 +8,6 @@
 // and [CheckCacheSpec] for cache specs (buildctl's --import-cache/--export-cache
 // parser, the type required); config checks devloop.yaml with them.
 //
-// It is the only devloop package that imports BuildKit.
+// It is the only devloop package that imports BuildKit's client; what devloop reads
+// from the Dockerfile itself is package dockerfile's.
 package rebuild

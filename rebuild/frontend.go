@@ -1,41 +1,16 @@
 package rebuild
 
 import (
-	"fmt"
-	"os"
 	"strings"
 
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"golang.org/x/mod/semver"
 )
-
-// syntaxArg is the build argument that names a frontend image and takes precedence over
-// the Dockerfile's `# syntax=` line (BuildKit's dockerfile.v0 honours it the same way).
-const syntaxArg = "BUILDKIT_SYNTAX"
 
 // minBuiltinVersion is the oldest daemon whose built-in Dockerfile frontend devloop lets
 // stand in for docker/dockerfile:1: BuildKit v0.20 ships Dockerfile frontend 1.14, which
 // has every stable 1.x instruction and flag a Dockerfile written today uses (heredocs,
 // COPY --link/--parents/--exclude, RUN --mount/--network/--security, ADD --checksum).
 const minBuiltinVersion = "v0.20"
-
-// Syntax returns the frontend image a solve of the Dockerfile would run: the
-// BUILDKIT_SYNTAX build argument if set, else the `# syntax=` line; "" for neither.
-func Syntax(dockerfile string, buildArgs map[string]string) (string, error) {
-	if s := strings.TrimSpace(buildArgs[syntaxArg]); s != "" {
-		ref, _, _ := strings.Cut(s, " ")
-		return ref, nil
-	}
-	data, err := os.ReadFile(dockerfile)
-	if err != nil {
-		return "", fmt.Errorf("read Dockerfile: %w", err)
-	}
-	ref, _, _, ok := parser.DetectSyntax(data)
-	if !ok {
-		return "", nil
-	}
-	return ref, nil
-}
 
 // BuiltinCovers reports whether a daemon of BuildKit version daemonVersion can run the
 // Dockerfile with its built-in frontend instead of the frontend image syntax names. Only

@@ -1,8 +1,6 @@
 package rebuild
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -41,33 +39,3 @@ func TestBuiltinCovers(t *testing.T) {
 }
 
 const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
-
-func TestSyntax(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name, content string
-		args          map[string]string
-		want          string
-	}{
-		{"syntax line", "# syntax=docker/dockerfile:1\nFROM scratch\n", nil, "docker/dockerfile:1"},
-		{"no syntax line", "FROM scratch\n", nil, ""},
-		{"build arg wins", "# syntax=docker/dockerfile:1\nFROM scratch\n", map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1.7 --flag"}, "docker/dockerfile:1.7"},
-		{"build arg without a line", "FROM scratch\n", map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1"}, "docker/dockerfile:1"},
-	}
-	for i, tt := range tests {
-		df := filepath.Join(dir, tt.name)
-		if err := os.WriteFile(df, []byte(tt.content), 0o644); err != nil {
-			t.Fatal(i, err)
-		}
-		got, err := Syntax(df, tt.args)
-		if err != nil {
-			t.Fatalf("%s: Syntax: %v", tt.name, err)
-		}
-		if got != tt.want {
-			t.Errorf("%s: Syntax = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-	if _, err := Syntax(filepath.Join(dir, "missing"), nil); err == nil {
-		t.Errorf("Syntax of a missing Dockerfile: got no error, want one")
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -21,46 +20,6 @@ import (
 // Pins maps image references as the Dockerfile frontend names them
 // ("docker.io/library/golang:1.26-alpine") to the digest they resolved to.
 type Pins map[string]digest.Digest
-
-// ImageRefs lists the images a solve of the Dockerfile pulls — its FROM images (stages
-// built from other stages and scratch left out) and the frontend image syntax (see
-// [Syntax]; "" when none runs) — normalised the way BuildKit names them.
-func ImageRefs(dockerfile, syntax string) ([]string, error) {
-	df, err := ParseDockerfile(dockerfile)
-	if err != nil {
-		return nil, err
-	}
-	set := map[string]bool{}
-	for i, s := range df.Stages {
-		if s.Scratch || strings.Contains(s.Base, "$") || df.isStage(s.Base, i) {
-			continue
-		}
-		if ref, ok := normalizeRef(s.Base); ok {
-			set[ref] = true
-		}
-	}
-	if syntax != "" {
-		if ref, ok := normalizeRef(syntax); ok {
-			set[ref] = true
-		}
-	}
-	refs := make([]string, 0, len(set))
-	for r := range set {
-		refs = append(refs, r)
-	}
-	sort.Strings(refs)
-	return refs, nil
-}
-
-// isStage reports whether name is an earlier stage of the Dockerfile.
-func (d *Dockerfile) isStage(name string, before int) bool {
-	for j := 0; j < before; j++ {
-		if d.Stages[j].Name != "" && strings.EqualFold(d.Stages[j].Name, name) {
-			return true
-		}
-	}
-	return false
-}
 
 // normalizeRef names an image as BuildKit's Dockerfile frontend does; references that
 // already carry a digest need no pin.

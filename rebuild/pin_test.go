@@ -1,46 +1,10 @@
 package rebuild
 
 import (
-	"github.com/opencontainers/go-digest"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-)
 
-func TestImageRefs(t *testing.T) {
-	df := filepath.Join(t.TempDir(), "Dockerfile")
-	content := `# syntax=docker/dockerfile:1
-ARG GO_VERSION=1.26
-FROM golang:${GO_VERSION}-alpine AS base
-FROM base AS build
-FROM alpine:3.20 AS tools
-FROM ghcr.io/acme/runner@sha256:0000000000000000000000000000000000000000000000000000000000000000 AS pinned
-FROM scratch AS out
-`
-	if err := os.WriteFile(df, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	syntax, err := Syntax(df, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, syntax, want string
-	}{
-		{"frontend image runs", syntax, "docker.io/docker/dockerfile:1,docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"},
-		{"built-in frontend", "", "docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"},
-	}
-	for _, tt := range tests {
-		refs, err := ImageRefs(df, tt.syntax)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Join(refs, ","); got != tt.want {
-			t.Errorf("%s: ImageRefs = %s, want %s", tt.name, got, tt.want)
-		}
-	}
-}
+	"github.com/opencontainers/go-digest"
+)
 
 func TestPinsPolicy(t *testing.T) {
 	if p := (Pins{}).policy(); p != nil {

@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
+	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/godeps"
-	"github.com/devloop/devloop/rebuild"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -30,11 +31,12 @@ import (
 // them as they arrive): if the refresh after the last build has not got that far,
 // affects waits for one that has.
 type targetInputs struct {
-	platform ocispecs.Platform // the builder's default platform: every target's, for now
-	lister   *godeps.Lister
-	notices  io.Writer // human output
-	log      *zap.Logger
-	kick     chan struct{} // asks run for a refresh
+	platform    ocispecs.Platform // the builder's default platform: every target's, for now
+	dockerfiles *dockerfile.Cache
+	lister      *godeps.Lister
+	notices     io.Writer // human output
+	log         *zap.Logger
+	kick        chan struct{} // asks run for a refresh
 
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -68,9 +70,9 @@ func (s *inputSet) covers(p string) bool {
 	return false
 }
 
-func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, notices io.Writer, log *zap.Logger) *targetInputs {
+func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, dfs *dockerfile.Cache, notices io.Writer, log *zap.Logger) *targetInputs {
 	return &targetInputs{
-		cfg: cfg, targets: targets, platform: platform, lister: godeps.NewLister(), notices: notices, log: log,
+		cfg: cfg, targets: targets, platform: platform, dockerfiles: dfs, lister: godeps.NewLister(), notices: notices, log: log,
 		kick: make(chan struct{}, 1), sets: map[string]*inputSet{}, printed: map[string]string{},
 		pending: map[string]uint64{}, updated: make(chan struct{}),
 	}
@@ -131,7 +133,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	start, gen, cfg, targets := ti.seq, ti.cfgGen, ti.cfg, ti.targets
 	ti.mu.Unlock()
 
-	df, dfErr := rebuild.ParseDockerfile(cfg.Dockerfile)
+	df, dfErr := ti.dockerfiles.Load(cfg.Dockerfile)
 	next := map[string]*inputSet{}
 	reasons := map[string]string{}
 	cache := map[string]godepsResult{}
@@ -189,11 +191,11 @@ type godepsResult struct {
 }
 
 // inputsOf learns target t's inputs; reason says why they are unknown.
-func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *rebuild.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
+func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
 	if dfErr != nil {
 		return nil, dfErr.Error()
 	}
-	in, err := df.GoInputs(rebuild.InputsOptions{
+	in, err := golang.InputsOf(df, golang.Options{
 		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/internal/e2etest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
@@ -17,7 +18,7 @@ import (
 
 // knownInputs is a targetInputs whose first refresh is done.
 func knownInputs(sets map[string]*inputSet) *targetInputs {
-	ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, zap.NewNop())
+	ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, nil, zap.NewNop())
 	ti.sets, ti.refreshed = sets, true
 	return ti
 }
@@ -78,7 +79,7 @@ func TestTargetInputsFresh(t *testing.T) {
 		"cmd/client/main.go":      "package main\n\nimport \"example.com/aff/internal/other\"\n\nfunc main() { println(other.Text) }\n",
 		"cmd/server/main.go":      "package main\n\nfunc main() {}\n",
 	})
-	dockerfile := `FROM golang:1.26-alpine AS base
+	content := `FROM golang:1.26-alpine AS base
 WORKDIR /src
 ENV CGO_ENABLED=0
 FROM base AS bs
@@ -90,12 +91,12 @@ COPY --from=bs /bin/server /
 FROM scratch AS client
 COPY --from=bc /bin/client /
 `
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
 	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
-	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, io.Discard, zap.NewNop())
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	refresh := make(chan struct{})
 	done := make(chan error)
@@ -165,7 +166,7 @@ COPY --from=build-client /bin/client /
 	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
 	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
 	var out bytes.Buffer
-	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, &out, zap.NewNop())
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), &out, zap.NewNop())
 	ti.refresh(context.Background())
 	if !ti.refreshed {
 		t.Fatal("refresh did not complete")
@@ -221,7 +222,7 @@ func BenchmarkTargetInputsRefresh(b *testing.B) {
 	dir := filepath.Join(e2etest.RepoRoot(), "examples", "greeter")
 	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
 	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
-	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, io.Discard, zap.NewNop())
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.NewNop())
 	for b.Loop() {
 		ti.refresh(b.Context())
 		if len(ti.sets) != 2 {

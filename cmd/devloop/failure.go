@@ -11,45 +11,34 @@ import (
 	"strings"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
+	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/rebuild"
 )
 
-// failure is a failed target as devloop shows it: the step, BuildKit's error and the
-// compiler's messages with their paths mapped back to host files.
+// failure is a failed target as devloop shows it: BuildKit's error, and the step and
+// its output as the Dockerfile package describes them.
 type failure struct {
-	Step      string
-	Err       string
-	Locations []rebuild.Location
-	Other     []string // output lines that carry no location, kept in order
+	dockerfile.Failure
+	Err string
 }
 
-// describeFailure maps a target's build error to host paths. The Dockerfile is parsed
-// again each time: the user may have edited it since the build started.
+// describeFailure maps a target's build error to host paths. The Dockerfile is read
+// again each time (the user may have edited it since the build started), and parsed
+// only when its content changed.
 func (p *project) describeFailure(err error) failure {
 	var be *rebuild.BuildError
 	if !errors.As(err, &be) {
 		return failure{Err: err.Error()}
 	}
-	f := failure{Step: be.Step, Err: strings.TrimPrefix(be.Err.Error(), "failed to solve: ")}
-	if be.Logs == "" {
-		return f
+	var df *dockerfile.Dockerfile
+	if be.Logs != "" {
+		df, _ = p.dockerfiles.Load(p.cfg.Dockerfile) // nil when it does not parse
 	}
-	df, perr := rebuild.ParseDockerfile(p.cfg.Dockerfile)
-	if perr != nil {
-		f.Other = strings.Split(strings.TrimRight(be.Logs, "\n"), "\n")
-		return f
+	return failure{
+		Failure: dockerfile.DescribeFailure(df, be.Step, be.Logs, p.cfg.Context),
+		Err:     strings.TrimPrefix(be.Err.Error(), "failed to solve: "),
 	}
-	f.Locations = df.Locate(be.Step, be.Logs, p.cfg.Context)
-	located := map[string]bool{}
-	for _, l := range f.Locations {
-		located[l.Raw] = true
-	}
-	for _, line := range strings.Split(strings.TrimRight(be.Logs, "\n"), "\n") {
-		if !located[strings.TrimRight(line, "\r")] {
-			f.Other = append(f.Other, line)
-		}
-	}
-	return f
 }
 
 // print writes the failure for humans: the failing step, the output lines without a
@@ -68,7 +57,7 @@ func (f failure) print(w io.Writer, target string) {
 	}
 	cwd, _ := os.Getwd()
 	for _, l := range f.Locations {
-		fmt.Fprintln(w, rebuild.FormatLocation(l, cwd))
+		fmt.Fprintln(w, dockerfile.FormatLocation(l, cwd))
 	}
 }
 
@@ -99,8 +88,8 @@ func (p *project) failureFields(err error) map[string]any {
 // Dockerfile exists, every target's stage is one of its stages (the error lists them),
 // secret files exist and cache specs parse. Each problem is a config.Error at the
 // value's position in devloop.yaml, all of them together as config.Errors. Missing Go
-// cache mounts are reported once as warnings.
-func checkProject(cfg *config.Config, targets []*config.Target, warn io.Writer) error {
+// cache mounts are reported once as warnings. dfs parses the Dockerfile.
+func checkProject(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, warn io.Writer) error {
 	var errs config.Errors
 	if fi, err := os.Stat(cfg.Context); err != nil || !fi.IsDir() {
 		errs = append(errs, cfg.ErrorAt("context", "build context %s is not a directory", cfg.Context))
@@ -114,37 +103,31 @@ func checkProject(cfg *config.Config, targets []*config.Target, warn io.Writer) 
 		}
 	}
 	errs = append(errs, checkCacheSpecs(cfg, targets)...)
-	df, err := rebuild.ParseDockerfile(cfg.Dockerfile)
-	if err != nil {
-		if _, serr := os.Stat(cfg.Dockerfile); serr != nil {
-			errs = append(errs, cfg.ErrorAt("dockerfile", "%v", serr))
-		}
-		// Otherwise a syntax error: BuildKit reports it with the build.
-		return sortedErrors(errs)
+	stages := make([]string, len(targets))
+	for i, t := range targets {
+		stages[i] = t.Stage
 	}
-	for _, t := range targets {
-		if _, ok := df.Stage(t.Stage); ok {
+	df, problems := dfs.Check(cfg.Dockerfile, stages)
+	for _, p := range problems {
+		var se *dockerfile.StageError
+		if !errors.As(p, &se) {
+			errs = append(errs, cfg.ErrorAt("dockerfile", "%v", p))
 			continue
 		}
-		names := []string{}
-		for _, s := range df.Stages {
-			if s.Name != "" {
-				names = append(names, s.Name)
-			}
-		}
+		t := targets[se.Index]
 		field := "targets." + t.Name + ".stage"
 		what := fmt.Sprintf("stage %q", t.Stage)
 		if !cfg.Set(field) {
 			what += " (the target's name: set stage to choose another)"
 		}
 		errs = append(errs, cfg.ErrorAt(field, "%s not found in %s; its stages are: %s",
-			what, relToCwd(cfg.Dockerfile), strings.Join(names, ", ")))
+			what, relToCwd(cfg.Dockerfile), strings.Join(se.Stages, ", ")))
 	}
-	if len(errs) > 0 {
+	if len(errs) > 0 || df == nil {
 		return sortedErrors(errs)
 	}
-	for _, d := range df.CacheDiagnostics() {
-		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", d.Message, d.Fix)
+	for _, w := range golang.Lint(df) {
+		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", w.Message, w.Fix)
 	}
 	return nil
 }

@@ -333,7 +333,7 @@ func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 			}
 		}
 		if stageChanged {
-			err = checkProject(nc, sel, io.Discard)
+			err = checkProject(nc, sel, r.proj.dockerfiles, io.Discard)
 		}
 	}
 	if err != nil {

@@ -86,7 +86,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	if ew != nil {
 		stream = newEventStream(ew, proj)
 	}
-	inputs := newTargetInputs(cfg, targets, proj.client.Platform(), out, a.log)
+	inputs := newTargetInputs(cfg, targets, proj.client.Platform(), proj.dockerfiles, out, a.log)
 	refresh := make(chan struct{}, 1)
 	refresh <- struct{}{} // learn the inputs once at start
 	var mu sync.Mutex     // loop and supervisor events arrive from different goroutines

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/exporter"
 	"github.com/devloop/devloop/internal/ospath"
 	"github.com/devloop/devloop/loop"
@@ -47,6 +48,9 @@ type project struct {
 	live      atomic.Pointer[liveState]
 	outputs   *pathSet // absolute paths of every file devloop exported
 	log       *zap.Logger
+	// dockerfiles parses the Dockerfile once per content for the check, the frontend
+	// choice, pinning, target inputs and failure descriptions.
+	dockerfiles *dockerfile.Cache
 
 	// pin, when set, resolves the Dockerfile's images once and pins their digests for
 	// the rest of the session (see pinsFor).
@@ -86,6 +90,8 @@ func newProject(cfg *config.Config, targets []*config.Target, log *zap.Logger, a
 		exporters: map[string]*exporter.Exporter{},
 		outputs:   newPathSet(),
 		log:       log,
+
+		dockerfiles: dockerfile.NewCache(),
 	}
 	stateDir := filepath.Join(cfg.Dir, stateDirName)
 	selected := map[string]bool{}
@@ -173,7 +179,8 @@ func (a *app) openProject(ctx context.Context, args []string, progress string, a
 	if err != nil {
 		return nil, nil, withCode(exitUsage, fmt.Errorf("--progress: %w", err))
 	}
-	if err := checkProject(cfg, targets, a.human()); err != nil {
+	dfs := dockerfile.NewCache()
+	if err := checkProject(cfg, targets, dfs, a.human()); err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}
 	client, err := a.connect(ctx, cfg)
@@ -185,7 +192,7 @@ func (a *app) openProject(ctx context.Context, args []string, progress string, a
 		_ = client.Close()
 		return nil, nil, withCode(exitUsage, err)
 	}
-	proj.client, proj.printer, proj.versionOf = client, printer, client.DaemonVersion
+	proj.client, proj.printer, proj.versionOf, proj.dockerfiles = client, printer, client.DaemonVersion, dfs
 	if proj.pinner, err = proj.newPinner(client); err != nil {
 		proj.close()
 		_ = client.Close()
@@ -360,11 +367,11 @@ func (p *project) pinsFor(ctx context.Context, syntax string) rebuild.Pins {
 	if !p.pin || p.pinner == nil {
 		return nil
 	}
-	refs, err := rebuild.ImageRefs(p.cfg.Dockerfile, syntax)
+	df, err := p.dockerfiles.Load(p.cfg.Dockerfile)
 	if err != nil {
 		return p.pinner.Known()
 	}
-	return p.pinner.Pins(ctx, refs)
+	return p.pinner.Pins(ctx, df.ImageRefs(syntax))
 }
 
 // newPinner returns the session's pinner: it says what it pinned on notices and logs
@@ -396,7 +403,7 @@ func (p *project) frontend(ctx context.Context, t *config.Target) (syntax string
 	if live := p.live.Load(); live != nil { // builder.frontend can be reloaded
 		cfg = live.cfg
 	}
-	syntax, err := rebuild.Syntax(cfg.Dockerfile, t.BuildArgs)
+	syntax, err := p.dockerfiles.Syntax(cfg.Dockerfile, t.BuildArgs)
 	if err != nil || syntax == "" || cfg.Builder.Frontend != config.FrontendAuto {
 		return syntax, false // an unreadable Dockerfile fails in the solve, with its error
 	}

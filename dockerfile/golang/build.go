@@ -1,16 +1,18 @@
-package rebuild
+package golang
 
 import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"sort"
+	"regexp"
 	"strings"
+
+	"github.com/devloop/devloop/dockerfile"
 )
 
-// GoBuild is one `go build` or `go install` of a build, translated to the host: the
+// Build is one `go build` or `go install` of a build, translated to the host: the
 // question to ask the host's go list to learn which context directories it reads.
-type GoBuild struct {
+type Build struct {
 	Line     int               // the RUN's line in the Dockerfile
 	Dir      string            // absolute host directory the go command runs in
 	Patterns []string          // package arguments; container directories mapped to host ones
@@ -23,7 +25,7 @@ type GoBuild struct {
 // Configs are the configurations the build may run with: Env, or, when the build
 // leaves CGO_ENABLED unset, Env with cgo on and Env with it off, since the go command
 // enables cgo only where it finds a C compiler, which devloop cannot see.
-func (b GoBuild) Configs() []map[string]string {
+func (b Build) Configs() []map[string]string {
 	if _, ok := b.Env["CGO_ENABLED"]; ok {
 		return []map[string]string{b.Env}
 	}
@@ -43,7 +45,7 @@ func (b GoBuild) Configs() []map[string]string {
 }
 
 // needsCgo reports flags that only work with cgo.
-func (b GoBuild) needsCgo() bool {
+func (b Build) needsCgo() bool {
 	for _, f := range b.Flags {
 		if f == "-race" || f == "-msan" || f == "-asan" {
 			return true
@@ -51,6 +53,9 @@ func (b GoBuild) needsCgo() bool {
 	}
 	return false
 }
+
+// identifier matches a flag or variable name.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // goConfigVars are the environment variables that change which packages and files a
 // go build compiles. GOFLAGS is read separately.
@@ -179,40 +184,40 @@ func splitGoFlags(s string) ([]string, error) {
 	return out, nil
 }
 
-// goBuild translates call, run by a RUN at line that sees v, to a GoBuild, and
+// goBuild translates call, run by a RUN at line that sees v, to a Build, and
 // lists the other context files it reads (-modfile and its go.sum, a -pgo profile,
 // a GOWORK file). skip is true for a go install of module@version, which reads
 // nothing of the context.
-func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBuild, reads []string, skip bool, err error) {
-	fail := func(format string, a ...any) (GoBuild, []string, bool, error) {
-		return GoBuild{}, nil, false, w.unknown(line, fmt.Sprintf(format, a...))
+func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View, st *goState) (b Build, reads []string, skip bool, err error) {
+	fail := func(format string, a ...any) (Build, []string, bool, error) {
+		return Build{}, nil, false, w.unknown(line, fmt.Sprintf(format, a...))
 	}
 	inv := &goInvocation{}
-	args := call.args
-	if len(args) > 1 && args[0].text == "-C" {
-		inv.dirArg, args = args[1].text, args[2:]
+	args := call.Args
+	if len(args) > 1 && args[0].Text == "-C" {
+		inv.dirArg, args = args[1].Text, args[2:]
 	}
 	args = args[1:] // build or install
 
 	// The environment: configuration variables and GOFLAGS.
 	env := map[string]string{}
 	for _, k := range goConfigVars {
-		val, ok := call.env[k]
+		val, ok := call.Env[k]
 		switch {
-		case !ok || val.unset:
-		case !val.known():
-			return fail("%s has no known value (%s)", k, val.why)
+		case !ok || val.Unset:
+		case !val.Known():
+			return fail("%s has no known value (%s)", k, val.Why)
 		default:
-			env[k] = val.value
+			env[k] = val.Value
 		}
 	}
-	if gf, ok := call.env["GOFLAGS"]; ok && !gf.unset {
-		if !gf.known() {
-			return fail("GOFLAGS has no known value (%s)", gf.why)
+	if gf, ok := call.Env["GOFLAGS"]; ok && !gf.Unset {
+		if !gf.Known() {
+			return fail("GOFLAGS has no known value (%s)", gf.Why)
 		}
-		fields, ferr := splitGoFlags(gf.value)
+		fields, ferr := splitGoFlags(gf.Value)
 		if ferr != nil {
-			return fail("GOFLAGS=%s: %v", gf.value, ferr)
+			return fail("GOFLAGS=%s: %v", gf.Value, ferr)
 		}
 		for _, f := range fields {
 			name, value, hasValue := parseFlag(f)
@@ -229,41 +234,41 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 	i := 0
 	for ; i < len(args); i++ {
 		a := args[i]
-		if a.why != "" {
-			raw := strings.TrimLeft(a.raw, `"'`)
+		if a.Why != "" {
+			raw := strings.TrimLeft(a.Raw, `"'`)
 			if name, _, ok := parseFlag(raw); ok && strings.HasPrefix(raw, "-") && goBuildFlags[name] == flagIgnoreValue && identifier.MatchString(name) {
 				continue // -ldflags="-X main.version=$(git describe)": no effect on the files
 			}
-			return fail("go build argument %s %s", a.raw, a.why)
+			return fail("go build argument %s %s", a.Raw, a.Why)
 		}
-		if a.text == "--" {
+		if a.Text == "--" {
 			i++
 			break
 		}
-		if !strings.HasPrefix(a.text, "-") || a.text == "-" {
+		if !strings.HasPrefix(a.Text, "-") || a.Text == "-" {
 			break
 		}
-		name, value, hasValue := parseFlag(a.text)
+		name, value, hasValue := parseFlag(a.Text)
 		kind, known := goBuildFlags[name]
 		if (known && !kind.boolFlag() || name == "C") && !hasValue {
 			if i+1 >= len(args) {
-				return fail("go build flag %s has no value", a.text)
+				return fail("go build flag %s has no value", a.Text)
 			}
 			i++
-			if args[i].why != "" && kind != flagIgnoreValue {
-				return fail("go build %s %s %s", a.text, args[i].raw, args[i].why)
+			if args[i].Why != "" && kind != flagIgnoreValue {
+				return fail("go build %s %s %s", a.Text, args[i].Raw, args[i].Why)
 			}
-			value, hasValue = args[i].text, true
+			value, hasValue = args[i].Text, true
 		}
 		if why := inv.addFlag(name, value, hasValue); why != "" {
 			return fail("%s", why)
 		}
 	}
 	for _, a := range args[i:] {
-		if a.why != "" {
-			return fail("go build package argument %s %s", a.raw, a.why)
+		if a.Why != "" {
+			return fail("go build package argument %s %s", a.Raw, a.Why)
 		}
-		inv.args = append(inv.args, a.text)
+		inv.args = append(inv.args, a.Text)
 	}
 	if len(inv.args) == 0 {
 		inv.args = []string{"."}
@@ -275,16 +280,16 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 		}
 	}
 	if versioned == len(inv.args) {
-		return GoBuild{}, nil, true, nil // go install pkg@version builds outside the context's module
+		return Build{}, nil, true, nil // go install pkg@version builds outside the context's module
 	}
 
 	// Where it runs, and which module.
-	if call.dirWhy != "" {
-		return fail("the working directory of go build is unknown (%s)", call.dirWhy)
+	if call.DirWhy != "" {
+		return fail("the working directory of go build is unknown (%s)", call.DirWhy)
 	}
-	dir := call.dir
+	dir := call.Dir
 	if inv.dirArg != "" {
-		dir = containerPath(dir, inv.dirArg)
+		dir = dockerfile.ContainerPath(dir, inv.dirArg)
 	}
 	if env["GO111MODULE"] == "off" {
 		return fail("GO111MODULE=off builds in GOPATH mode, which devloop does not follow")
@@ -303,14 +308,14 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 			return fail("the builder's platform is unknown")
 		}
 	}
-	if v.why != "" {
-		return fail("%s", v.why)
+	if v.Why() != "" {
+		return fail("%s", v.Why())
 	}
-	modPath, modRel, modState, why := v.findUp(dir, "go.mod")
+	modPath, modRel, modState, why := v.FindUp(dir, "go.mod")
 	switch modState {
-	case fileMaybe:
+	case dockerfile.FileMaybe:
 		return fail("%s", why)
-	case fileAbsent:
+	case dockerfile.FileAbsent:
 		return fail("no go.mod from the build context in %s or above", dir)
 	}
 	root, hostRoot := path.Dir(modPath), path.Dir(modRel)
@@ -318,38 +323,38 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 	switch gw := env["GOWORK"]; gw {
 	case "off":
 	case "":
-		workPath, workRel, workState, why := v.findUp(dir, "go.work")
+		workPath, workRel, workState, why := v.FindUp(dir, "go.work")
 		switch workState {
-		case fileMaybe:
+		case dockerfile.FileMaybe:
 			return fail("%s", why)
-		case filePresent:
+		case dockerfile.FilePresent:
 			goWork, root, hostRoot = workRel, path.Dir(workPath), path.Dir(workRel)
 		}
 	default:
-		rel, state, why := v.file(containerPath(dir, gw))
-		if state != filePresent {
+		rel, state, why := v.File(dockerfile.ContainerPath(dir, gw))
+		if state != dockerfile.FilePresent {
 			return fail("GOWORK=%s is not a file of the build context %s", gw, why)
 		}
 		goWork = rel
 		reads = append(reads, rel)
 		// The workspace's modules are named relative to the go.work file.
-		root, hostRoot = path.Dir(containerPath(dir, gw)), path.Dir(rel)
+		root, hostRoot = path.Dir(dockerfile.ContainerPath(dir, gw)), path.Dir(rel)
 	}
 	delete(env, "GOWORK")
-	if dir != root && !under(dir, root) {
+	if dir != root && !dockerfile.Under(dir, root) {
 		return fail("go build runs in %s, outside the module at %s", dir, root)
 	}
-	if why := v.checkTree(root, hostRoot); why != "" {
+	if why := v.CheckTree(root, hostRoot); why != "" {
 		return fail("%s", why)
 	}
 	for _, m := range st.modified {
-		if m.path == root || under(m.path, root) || under(root, m.path) {
+		if m.path == root || dockerfile.Under(m.path, root) || dockerfile.Under(root, m.path) {
 			return fail("the RUN at line %d may change files under %s (%s)", m.line, root, m.why)
 		}
 	}
-	hostDir := ctxRel(hostRoot, strings.TrimPrefix(dir, root))
+	hostDir := dockerfile.ContextPath(hostRoot, strings.TrimPrefix(dir, root))
 
-	b = GoBuild{
+	b = Build{
 		Line:  line,
 		Dir:   w.hostPath(hostDir),
 		GoMod: w.hostPath(modRel),
@@ -360,8 +365,8 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 	}
 	for _, f := range inv.flags {
 		if mf, ok := strings.CutPrefix(f, "-modfile="); ok {
-			rel, state, why := v.file(containerPath(dir, mf))
-			if state != filePresent {
+			rel, state, why := v.File(dockerfile.ContainerPath(dir, mf))
+			if state != dockerfile.FilePresent {
 				return fail("-modfile=%s is not a file of the build context %s", mf, why)
 			}
 			f = "-modfile=" + w.hostPath(rel)
@@ -371,7 +376,7 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 	}
 	for _, a := range inv.args {
 		if path.IsAbs(a) {
-			rel, ok := v.hostDir(path.Clean(a))
+			rel, ok := v.HostDir(path.Clean(a))
 			if !ok {
 				return fail("package %s is not a directory of the build context", a)
 			}
@@ -380,7 +385,7 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 		b.Patterns = append(b.Patterns, a)
 	}
 	if inv.pgo != "" {
-		reads = append(reads, v.readsUnder(containerPath(dir, inv.pgo))...)
+		reads = append(reads, v.ReadsUnder(dockerfile.ContainerPath(dir, inv.pgo))...)
 	}
 	return b, reads, false, nil
 }
@@ -388,16 +393,4 @@ func (w *goWalker) goBuild(line int, call goCall, v *view, st *goState) (b GoBui
 // hostPath is the absolute host path of a context-relative path.
 func (w *goWalker) hostPath(rel string) string {
 	return filepath.Join(w.ctx, filepath.FromSlash(rel))
-}
-
-// sortedUnique sorts and de-duplicates s in place.
-func sortedUnique(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

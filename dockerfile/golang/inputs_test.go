@@ -1,4 +1,4 @@
-package rebuild
+package golang
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devloop/devloop/dockerfile"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -99,7 +100,7 @@ func goStageDockerfile(lines ...string) string {
 const bind = "RUN --mount=type=bind,target=. --mount=type=cache,target=/root/.cache/go-build "
 
 func TestGoInputs(t *testing.T) {
-	guide, err := os.ReadFile("testdata/greeter.Dockerfile")
+	guide, err := os.ReadFile("../testdata/greeter.Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +258,23 @@ func TestGoInputs(t *testing.T) {
 		{name: "GOWORK=off", dockerfile: goStageDockerfile("ENV GOWORK=off", bind+"go build -o /out/app ./cmd/server"),
 			files: map[string]string{"go.work": "go 1.26\n\nuse .\n"},
 			want:  "dir=. pkgs=./cmd/server flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		// Wrappers and shells, followed by the walker the cache-mount lint shares.
+		{name: "exec -a", dockerfile: goStageDockerfile(bind + "exec -a builder go build -tags prod -o /out/app ./cmd/server"),
+			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		{name: "GNU time with options", dockerfile: goStageDockerfile(bind + "/usr/bin/time -f %e -o /tmp/t go build -tags prod -o /out/app ./cmd/server"),
+			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		{name: "command -p", dockerfile: goStageDockerfile(bind + "command -v go && command -p go build -tags prod -o /out/app ./cmd/server"),
+			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		{name: "nice -n", dockerfile: goStageDockerfile(bind + "nice -n 10 go build -tags prod -o /out/app ./cmd/server"),
+			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		{name: "a wrapper option devloop does not know", dockerfile: goStageDockerfile(bind + "/usr/bin/time --frobnicate go build -o /out/app ./cmd/server"),
+			wantErr: "time option --frobnicate is not followed"},
+		{name: "sh reading a here-document", dockerfile: goStageDockerfile("RUN --mount=type=bind,target=. sh -e <<EOF", "export GOFLAGS=-tags=prod", "go build -o /out/app ./cmd/server", "EOF"),
+			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		{name: "sh reading a pipe", dockerfile: goStageDockerfile(bind + "echo 'go build ./cmd/server' | sh"),
+			wantErr: "RUN runs sh with a script file"},
+		{name: "bash -o pipefail -c", dockerfile: goStageDockerfile(bind + `bash -o pipefail -c "go build -tags prod -o /out/app ./cmd/server && echo built"`),
+			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
 		{name: "not a POSIX shell", dockerfile: goStageDockerfile(`SHELL ["pwsh", "-c"]`, bind+"go build -o /out/app ./cmd/server"),
 			wantErr: "SHELL pwsh -c is not followed"},
 
@@ -281,7 +299,7 @@ func TestGoInputs(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tt.dockerfile), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			d, err := ParseDockerfile(p)
+			d, err := dockerfile.NewCache().Load(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,7 +311,7 @@ func TestGoInputs(t *testing.T) {
 			if tt.platform != nil {
 				platform = *tt.platform
 			}
-			in, err := d.GoInputs(InputsOptions{Stage: stage, Context: ctx, BuildArgs: tt.args, Platform: platform})
+			in, err := InputsOf(d, Options{Stage: stage, Context: ctx, BuildArgs: tt.args, Platform: platform})
 			if tt.wantErr != "" {
 				var ue *UnknownInputsError
 				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {
@@ -311,14 +329,14 @@ func TestGoInputs(t *testing.T) {
 	}
 }
 
-func TestGoBuildConfigs(t *testing.T) {
+func TestBuildConfigs(t *testing.T) {
 	tests := []struct {
-		b    GoBuild
+		b    Build
 		want string
 	}{
-		{GoBuild{Env: map[string]string{"GOOS": "linux", "CGO_ENABLED": "0"}}, "0"},
-		{GoBuild{Env: map[string]string{"GOOS": "linux"}}, "1,0"},
-		{GoBuild{Env: map[string]string{"GOOS": "linux"}, Flags: []string{"-race"}}, "1"},
+		{Build{Env: map[string]string{"GOOS": "linux", "CGO_ENABLED": "0"}}, "0"},
+		{Build{Env: map[string]string{"GOOS": "linux"}}, "1,0"},
+		{Build{Env: map[string]string{"GOOS": "linux"}, Flags: []string{"-race"}}, "1"},
 	}
 	for _, tt := range tests {
 		var got []string

@@ -1,27 +1,25 @@
-package rebuild
+package golang
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/devloop/devloop/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// InputsOptions says which build of a stage [Dockerfile.GoInputs] analyses: the
-// values the build's variables take.
-type InputsOptions struct {
+// Options says which build of a stage [InputsOf] analyses: the values the build's
+// variables take.
+type Options struct {
 	Stage     string
 	Context   string            // the build context on the host
 	BuildArgs map[string]string // the build args the solve passes
@@ -36,7 +34,7 @@ type InputsOptions struct {
 type Inputs struct {
 	// Go are its go build and go install commands: what they compile is for the
 	// host's go list to say (package godeps).
-	Go []GoBuild
+	Go []Build
 	// Reads are the other context paths it reads, relative and slash-separated: a
 	// file, or a directory with everything below it. Never ".".
 	Reads []string
@@ -57,7 +55,7 @@ func (e *UnknownInputsError) Error() string {
 	return fmt.Sprintf("%s: %s", filepath.Base(e.Dockerfile), e.Reason)
 }
 
-// GoInputs says which context files building opt.Stage reads: the go build and go
+// InputsOf says which context files building opt.Stage of d reads: the go build and go
 // install commands of every stage it is built from, copies from or mounts, with the
 // flags, environment (ENV, ARG defaults, opt.BuildArgs, the platform ARGs, GOFLAGS,
 // inline VAR=value and export in the RUN) and working directory they run with; and
@@ -71,32 +69,29 @@ func (e *UnknownInputsError) Error() string {
 // Assumed, not checked: base images carry no Go configuration in their ENV (GOFLAGS,
 // GOOS, CGO_ENABLED, …) and no files where the context is copied or mounted, and no
 // ONBUILD triggers.
-func (d *Dockerfile) GoInputs(opt InputsOptions) (*Inputs, error) {
-	if d.ast == nil {
-		return nil, errors.New("GoInputs: Dockerfile not parsed by ParseDockerfile")
-	}
-	meta, stages, err := instructionsOf(d.Path, d.ast)
+func InputsOf(d *dockerfile.Dockerfile, opt Options) (*Inputs, error) {
+	meta, stages, err := d.Instructions()
 	if err != nil {
 		return nil, err
 	}
 	ctx, err := filepath.Abs(opt.Context)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("go inputs of %s: build context %s: %w", d.Path, opt.Context, err)
 	}
 	if opt.BuildPlatform.OS == "" {
 		opt.BuildPlatform = opt.Platform
 	}
 	w := &goWalker{
-		path:   d.Path,
+		d:      d,
 		opt:    opt,
 		ctx:    ctx,
-		lex:    shell.NewLex(d.ast.EscapeToken),
+		lex:    d.NewLex(),
 		stages: stages,
 		done:   make([]*goStage, len(stages)),
 		busy:   make([]bool, len(stages)),
 	}
 	w.metaArgs(meta)
-	start := w.stageRef(opt.Stage)
+	start := d.Lookup(opt.Stage, dockerfile.RefTarget, 0)
 	if start < 0 {
 		return nil, w.unknown(0, fmt.Sprintf("no stage %q", opt.Stage))
 	}
@@ -113,17 +108,18 @@ func (d *Dockerfile) GoInputs(opt InputsOptions) (*Inputs, error) {
 		}
 		in.Reads = append(in.Reads, r.path)
 	}
-	in.Reads = sortedUnique(in.Reads)
+	slices.Sort(in.Reads)
+	in.Reads = slices.Compact(in.Reads)
 	return in, nil
 }
 
 // goWalker analyses the stages of one GoInputs call.
 type goWalker struct {
-	path   string
-	opt    InputsOptions
+	d      *dockerfile.Dockerfile
+	opt    Options
 	ctx    string
 	lex    *shell.Lex
-	meta   varEnv
+	meta   dockerfile.Env
 	stages []*instructions.Stage
 	done   []*goStage
 	busy   []bool
@@ -133,7 +129,7 @@ type goWalker struct {
 type goStage struct {
 	parent int // the stage it is built FROM, or -1
 	state  goState
-	builds []GoBuild
+	builds []Build
 	reads  []ctxRead // by its RUNs and its COPY --from
 	image  []ctxRead // COPY and ADD from the context into its filesystem
 	deps   []int     // stages it copies or mounts from
@@ -151,8 +147,8 @@ type ctxRead struct {
 type goState struct {
 	workdir     string
 	workdirWhy  string
-	env         varEnv
-	copies      []copyLayer
+	env         dockerfile.Env
+	copies      []dockerfile.CopyLayer
 	layoutWhy   string // non-empty: where context files lie is unknown
 	modified    []modification
 	platform    ocispecs.Platform
@@ -169,26 +165,20 @@ type modification struct {
 
 func (s goState) clone() goState {
 	c := s
-	c.env = s.env.clone()
+	c.env = s.env.Clone()
 	c.copies = s.copies[:len(s.copies):len(s.copies)]
 	c.modified = s.modified[:len(s.modified):len(s.modified)]
 	return c
 }
 
 func (w *goWalker) unknown(line int, reason string) error {
-	return &UnknownInputsError{Dockerfile: w.path, Line: line, Reason: reason}
+	return &UnknownInputsError{Dockerfile: w.d.Path, Line: line, Reason: reason}
 }
 
 // expand expands a Dockerfile word (FROM, ENV, ARG, WORKDIR, COPY, mounts) as
 // BuildKit does; why says which variable has no known value.
-func (w *goWalker) expand(word string, env varEnv) (string, string) {
-	known := envMap{}
-	for k, v := range env {
-		if v.known() {
-			known[k] = v.value
-		}
-	}
-	res, err := w.lex.ProcessWordWithMatches(word, known)
+func (w *goWalker) expand(word string, env dockerfile.Env) (string, string) {
+	res, err := w.lex.ProcessWordWithMatches(word, env)
 	if err != nil {
 		return word, fmt.Sprintf("cannot be expanded: %v", err)
 	}
@@ -199,8 +189,8 @@ func (w *goWalker) expand(word string, env varEnv) (string, string) {
 	if len(names) == 0 {
 		return res.Result, ""
 	}
-	sort.Strings(names)
-	if r := env.reason(names[0]); r != "" {
+	slices.Sort(names)
+	if r := env.Reason(names[0]); r != "" {
 		return word, fmt.Sprintf("has no value (%s)", r)
 	}
 	return word, "has no value"
@@ -209,7 +199,7 @@ func (w *goWalker) expand(word string, env varEnv) (string, string) {
 // metaArgs sets the global ARGs: the platform ARGs, then the ARGs before the first
 // FROM, build args winning over defaults.
 func (w *goWalker) metaArgs(cmds []*instructions.ArgCommand) {
-	w.meta = varEnv{}
+	w.meta = dockerfile.Env{}
 	tp, bp := w.opt.Platform, w.opt.BuildPlatform
 	auto := map[string]string{
 		"BUILDPLATFORM": formatPlatform(bp), "BUILDOS": bp.OS, "BUILDARCH": bp.Architecture, "BUILDVARIANT": bp.Variant,
@@ -219,26 +209,26 @@ func (w *goWalker) metaArgs(cmds []*instructions.ArgCommand) {
 	for k, v := range auto {
 		switch bv, ok := w.opt.BuildArgs[k]; {
 		case ok:
-			w.meta[k] = envVar{value: bv}
+			w.meta[k] = dockerfile.Var{Value: bv}
 		case tp.OS == "" && k != "TARGETSTAGE":
-			w.meta[k] = envVar{why: "the builder's platform is unknown", unset: true}
+			w.meta[k] = dockerfile.Var{Why: "the builder's platform is unknown", Unset: true}
 		default:
-			w.meta[k] = envVar{value: v}
+			w.meta[k] = dockerfile.Var{Value: v}
 		}
 	}
 	for _, c := range cmds {
 		for _, kv := range c.Args {
 			if v, ok := w.opt.BuildArgs[kv.Key]; ok {
-				w.meta[kv.Key] = envVar{value: v}
+				w.meta[kv.Key] = dockerfile.Var{Value: v}
 				continue
 			}
 			if kv.Value != nil {
 				v, why := w.expand(*kv.Value, w.meta)
-				w.meta[kv.Key] = envVar{value: v, why: argWhy(kv.Key, lineOf(c), why)}
+				w.meta[kv.Key] = dockerfile.Var{Value: v, Why: argWhy(kv.Key, dockerfile.LineOf(c), why)}
 				continue
 			}
 			if _, ok := w.meta[kv.Key]; !ok {
-				w.meta[kv.Key] = envVar{unset: true, why: fmt.Sprintf("ARG %s on line %d has no default and no build arg", kv.Key, lineOf(c))}
+				w.meta[kv.Key] = dockerfile.Var{Unset: true, Why: fmt.Sprintf("ARG %s on line %d has no default and no build arg", kv.Key, dockerfile.LineOf(c))}
 			}
 		}
 	}
@@ -256,25 +246,6 @@ func formatPlatform(p ocispecs.Platform) string {
 		return ""
 	}
 	return platforms.Format(p)
-}
-
-// stageRef finds the stage a FROM, COPY --from or mount from= names: by name
-// (case-insensitive) or index; -1 for an image.
-func (w *goWalker) stageRef(name string) int {
-	for i, s := range w.stages {
-		if s.Name != "" && strings.EqualFold(s.Name, name) {
-			return i
-		}
-	}
-	if i, err := strconv.Atoi(name); err == nil && i >= 0 && i < len(w.stages) {
-		return i
-	}
-	if n, ok := strings.CutPrefix(name, "stage-"); ok {
-		if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < len(w.stages) {
-			return i
-		}
-	}
-	return -1
 }
 
 func stageLine(s *instructions.Stage) int {
@@ -302,7 +273,7 @@ func (w *goWalker) stage(i int) (*goStage, error) {
 	if why != "" {
 		return nil, w.unknown(line, fmt.Sprintf("FROM %s %s", s.BaseName, why))
 	}
-	if p := w.stageRef(base); p >= 0 && p != i {
+	if p := w.d.Lookup(base, dockerfile.RefFrom, i); p >= 0 {
 		ps, err := w.stage(p)
 		if err != nil {
 			return nil, err
@@ -310,7 +281,7 @@ func (w *goWalker) stage(i int) (*goStage, error) {
 		gs.parent = p
 		gs.state = ps.state.clone()
 	} else {
-		gs.state = goState{workdir: "/", env: varEnv{}, platform: w.opt.Platform}
+		gs.state = goState{workdir: "/", env: dockerfile.Env{}, platform: w.opt.Platform}
 		if w.opt.Platform.OS == "" {
 			gs.state.platformWhy = "the builder's platform is unknown"
 		}
@@ -336,7 +307,7 @@ func (w *goWalker) stage(i int) (*goStage, error) {
 
 func (w *goWalker) instruction(gs *goStage, cmd instructions.Command) error {
 	st := &gs.state
-	line := lineOf(cmd)
+	line := dockerfile.LineOf(cmd)
 	switch c := cmd.(type) {
 	case *instructions.ArgCommand:
 		// As BuildKit: a build arg wins, then the default, then the global value; an
@@ -344,15 +315,15 @@ func (w *goWalker) instruction(gs *goStage, cmd instructions.Command) error {
 		for _, kv := range c.Args {
 			switch g, global := w.meta[kv.Key]; {
 			case hasKey(w.opt.BuildArgs, kv.Key):
-				st.env[kv.Key] = envVar{value: w.opt.BuildArgs[kv.Key]}
+				st.env[kv.Key] = dockerfile.Var{Value: w.opt.BuildArgs[kv.Key]}
 			case kv.Value != nil:
 				v, why := w.expand(*kv.Value, st.env)
-				st.env[kv.Key] = envVar{value: v, why: argWhy(kv.Key, line, why)}
+				st.env[kv.Key] = dockerfile.Var{Value: v, Why: argWhy(kv.Key, line, why)}
 			case global:
 				st.env[kv.Key] = g
 			default:
 				if _, set := st.env[kv.Key]; !set {
-					st.env[kv.Key] = envVar{unset: true, why: fmt.Sprintf("ARG %s on line %d has no default and no build arg", kv.Key, line)}
+					st.env[kv.Key] = dockerfile.Var{Unset: true, Why: fmt.Sprintf("ARG %s on line %d has no default and no build arg", kv.Key, line)}
 				}
 			}
 		}
@@ -362,7 +333,7 @@ func (w *goWalker) instruction(gs *goStage, cmd instructions.Command) error {
 			if why != "" {
 				why = fmt.Sprintf("ENV %s=%s on line %d %s", kv.Key, kv.Value, line, why)
 			}
-			st.env[kv.Key] = envVar{value: v, why: why}
+			st.env[kv.Key] = dockerfile.Var{Value: v, Why: why}
 		}
 	case *instructions.WorkdirCommand:
 		v, why := w.expand(c.Path, st.env)
@@ -370,7 +341,7 @@ func (w *goWalker) instruction(gs *goStage, cmd instructions.Command) error {
 			st.workdirWhy = fmt.Sprintf("WORKDIR %s on line %d %s", c.Path, line, why)
 			break
 		}
-		st.workdir = containerPath(st.workdir, v)
+		st.workdir = dockerfile.ContainerPath(st.workdir, v)
 	case *instructions.ShellCommand:
 		st.shell = c.Shell
 	case *instructions.CopyCommand:
@@ -416,21 +387,21 @@ func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions
 		if why != "" {
 			return w.unknown(line, fmt.Sprintf("COPY --from=%s %s", from, why))
 		}
-		layer := newCopyLayer(st.workdir, sd, false)
-		layer.origin = "image " + f
-		if j := w.stageRef(f); j >= 0 {
+		layer := dockerfile.NewCopyLayer(st.workdir, sd, false)
+		layer.Origin = "image " + f
+		if j := w.d.Lookup(f, dockerfile.RefCopyFrom, 0); j >= 0 {
 			xs, err := w.stage(j)
 			if err != nil {
 				return err
 			}
 			gs.deps = append(gs.deps, j)
-			layer.origin = "stage " + f
-			xv := newView(w.ctx, "/", nil, xs.state.copies, xs.state.layoutWhy)
+			layer.Origin = "stage " + f
+			xv := dockerfile.NewView(w.ctx, "/", nil, xs.state.copies, xs.state.layoutWhy)
 			for _, src := range sd.SourcePaths {
-				if xv.why != "" {
-					return w.unknown(line, fmt.Sprintf("COPY --from=%s: %s", f, xv.why))
+				if xv.Why() != "" {
+					return w.unknown(line, fmt.Sprintf("COPY --from=%s: %s", f, xv.Why()))
 				}
-				for _, r := range xv.readsUnder(literalDir(path.Join("/", src))) {
+				for _, r := range xv.ReadsUnder(literalDir(path.Join("/", src))) {
 					gs.reads = append(gs.reads, ctxRead{path: r, line: line, why: fmt.Sprintf("COPY --from=%s %s copies the whole build context", f, src)})
 				}
 			}
@@ -440,30 +411,30 @@ func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions
 	}
 	local := true
 	for _, src := range sd.SourcePaths {
-		if isRemote(src) {
+		if dockerfile.IsRemote(src) {
 			local = false
 			continue
 		}
-		rel := literalDir(ctxRel(src, ""))
+		rel := literalDir(dockerfile.ContextPath(src, ""))
 		gs.image = append(gs.image, ctxRead{path: rel, line: line, why: text + " puts the whole build context into the image"})
 		if add && isArchive(filepath.Join(w.ctx, filepath.FromSlash(rel))) {
 			st.layoutWhy = fmt.Sprintf("ADD on line %d extracts the archive %s", line, src)
 		}
 	}
-	layer := newCopyLayer(st.workdir, sd, local)
-	layer.origin = fmt.Sprintf("%s on line %d", kind, line)
+	layer := dockerfile.NewCopyLayer(st.workdir, sd, local)
+	layer.Origin = fmt.Sprintf("%s on line %d", kind, line)
 	st.copies = append(st.copies, layer)
 	return nil
 }
 
 // literalDir cuts a path at its first wildcard element: "cmd" for "cmd/*/main.go".
 func literalDir(p string) string {
-	if !hasMeta(p) {
+	if !dockerfile.HasWildcard(p) {
 		return p
 	}
 	var lit []string
 	for _, e := range strings.Split(p, "/") {
-		if hasMeta(e) {
+		if dockerfile.HasWildcard(e) {
 			break
 		}
 		lit = append(lit, e)
@@ -517,7 +488,7 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 		if m.From == "" {
 			continue
 		}
-		if j := w.stageRef(m.From); j >= 0 {
+		if j := w.d.Lookup(m.From, dockerfile.RefMountFrom, 0); j >= 0 {
 			if _, err := w.stage(j); err != nil {
 				return err
 			}
@@ -525,89 +496,57 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 			visible = append(visible, w.imageReads(j)...)
 		}
 	}
-	v := newView(w.ctx, st.workdir, mounts, st.copies, layoutWhy)
-	for _, src := range v.sources() {
+	v := dockerfile.NewView(w.ctx, st.workdir, mounts, st.copies, layoutWhy)
+	for _, src := range v.Sources() {
 		visible = append(visible, ctxRead{path: src, line: line})
 	}
-	if len(visible) == 0 && v.why == "" {
+	if len(visible) == 0 && v.Why() == "" {
 		return nil // the RUN sees nothing of the context: it reads none of it
 	}
 
-	facts := &shellFacts{}
-	sh := newShState(st.env, st.workdir, st.workdirWhy)
-	switch {
-	case len(c.Files) > 0 && len(c.CmdLine) == 1:
-		script := c.CmdLine[0]
-		if parser.MustParseHeredoc(script) != nil {
-			data := c.Files[0].Data
-			if c.Files[0].Chomp {
-				data = parser.ChompHeredocContent(data)
+	var calls []dockerfile.Command
+	facts := dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
+		func(cmd dockerfile.Command, f *dockerfile.Facts) bool {
+			if cmd.Name != "go" {
+				return false
 			}
-			script = data
-			if first, _, _ := strings.Cut(data, "\n"); strings.HasPrefix(first, "#!") {
-				if f := strings.Fields(strings.TrimPrefix(first, "#!")); len(f) == 0 || !shells[path.Base(f[len(f)-1])] && !shells[path.Base(f[0])] {
-					facts.opaque("RUN runs a heredoc script with " + first)
-					script = ""
-				}
+			if goCommand(cmd, f) {
+				calls = append(calls, cmd)
 			}
-		} else {
-			var b strings.Builder
-			b.WriteString(script)
-			for _, f := range c.Files {
-				b.WriteString("\n" + f.Data + f.Name)
-			}
-			script = b.String()
-		}
-		if script != "" {
-			analyzeShell(facts, script, sh, 0)
-		}
-	case c.PrependShell:
-		if len(st.shell) > 0 && !shells[path.Base(st.shell[0])] {
-			facts.setUnknown(fmt.Sprintf("SHELL %s is not followed", strings.Join(st.shell, " ")))
-			break
-		}
-		analyzeShell(facts, strings.Join(c.CmdLine, " "), sh, 0)
-	default:
-		fields := make([]shWord, len(c.CmdLine))
-		for i, a := range c.CmdLine {
-			fields[i] = shWord{text: a, raw: a}
-		}
-		if len(fields) > 0 {
-			(&shellWalker{facts: facts}).run(fields, sh.environ(), sh)
-		}
-	}
+			return true
+		})
 
-	if facts.unknown != "" {
-		return w.unknown(line, facts.unknown)
+	if facts.Unknown != "" {
+		return w.unknown(line, facts.Unknown)
 	}
-	if facts.readsAll != "" || len(facts.reads) > 0 {
-		if v.why != "" {
-			return w.unknown(line, v.why)
+	if facts.ReadsAll != "" || len(facts.Reads) > 0 {
+		if v.Why() != "" {
+			return w.unknown(line, v.Why())
 		}
 	}
-	if facts.readsAll != "" {
+	if facts.ReadsAll != "" {
 		for _, r := range visible {
-			gs.reads = append(gs.reads, ctxRead{path: r.path, line: line, why: facts.readsAll})
+			gs.reads = append(gs.reads, ctxRead{path: r.path, line: line, why: facts.ReadsAll})
 		}
 	}
-	for _, p := range facts.reads {
-		for _, r := range v.readsUnder(p) {
+	for _, p := range facts.Reads {
+		for _, r := range v.ReadsUnder(p) {
 			gs.reads = append(gs.reads, ctxRead{path: r, line: line, why: fmt.Sprintf("RUN reads %s, the whole build context", p)})
 		}
 	}
 	// Writes where the stage's context files lie change what later steps compile.
-	for _, region := range v.copyRegions() {
-		if facts.writesAll != "" {
-			st.modified = append(st.modified, modification{path: region, line: line, why: facts.writesAll})
+	for _, region := range v.CopyRegions() {
+		if facts.WritesAll != "" {
+			st.modified = append(st.modified, modification{path: region, line: line, why: facts.WritesAll})
 			continue
 		}
-		for _, p := range facts.writes {
-			if p == region || under(p, region) || under(region, p) {
+		for _, p := range facts.Writes {
+			if p == region || dockerfile.Under(p, region) || dockerfile.Under(region, p) {
 				st.modified = append(st.modified, modification{path: p, line: line, why: "it writes " + p})
 			}
 		}
 	}
-	for _, call := range facts.goCalls {
+	for _, call := range calls {
 		b, reads, skip, err := w.goBuild(line, call, v, st)
 		if err != nil {
 			return err
@@ -635,7 +574,7 @@ func (w *goWalker) imageReads(j int) []ctxRead {
 // collected is the union of what a target's stages read.
 type collected struct {
 	seen   map[int]bool
-	builds []GoBuild
+	builds []Build
 	reads  []ctxRead
 }
 
@@ -656,4 +595,43 @@ func (w *goWalker) collect(i int, c *collected) {
 	for _, d := range gs.deps {
 		w.collect(d, c)
 	}
+}
+
+// goCommand says what a go command does to the inputs: true for go build and go
+// install, which the caller translates with goBuild; other go commands record in f
+// what they read, or that they cannot be followed.
+func goCommand(cmd dockerfile.Command, f *dockerfile.Facts) bool {
+	args := cmd.Args
+	i := 0
+	if len(args) > 1 && args[0].Text == "-C" {
+		i = 2
+	}
+	if i >= len(args) {
+		return false
+	}
+	sub := args[i]
+	switch {
+	case sub.Why != "":
+		f.SetUnknown(fmt.Sprintf("go %s %s", sub.Raw, sub.Why))
+	case sub.Text == "build" || sub.Text == "install":
+		return true
+	case sub.Text == "mod":
+		if i+1 < len(args) {
+			switch args[i+1].Text {
+			case "download", "verify", "graph", "why", "help":
+				return false // they read go.mod and go.sum, which every target depends on
+			}
+		}
+		f.Opaque("RUN runs go mod")
+	case sub.Text == "env":
+		for _, a := range args[i+1:] {
+			if a.Text == "-w" || a.Text == "-u" {
+				f.SetUnknown("go env " + a.Text + " changes the go command's defaults")
+			}
+		}
+	case sub.Text == "version" || sub.Text == "help":
+	default:
+		f.Opaque(fmt.Sprintf("RUN runs go %s, which may read any file it sees", sub.Text))
+	}
+	return false
 }

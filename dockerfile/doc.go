@@ -1,0 +1,30 @@
+// Package dockerfile reads Dockerfiles the way BuildKit's Dockerfile frontend does,
+// for what devloop decides before and after a build: which stages there are, what
+// each RUN runs and sees of the build context, which images a build pulls, and where
+// the messages of a failed step point on the host.
+//
+// The source of facts is the Dockerfile alone, parsed with BuildKit's own parser,
+// instructions and word-expansion packages (frontend/dockerfile/parser, instructions,
+// shell), plus, where a mapping needs it, which paths exist under the build context on
+// the host. Build args passed to a build are not known here: ARG defaults are. The
+// package talks to no daemon and imports no other devloop package.
+//
+// Shapes:
+//   - [Cache] reads a Dockerfile and parses each content (by SHA-256) once;
+//     [Parse] parses without caching. A [*Dockerfile] is immutable and shared.
+//   - [Dockerfile.Stages] lists the FROMs; [Dockerfile.Lookup] is the one stage
+//     lookup, by the rules of where the reference is written ([RefKind]).
+//   - [WalkRun] is the one walker of the shell commands a RUN runs
+//     (mvdan.cc/sh/v3/syntax), [View] what a RUN sees of the build context.
+//   - [Dockerfile.Locate] and [DescribeFailure] map a failed step's output to host
+//     files (container paths are absolute and slash-separated; host paths absolute).
+//   - [Cache.Check] checks targets' stages; [Dockerfile.ImageRefs] and
+//     [Cache.Syntax] name the images a solve pulls, for pinning.
+//
+// Errors: reading fails with "read Dockerfile: <*fs.PathError>", parsing with
+// "parse Dockerfile <path>[:<line>]: <BuildKit's message>"; stage problems are
+// [*StageError]s. Analyses that cannot follow something say so (Facts.Unknown, Why
+// fields) rather than guess.
+//
+// Language-specific rules and inference live in subpackages (golang).
+package dockerfile

@@ -1,0 +1,22 @@
+// Package golang holds what devloop knows of Go builds in a Dockerfile: the rules
+// that find RUN instructions which make rebuilds slow, and the inference of what a
+// stage's go build and go install commands compile.
+//
+// Rules, named like BuildKit's Dockerfile linter (frontend/dockerfile/linter): [Lint]
+// checks a Dockerfile against [RuleGoBuildCacheMount] and [RuleGoModCacheMount] and
+// returns [Warning]s (line, stage, message, the --mount flag that fixes it), RUN by
+// RUN in the order of the file.
+//
+// Inference: [InputsOf] says which build-context files building a stage reads — its
+// go builds as [Build]s (host directory, package patterns, the flags and environment
+// that select packages and files, go.mod and go.work on the host: the question for
+// the host's go list, package godeps) and the other context paths its stages copy or
+// read. What cannot be followed is an [*UnknownInputsError] naming the Dockerfile line
+// and why; it never guesses.
+//
+// Source of facts: the Dockerfile as package dockerfile parses and walks it (its one
+// stage lookup, its shell walker dockerfile.WalkRun, its View of the context), the
+// build's build args and platform, and which paths exist under the context on the
+// host. Paths in [Build] are absolute host paths; Reads are relative to the context,
+// slash-separated.
+package golang
