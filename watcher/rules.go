@@ -325,7 +325,10 @@ func (r *Rules) descend(rel string) bool {
 		return true
 	}
 	for _, pre := range r.exceptionPrefixes {
-		if pre == "" || pre == rel || strings.HasPrefix(pre, rel+"/") || strings.HasPrefix(rel, pre+"/") {
+		// An exception below rel, or rel below an exception's literal prefix.
+		_, below := ospath.Child(rel, pre)
+		_, above := ospath.Child(pre, rel)
+		if below || above {
 			return true
 		}
 	}

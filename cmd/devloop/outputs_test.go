@@ -59,3 +59,25 @@ func TestRelTo(t *testing.T) {
 		}
 	}
 }
+
+// A tree of a target's inputs covers the paths below it, by whole path elements; the
+// whole context (".") covers every path.
+func TestInputSetCoversTrees(t *testing.T) {
+	tests := []struct {
+		trees []string
+		p     string
+		want  bool
+	}{
+		{[]string{"gen"}, "gen", true},
+		{[]string{"gen"}, "gen/api/x.go", true},
+		{[]string{"gen"}, "generated/x.go", false},
+		{[]string{"..gen"}, "..gen/x.go", true},
+		{[]string{"."}, "cmd/server/main.go", true},
+	}
+	for _, tt := range tests {
+		s := &inputSet{dirs: map[string]bool{}, trees: tt.trees}
+		if got := s.covers(tt.p); got != tt.want {
+			t.Errorf("inputSet{trees: %q}.covers(%q) = %v, want %v", tt.trees, tt.p, got, tt.want)
+		}
+	}
+}
