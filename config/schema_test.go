@@ -4,16 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -31,6 +30,17 @@ func loadSchema(t *testing.T) map[string]any {
 		t.Fatalf("parse schema %s: %v", schemaPath, err)
 	}
 	return s
+}
+
+// compileSchema compiles the schema with a JSON Schema 2020-12 validator (the one
+// compose-go uses); compiling also validates the schema against its metaschema.
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	schema, err := jsonschema.NewCompiler().Compile(schemaPath)
+	if err != nil {
+		t.Fatalf("compile schema %s: %v", schemaPath, err)
+	}
+	return schema
 }
 
 // deref follows a local "$ref" to the definition it names.
@@ -298,7 +308,7 @@ watch:
 }
 
 func TestSchemaExamples(t *testing.T) {
-	root := loadSchema(t)
+	schema := compileSchema(t)
 	for _, tt := range schemaExamples {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("devloop.yaml", []byte(tt.yaml), testDir, testGrammars)
@@ -309,9 +319,9 @@ func TestSchemaExamples(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tt.yaml), &doc); err != nil {
 				t.Fatalf("yaml.Unmarshal() error = %v", err)
 			}
-			problems := validate(t, root, root, "", doc)
-			if got := len(problems) == 0; got != tt.valid {
-				t.Errorf("schema valid = %v, want %v (problems: %q)", got, tt.valid, problems)
+			err = schema.Validate(doc)
+			if got := err == nil; got != tt.valid {
+				t.Errorf("schema valid = %v, want %v (problems: %v)", got, tt.valid, err)
 			}
 		})
 	}
@@ -321,6 +331,7 @@ func TestSchemaExamples(t *testing.T) {
 // Go loader; JSON is YAML, so they parse as written.
 func TestSchemaOwnExamples(t *testing.T) {
 	root := loadSchema(t)
+	schema := compileSchema(t)
 	examples, _ := root["examples"].([]any)
 	if len(examples) == 0 {
 		t.Fatal("schema has no examples")
@@ -333,174 +344,98 @@ func TestSchemaOwnExamples(t *testing.T) {
 		if _, err := Parse("devloop.yaml", data, testDir, testGrammars); err != nil {
 			t.Errorf("schema examples[%d]: Parse() error = %v", i, err)
 		}
-		if problems := validate(t, root, root, "", ex); len(problems) > 0 {
-			t.Errorf("schema examples[%d]: schema problems = %q, want none", i, problems)
+		if err := schema.Validate(ex); err != nil {
+			t.Errorf("schema examples[%d]: schema problems = %v, want none", i, err)
 		}
 	}
 }
 
-// validate is a minimal JSON Schema validator for the keywords the devloop
-// schema uses; it fails the test on any keyword it does not understand, so
-// the schema cannot silently grow constraints these tests ignore.
-func validate(t *testing.T, root, s map[string]any, path string, v any) []string {
+// TestSchemaRepoConfigs validates the configs the repository ships — its own
+// devloop.yaml and every complete devloop.yaml (one with targets) in the README — with
+// the Go loader and the schema.
+func TestSchemaRepoConfigs(t *testing.T) {
+	schema := compileSchema(t)
+	configs := map[string]string{}
+	data, err := os.ReadFile("../devloop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs["devloop.yaml"] = string(data)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, block := range regexp.MustCompile("(?ms)^ *```yaml\n(.*?)^ *```").FindAllStringSubmatch(string(readme), -1) {
+		if regexp.MustCompile(`(?m)^targets:`).MatchString(block[1]) {
+			configs[fmt.Sprintf("README.md yaml block %d", i+1)] = block[1]
+		}
+	}
+	if len(configs) < 2 {
+		t.Fatalf("found %d configs, want devloop.yaml and the README's quickstart", len(configs))
+	}
+	for name, config := range configs {
+		if _, err := Parse("devloop.yaml", []byte(config), testDir, testGrammars); err != nil {
+			t.Errorf("%s: Parse() error = %v", name, err)
+		}
+		var doc any
+		if err := yaml.Unmarshal([]byte(config), &doc); err != nil {
+			t.Fatalf("%s: yaml.Unmarshal() error = %v", name, err)
+		}
+		if err := schema.Validate(doc); err != nil {
+			t.Errorf("%s: schema problems = %v, want none", name, err)
+		}
+	}
+}
+
+// schemaKeywords are the keywords of JSON Schema 2020-12 (core, applicator,
+// unevaluated, validation, meta-data, format and content vocabularies).
+var schemaKeywords = map[string]bool{
+	"$schema": true, "$id": true, "$ref": true, "$defs": true, "$comment": true, "$anchor": true,
+	"$dynamicRef": true, "$dynamicAnchor": true, "$vocabulary": true,
+	"allOf": true, "anyOf": true, "oneOf": true, "not": true, "if": true, "then": true, "else": true,
+	"dependentSchemas": true, "prefixItems": true, "items": true, "contains": true, "properties": true,
+	"patternProperties": true, "additionalProperties": true, "propertyNames": true,
+	"unevaluatedItems": true, "unevaluatedProperties": true,
+	"type": true, "enum": true, "const": true, "multipleOf": true, "maximum": true, "exclusiveMaximum": true,
+	"minimum": true, "exclusiveMinimum": true, "maxLength": true, "minLength": true, "pattern": true,
+	"maxItems": true, "minItems": true, "uniqueItems": true, "maxContains": true, "minContains": true,
+	"maxProperties": true, "minProperties": true, "required": true, "dependentRequired": true,
+	"title": true, "description": true, "default": true, "deprecated": true, "readOnly": true,
+	"writeOnly": true, "examples": true, "format": true,
+	"contentEncoding": true, "contentMediaType": true, "contentSchema": true,
+}
+
+// TestSchemaKeywords checks that every keyword in the schema is one JSON Schema
+// defines: validators ignore unknown keywords, so a misspelt one would silently drop
+// its constraint.
+func TestSchemaKeywords(t *testing.T) {
+	checkKeywords(t, "#", loadSchema(t))
+}
+
+func checkKeywords(t *testing.T, path string, s any) {
 	t.Helper()
-	var problems []string
-	fail := func(format string, args ...any) {
-		problems = append(problems, path+": "+fmt.Sprintf(format, args...))
+	obj, ok := s.(map[string]any)
+	if !ok {
+		return // a boolean schema
 	}
-	sub := func(s any, p string, v any) []string {
-		m, ok := s.(map[string]any)
-		if !ok {
-			t.Fatalf("schema at %s: subschema %v is not an object", path, s)
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		if !schemaKeywords[k] {
+			t.Errorf("%s: %q is not a JSON Schema 2020-12 keyword", path, k)
 		}
-		return validate(t, root, m, p, v)
-	}
-	obj, isObj := v.(map[string]any)
-	for _, kw := range slices.Sorted(maps.Keys(s)) {
-		arg := s[kw]
-		switch kw {
-		case "$schema", "$id", "$defs", "title", "description", "default", "examples":
-		case "$ref":
-			problems = append(problems, validate(t, root, deref(t, root, map[string]any{"$ref": arg}), path, v)...)
-		case "type":
-			if !slices.ContainsFunc(schemaTypes(s), func(typ string) bool { return jsonType(v, typ) }) {
-				fail("type %T, want %v", v, arg)
+		switch v := obj[k]; k {
+		case "$defs", "properties", "patternProperties", "dependentSchemas":
+			subs, _ := v.(map[string]any)
+			for _, name := range slices.Sorted(maps.Keys(subs)) {
+				checkKeywords(t, path+"/"+k+"/"+name, subs[name])
 			}
-		case "enum":
-			if !slices.ContainsFunc(arg.([]any), func(e any) bool { return equalJSON(e, v) }) {
-				fail("%v not in enum %v", v, arg)
+		case "allOf", "anyOf", "oneOf", "prefixItems":
+			subs, _ := v.([]any)
+			for i, sub := range subs {
+				checkKeywords(t, fmt.Sprintf("%s/%s/%d", path, k, i), sub)
 			}
-		case "const":
-			if !equalJSON(arg, v) {
-				fail("%v != const %v", v, arg)
-			}
-		case "pattern":
-			if str, ok := v.(string); ok && !regexp.MustCompile(arg.(string)).MatchString(str) {
-				fail("%q does not match %s", str, arg)
-			}
-		case "minLength":
-			if str, ok := v.(string); ok && float64(len([]rune(str))) < arg.(float64) {
-				fail("%q shorter than %v", str, arg)
-			}
-		case "minItems":
-			if arr, ok := v.([]any); ok && float64(len(arr)) < arg.(float64) {
-				fail("fewer than %v items", arg)
-			}
-		case "items":
-			if arr, ok := v.([]any); ok {
-				start := 0
-				if prefix, ok := s["prefixItems"].([]any); ok {
-					start = len(prefix)
-				}
-				for i := start; i < len(arr); i++ {
-					problems = append(problems, sub(arg, fmt.Sprintf("%s[%d]", path, i), arr[i])...)
-				}
-			}
-		case "prefixItems":
-			if arr, ok := v.([]any); ok {
-				for i, ps := range arg.([]any) {
-					if i < len(arr) {
-						problems = append(problems, sub(ps, fmt.Sprintf("%s[%d]", path, i), arr[i])...)
-					}
-				}
-			}
-		case "minProperties":
-			if isObj && float64(len(obj)) < arg.(float64) {
-				fail("fewer than %v properties", arg)
-			}
-		case "required":
-			for _, r := range arg.([]any) {
-				if _, ok := obj[r.(string)]; isObj && !ok {
-					fail("missing required %q", r)
-				}
-			}
-		case "dependentRequired":
-			for k, deps := range arg.(map[string]any) {
-				if _, ok := obj[k]; !isObj || !ok {
-					continue
-				}
-				for _, dep := range deps.([]any) {
-					if _, ok := obj[dep.(string)]; !ok {
-						fail("%q requires %q", k, dep)
-					}
-				}
-			}
-		case "properties":
-			props := arg.(map[string]any)
-			for k, pv := range obj {
-				if ps, ok := props[k]; ok {
-					problems = append(problems, sub(ps, strings.TrimPrefix(path+"."+k, "."), pv)...)
-				}
-			}
-		case "additionalProperties":
-			props, _ := s["properties"].(map[string]any)
-			for k, pv := range obj {
-				if _, ok := props[k]; ok {
-					continue
-				}
-				if arg == false {
-					fail("unknown property %q", k)
-				} else {
-					problems = append(problems, sub(arg, strings.TrimPrefix(path+"."+k, "."), pv)...)
-				}
-			}
-		case "propertyNames":
-			for k := range obj {
-				problems = append(problems, sub(arg, path+"."+k+"(name)", k)...)
-			}
-		case "oneOf", "anyOf":
-			matched := 0
-			for _, alt := range arg.([]any) {
-				if len(sub(alt, path, v)) == 0 {
-					matched++
-				}
-			}
-			if matched == 0 || kw == "oneOf" && matched != 1 {
-				fail("%s matched %d alternatives", kw, matched)
-			}
-		default:
-			t.Fatalf("schema at %s: validator does not support keyword %q", path, kw)
+		case "not", "if", "then", "else", "items", "contains", "additionalProperties", "propertyNames",
+			"unevaluatedItems", "unevaluatedProperties", "contentSchema":
+			checkKeywords(t, path+"/"+k, v)
 		}
 	}
-	sort.Strings(problems)
-	return problems
-}
-
-// jsonType reports whether v, as decoded from YAML, is of the JSON Schema type typ.
-func jsonType(v any, typ string) bool {
-	switch v := v.(type) {
-	case nil:
-		return typ == "null"
-	case bool:
-		return typ == "boolean"
-	case string:
-		return typ == "string"
-	case int:
-		return typ == "integer" || typ == "number"
-	case float64:
-		return typ == "number" || typ == "integer" && v == math.Trunc(v)
-	case []any:
-		return typ == "array"
-	case map[string]any:
-		return typ == "object"
-	}
-	return false
-}
-
-// equalJSON compares JSON-ish values, treating numbers by value.
-func equalJSON(a, b any) bool {
-	num := func(v any) (float64, bool) {
-		switch n := v.(type) {
-		case int:
-			return float64(n), true
-		case float64:
-			return n, true
-		}
-		return 0, false
-	}
-	if x, ok := num(a); ok {
-		y, ok := num(b)
-		return ok && x == y
-	}
-	return reflect.DeepEqual(a, b)
 }

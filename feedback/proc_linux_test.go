@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // stage starts `sh -c script` in dir reading the returned pipe on its standard input
@@ -53,17 +56,13 @@ func startStage(tb testing.TB, r, w *os.File, dir, script string, onFD3 bool) {
 // waitFile waits until path exists: the stage has opened it.
 func waitFile(tb testing.TB, path string) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	e2etest.Eventually(tb, 10*time.Second, 5*time.Millisecond, func() (bool, string) {
 		_, err := os.Stat(path)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, fs.ErrNotExist) || time.Now().After(deadline) {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			tb.Fatalf("waiting for %s: %v", path, err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprintf("waiting for %s: %v", path, err)
+	})
 }
 
 func TestSinksPipeline(t *testing.T) {

@@ -22,9 +22,6 @@ const DefaultAddrEnv = "DEVLOOP_DEFAULT_BUILDKIT_ADDR"
 // listens unless told otherwise.
 const RootfulAddress = "unix:///run/buildkit/buildkitd.sock"
 
-// startTimeout bounds how long a freshly started buildkitd may take to answer.
-const startTimeout = 60 * time.Second
-
 // maxSocketPath is the shortest limit for a unix socket path among the unix systems
 // (macOS: 104 bytes including the terminating NUL).
 const maxSocketPath = 103
@@ -66,10 +63,7 @@ func (d Daemon) Root() string { return filepath.Join(d.dir, "root") }
 // Address is the daemon's unix:// address.
 func (d Daemon) Address() string { return "unix://" + d.socket() }
 
-func (d Daemon) socket() string   { return filepath.Join(d.dir, "buildkitd.sock") }
-func (d Daemon) pidFile() string  { return filepath.Join(d.dir, "buildkitd.pid") }
-func (d Daemon) logFile() string  { return filepath.Join(d.dir, "buildkitd.log") }
-func (d Daemon) lockFile() string { return filepath.Join(d.dir, "lock") }
+func (d Daemon) socket() string { return filepath.Join(d.dir, "buildkitd.sock") }
 
 // Command returns the argv that starts buildkitd for d: buildkitd directly as root,
 // under rootlesskit otherwise. lookPath is exec.LookPath (a test hook). An error says
@@ -219,16 +213,3 @@ func (e *NoBuilderError) Error() string {
 }
 
 func (e *NoBuilderError) Unwrap() error { return e.Why }
-
-// logTail returns the last n lines of the file at path, indented.
-func logTail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "\n    " + strings.Join(lines, "\n    ")
-}

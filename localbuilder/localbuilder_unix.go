@@ -21,6 +21,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// startTimeout bounds how long a freshly started buildkitd may take to answer.
+const startTimeout = 60 * time.Second
+
+func (d Daemon) pidFile() string  { return filepath.Join(d.dir, "buildkitd.pid") }
+func (d Daemon) logFile() string  { return filepath.Join(d.dir, "buildkitd.log") }
+func (d Daemon) lockFile() string { return filepath.Join(d.dir, "lock") }
+
 // lock takes the state directory's lock, so that two devloop processes never start two
 // daemons or stop one while the other starts it. The returned function releases it.
 func (d Daemon) lock() (func(), error) {
@@ -180,4 +187,17 @@ func WaitExit(ctx context.Context, pid int, timeout time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// logTail returns the last n lines of the file at path, indented.
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "\n    " + strings.Join(lines, "\n    ")
 }

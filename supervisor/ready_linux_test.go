@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // foreign is a server outside any supervisor (the test binary as helper "foreign"),
@@ -148,13 +150,11 @@ func TestReadyNotClaimedForExitedProcess(t *testing.T) {
 		if ev.Kind != EventStarted {
 			return
 		}
-		deadline := time.Now().Add(waitLimit)
-		for !exitedAlready(ev.PID) && !stopping.Load() {
-			if time.Now().After(deadline) {
-				stuck.Store(int64(ev.PID))
-				return
-			}
-			time.Sleep(time.Millisecond)
+		err := e2etest.Poll(waitLimit, time.Millisecond, func() (bool, string) {
+			return exitedAlready(ev.PID) || stopping.Load(), "" // not the test's goroutine: no Fatal here
+		})
+		if err != nil {
+			stuck.Store(int64(ev.PID))
 		}
 	})
 	h.restart()

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // A supervised process dies with devloop even when devloop is SIGKILLed.
@@ -24,26 +27,20 @@ func TestPdeathsig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = devloop.Process.Kill(); _ = devloop.Wait() })
-	deadline := time.Now().Add(waitLimit)
 	child := 0
-	for child = readPID(pidfile); child == 0; child = readPID(pidfile) {
-		if time.Now().After(deadline) {
-			t.Fatalf("supervised child did not start within %v", waitLimit)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e2etest.Eventually(t, waitLimit, 5*time.Millisecond, func() (bool, string) {
+		child = readPID(pidfile)
+		return child != 0, "supervised child did not start"
+	})
 	t.Cleanup(func() { _ = unix.Kill(child, unix.SIGKILL) }) // if the test fails
 
 	if err := devloop.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = devloop.Wait()
-	for !dead(child) {
-		if time.Now().After(deadline) {
-			t.Fatalf("child %d still alive %v after its supervisor was SIGKILLed", child, waitLimit)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e2etest.Eventually(t, waitLimit, 5*time.Millisecond, func() (bool, string) {
+		return dead(child), fmt.Sprintf("child %d still alive after its supervisor was SIGKILLed", child)
+	})
 }
 
 func TestGroupGone(t *testing.T) {
@@ -61,13 +58,9 @@ func TestGroupGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Unreaped, the killed child stays a zombie of this process.
-	deadline := time.Now().Add(waitLimit)
-	for !onlyZombies(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("onlyZombies(%d) = false %v after SIGKILL, want true", pid, waitLimit)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e2etest.Eventually(t, waitLimit, 5*time.Millisecond, func() (bool, string) {
+		return onlyZombies(pid), fmt.Sprintf("onlyZombies(%d) = false after SIGKILL, want true", pid)
+	})
 	if err := unix.Kill(-pid, 0); err != nil {
 		t.Fatalf("kill(-%d, 0) = %v before groupGone, want the zombie to be there", pid, err)
 	}

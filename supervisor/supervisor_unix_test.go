@@ -24,6 +24,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/sys/unix"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // The test binary doubles as the supervised process: with SUPERVISOR_HELPER set it
@@ -369,13 +371,12 @@ func (h *harness) count(kind EventKind) int {
 // waitFor polls cond until it holds, failing the test after waitLimit.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s; events %v; stdout %.200q", what, h.kinds(), h.stdout.get())
+	e2etest.Eventually(h.t, waitLimit, 5*time.Millisecond, func() (bool, string) {
+		if cond() {
+			return true, ""
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("waiting for %s; events %v; stdout %.200q", what, h.kinds(), h.stdout.get())
+	})
 }
 
 func (h *harness) waitOutput(w *writes, line string) {

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // TestMain doubles as a reloader for TestChildStopKillsTree: with BENCH_HELPER=reloader
@@ -42,15 +44,15 @@ func TestChildStopKillsTree(t *testing.T) {
 	}
 	// Wait (bounded) for the helper to report its server.
 	server := 0
-	for deadline := time.Now().Add(10 * time.Second); server == 0 && time.Now().Before(deadline); {
+	err = e2etest.Poll(10*time.Second, 10*time.Millisecond, func() (bool, string) {
 		for _, l := range log.since(0) {
 			if _, err := fmt.Sscanf(l.Text, "server pid %d", &server); err == nil {
-				break
+				return true, ""
 			}
 		}
-		time.Sleep(10 * time.Millisecond) // polling a condition, bounded by the deadline
-	}
-	if server == 0 {
+		return false, "no server pid"
+	})
+	if err != nil {
 		_ = c.stop(time.Second)
 		t.Fatalf("helper did not report its server; output: %q", log.tail(5))
 	}

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build e2e && unix
 
 package main
 
@@ -200,44 +200,44 @@ func runAffectsCase(t *testing.T, c affectsCase) {
 	server := filepath.Join(dir, "bin", "server")
 	up := startUp(t, dir)
 
-	up.waitLines(reOK, 1, 5*time.Minute)
+	up.WaitLines(reOK, 1, 5*time.Minute)
 	if got := output(t, server); got != c.before {
 		t.Fatalf("first build: bin/server prints %q, want %q (the case does not build what it means to)", got, c.before)
 	}
 	if c.unknown != "" {
-		if !strings.Contains(up.output(), c.unknown) {
+		if !strings.Contains(up.Output(), c.unknown) {
 			t.Errorf("output lacks the notice %q", c.unknown)
 		}
 	}
 
 	// The edit reaches the server.
 	e2etest.WriteFile(t, filepath.Join(dir, c.edit), c.editAfter)
-	line := up.waitLines(reStartedLine, 2, 2*time.Minute)[2]
+	line := up.WaitLines(reStartedLine, 2, 2*time.Minute)[2]
 	if strings.Contains(line, "not affected: server") || !strings.Contains(line, "server") {
 		t.Errorf("an edit of %s: %q, want the server rebuilt", c.edit, line)
 	}
 	if c.skipClient && !strings.Contains(line, "(not affected: client)") {
 		t.Errorf("an edit of %s: %q, want the client skipped", c.edit, line)
 	}
-	up.waitLines(reOK, 2, 2*time.Minute)
+	up.WaitLines(reOK, 2, 2*time.Minute)
 	if got := output(t, server); got != c.after {
 		t.Errorf("after editing %s bin/server prints %q, want %q", c.edit, got, c.after)
 	}
 
 	// A client-only edit skips the server, unless its inputs are unknown.
 	e2etest.WriteFile(t, filepath.Join(dir, "cmd", "client", "main.go"), clientSource("client v2"))
-	line = up.waitLines(reStartedLine, 3, 2*time.Minute)[2]
+	line = up.WaitLines(reStartedLine, 3, 2*time.Minute)[2]
 	switch skipped := strings.Contains(line, "(not affected: server)"); {
 	case c.unknown == "" && !skipped:
 		t.Errorf("a client-only edit: %q, want the server not affected", line)
 	case c.unknown != "" && skipped:
 		t.Errorf("a client-only edit: %q, but the server's inputs are unknown", line)
 	}
-	up.waitLines(reOK, 3, 2*time.Minute)
+	up.WaitLines(reOK, 3, 2*time.Minute)
 	if got, want := output(t, filepath.Join(dir, "bin", "client")), "client v2 "+sharedText(c); got != want {
 		t.Errorf("bin/client prints %q, want %q", got, want)
 	}
-	if n := strings.Count(up.output(), "inputs unknown"); c.unknown != "" && n != 1 {
+	if n := strings.Count(up.Output(), "inputs unknown"); c.unknown != "" && n != 1 {
 		t.Errorf("the inputs-unknown notice appears %d times, want once", n)
 	}
 }
@@ -273,7 +273,7 @@ func TestUpAffectedServing(t *testing.T) {
 	e2etest.WaitServes(t, url, "shared v1", 5*time.Minute)
 	e2etest.WriteFile(t, filepath.Join(dir, "internal", "shared", "shared.go"), sharedSource("shared v2"))
 	e2etest.WaitServes(t, url, "shared v2", 2*time.Minute)
-	if line := up.waitLines(reStartedLine, 2, time.Minute)[2]; strings.Contains(line, "not affected") {
+	if line := up.WaitLines(reStartedLine, 2, time.Minute)[2]; strings.Contains(line, "not affected") {
 		t.Errorf("an edit of internal/shared: %q, want both targets rebuilt", line)
 	}
 }
@@ -284,24 +284,24 @@ func TestUpAffectedExample(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	dir := e2etest.ExampleProject(t, exampleYAML)
 	up := startUp(t, dir)
-	up.waitLines(reOK, 1, 5*time.Minute)
-	if strings.Contains(up.output(), "inputs unknown") {
-		t.Fatalf("the example's inputs are unknown:\n%s", up.output())
+	up.WaitLines(reOK, 1, 5*time.Minute)
+	if strings.Contains(up.Output(), "inputs unknown") {
+		t.Fatalf("the example's inputs are unknown:\n%s", up.Output())
 	}
 	handler := filepath.Join(dir, "cmd", "server", "handler.go")
 	replaceInFile(t, handler, "return mux", "return mux // edited")
-	if line := up.waitLines(reStartedLine, 2, 2*time.Minute)[2]; !strings.HasPrefix(line, "server (not affected: client)") {
+	if line := up.WaitLines(reStartedLine, 2, 2*time.Minute)[2]; !strings.HasPrefix(line, "server (not affected: client)") {
 		t.Errorf("a server-only edit: %q, want %q", line, "server (not affected: client) …")
 	}
-	up.waitLines(reOK, 2, 2*time.Minute)
+	up.WaitLines(reOK, 2, 2*time.Minute)
 	client := filepath.Join(dir, "cmd", "client", "main.go")
 	data, err := os.ReadFile(client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e2etest.WriteFile(t, client, string(data)+"\n// edited\n")
-	if line := up.waitLines(reStartedLine, 3, 2*time.Minute)[2]; !strings.HasPrefix(line, "client (not affected: server)") {
+	if line := up.WaitLines(reStartedLine, 3, 2*time.Minute)[2]; !strings.HasPrefix(line, "client (not affected: server)") {
 		t.Errorf("a client-only edit: %q, want %q", line, "client (not affected: server) …")
 	}
-	up.waitLines(reOK, 3, 2*time.Minute)
+	up.WaitLines(reOK, 3, 2*time.Minute)
 }

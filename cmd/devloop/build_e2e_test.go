@@ -1,6 +1,9 @@
+//go:build e2e
+
 package main
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,7 +46,7 @@ func TestBuildExample(t *testing.T) {
 	if got, want := output(t, filepath.Join(bin, "client"), "--version"), "client e2e-1"; got != want {
 		t.Errorf("bin/client --version = %q, want %q", got, want)
 	}
-	first := snapshot(t, bin)
+	first := e2etest.TakeSnapshot(t, bin, e2etest.Inodes)
 	if len(first) != 2 {
 		t.Fatalf("bin holds %v, want exactly server and client", first)
 	}
@@ -56,7 +59,7 @@ func TestBuildExample(t *testing.T) {
 		if strings.Contains(r.Stdout, "updated") {
 			t.Errorf("second build updated files:\n%v", r)
 		}
-		if got := snapshot(t, bin); !equalMaps(got, first) {
+		if got := e2etest.TakeSnapshot(t, bin, e2etest.Inodes); !maps.Equal(got, first) {
 			t.Errorf("bin after no-op build = %v, want %v (same digests and inodes)", got, first)
 		}
 	})
@@ -67,7 +70,7 @@ func TestBuildExample(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("build after edit: %v", r)
 		}
-		got := snapshot(t, bin)
+		got := e2etest.TakeSnapshot(t, bin, e2etest.Inodes)
 		if got["server"] == first["server"] {
 			t.Errorf("bin/server did not change after a server edit:\n%v", r)
 		}
@@ -101,7 +104,7 @@ func TestBuildExample(t *testing.T) {
 	})
 
 	t.Run("compile error keeps bin", func(t *testing.T) {
-		before := snapshot(t, bin)
+		before := e2etest.TakeSnapshot(t, bin, e2etest.Inodes)
 		handler := filepath.Join(dir, "cmd", "server", "handler.go")
 		replaceInFile(t, handler, "return mux", "return mux +")
 		r := runDevloop(t, dir, "build", "--progress", "quiet")
@@ -114,7 +117,7 @@ func TestBuildExample(t *testing.T) {
 		if !strings.Contains(r.Stdout, "[devloop] build failed") {
 			t.Errorf("output lacks the failed end line:\n%v", r)
 		}
-		if got := snapshot(t, bin); !equalMaps(got, before) {
+		if got := e2etest.TakeSnapshot(t, bin, e2etest.Inodes); !maps.Equal(got, before) {
 			t.Errorf("bin after failed build = %v, want unchanged %v", got, before)
 		}
 		replaceInFile(t, handler, "return mux +", "return mux")
@@ -168,16 +171,4 @@ func TestBuildBadConfig(t *testing.T) {
 	if want := "devloop.yaml:3:5: targets.server.stag"; !strings.Contains(r.Stderr, want) {
 		t.Errorf("stderr lacks %q:\n%v", want, r)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

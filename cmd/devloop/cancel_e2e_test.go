@@ -1,4 +1,4 @@
-//go:build unix
+//go:build e2e && unix
 
 package main
 
@@ -32,9 +32,9 @@ watch: {debounce: 20ms}
 	reEnd := regexp.MustCompile(`^\[devloop\] build (ok|failed|cancelled) #(\d+) in ([0-9.]+)s`)
 	cancelled := 0
 	for round := 1; round <= 4; round++ {
-		up.waitLines(reStarted, round, 2*time.Minute)
+		up.WaitLines(reStarted, round, 2*time.Minute)
 		e2etest.WriteFile(t, filepath.Join(dir, "cmd", "server", "edit.go"), fmt.Sprintf("package main\n\nconst edit = %d\n", round))
-		m := up.waitLines(reEnd, round, 2*time.Minute)
+		m := up.WaitLines(reEnd, round, 2*time.Minute)
 		if m[1] != "cancelled" {
 			continue // the build ended before the save arrived
 		}
@@ -43,11 +43,11 @@ watch: {debounce: 20ms}
 			t.Errorf("build #%s was cancelled after %ss, want at once (BuildKit's 5 s teardown not waited for)", m[2], m[3])
 		}
 	}
-	up.waitLines(reOK, 1, 2*time.Minute)
+	up.WaitLines(reOK, 1, 2*time.Minute)
 	if cancelled == 0 {
 		t.Fatal("no build was superseded: the test saved too late to cancel one")
 	}
-	for _, l := range strings.Split(up.output(), "\n") {
+	for _, l := range strings.Split(up.Output(), "\n") {
 		if strings.Contains(l, "http2:") || strings.Contains(l, "SendMsg called after CloseSend") || strings.Contains(l, "PROTOCOL_ERROR") {
 			t.Errorf("BuildKit session noise reached the output: %q", l)
 		}

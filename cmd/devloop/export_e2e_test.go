@@ -1,13 +1,11 @@
-//go:build unix
+//go:build e2e && unix
 
 package main
 
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,39 +36,14 @@ FROM scratch AS out
 COPY --from=files /o/ /
 `
 
-// metadata maps every entry below dir to its type, permission and special mode bits,
-// and a symlink's target or a file's content digest.
-func metadata(t *testing.T, dir string) map[string]string {
+// metadata describes every entry below dir (e2etest.Snapshot with directories): its
+// type and permission and special mode bits, and a symlink's target or a file's
+// content digest. dir itself is left out: its mode is the project's, not exported.
+func metadata(t *testing.T, dir string) e2etest.Snapshot {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		mode := fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			out[rel] = "symlink -> " + target
-		case d.IsDir():
-			out[rel] = fmt.Sprintf("dir %v", mode)
-		default:
-			out[rel] = fmt.Sprintf("file %v %s", mode, fileDigest(t, p))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	s := e2etest.TakeSnapshot(t, dir, e2etest.Dirs)
+	delete(s, ".")
+	return s
 }
 
 // buildkitExport solves stage of the project in dir with BuildKit's local exporter
@@ -120,11 +93,11 @@ func TestExportKeepsMetadata(t *testing.T) {
 				t.Errorf("build %d: out/%s = %q, which BuildKit's local exporter did not write", i+1, k, got[k])
 			}
 		}
-		if wantShare := "dir -rwx---r-x"; shareMode == "0705" && got["share"] != wantShare {
+		if wantShare := "drwx---r-x"; shareMode == "0705" && got["share"] != wantShare {
 			t.Errorf("build %d: out/share = %q, want %q", i+1, got["share"], wantShare)
 		}
 	}
-	if got := metadata(t, out)["bin/suid"]; !strings.HasPrefix(got, "file urwxr-xr-x") {
+	if got := metadata(t, out)["bin/suid"]; !strings.HasPrefix(got, "urwxr-xr-x ") {
 		t.Errorf("out/bin/suid = %q, want the setuid bit kept (BuildKit exports it)", got)
 	}
 }

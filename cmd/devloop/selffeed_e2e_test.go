@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package main
 
@@ -61,20 +61,20 @@ func TestUpOwnOutput(t *testing.T) {
 			cmd := exec.Command("sh", "-c", tt.script)
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "DEVLOOP="+devloopBin)
-			up := startUpCmd(t, cmd)
+			up := e2etest.Start(t, cmd)
 			stopDevloop(t, up, cmd)
 
 			e2etest.WaitServes(t, url, "hello from greeter", 5*time.Minute)
-			up.waitLines(regexp.MustCompile(`^server: ready`), 1, time.Minute)
+			up.WaitLines(regexp.MustCompile(`^server: ready`), 1, time.Minute)
 			// Every line printed changes the log. Without the fix each one starts a
 			// build that cancels the last: the builds never stop.
-			n := quietBuilds(up, 3*time.Second)
+			n := up.WaitQuiet(0, 3*time.Second, time.Minute)
 			if n > tt.maxBuilds {
 				t.Errorf("%d builds started with no edit, want ≤ %d", n, tt.maxBuilds)
 			}
 			logBuilds := 0
 			reLog := regexp.MustCompile(`changed: .*\b` + regexp.QuoteMeta(tt.log) + `\b`)
-			for _, l := range strings.Split(up.output(), "\n") {
+			for _, l := range strings.Split(up.Output(), "\n") {
 				if reStarted.MatchString(l) && reLog.MatchString(l) {
 					logBuilds++
 				}
@@ -84,7 +84,7 @@ func TestUpOwnOutput(t *testing.T) {
 			switch {
 			case !tt.guard && logBuilds > 0:
 				t.Errorf("%d builds were started for %s, want none", logBuilds, tt.log)
-			case tt.guard && logBuilds > 0 && !strings.Contains(up.output(), msg):
+			case tt.guard && logBuilds > 0 && !strings.Contains(up.Output(), msg):
 				t.Errorf("%d builds were started for %s, and the output lacks %q", logBuilds, tt.log, msg)
 			}
 			if data, err := os.ReadFile(filepath.Join(dir, tt.log)); err != nil || !strings.Contains(string(data), tt.holds) {
@@ -98,36 +98,17 @@ func TestUpOwnOutput(t *testing.T) {
 	}
 }
 
-// quietBuilds returns how many builds were started once no build has been started or
-// finished for quiet, or after a minute if builds never stop.
-func quietBuilds(up *upProcess, quiet time.Duration) int {
-	last := -1
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
-		n := up.count(reStarted) + up.count(reOK) + up.count(reFailed) + up.count(reCancelled)
-		if n == last {
-			return up.count(reStarted)
-		}
-		last = n
-		select {
-		case <-time.After(quiet):
-		case <-up.done:
-			return up.count(reStarted)
-		}
-	}
-	return up.count(reStarted)
-}
-
 // stopDevloop interrupts the devloop that cmd runs (not the commands it is piped
 // through: they must see the end of its output) when the test ends, and waits for the
 // output to end.
-func stopDevloop(t *testing.T, up *upProcess, cmd *exec.Cmd) {
+func stopDevloop(t *testing.T, up *e2etest.Up, cmd *exec.Cmd) {
 	t.Helper()
 	t.Cleanup(func() {
 		if pid := findProcess(cmd.Process.Pid, devloopBin); pid != 0 {
 			_ = syscall.Kill(pid, syscall.SIGINT)
 		}
 		select {
-		case <-up.done:
+		case <-up.Ended():
 		case <-time.After(30 * time.Second):
 			t.Errorf("devloop up did not end within 30s of SIGINT")
 		}

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build e2e && unix
 
 package main
 
@@ -20,9 +20,9 @@ func TestBuildAndExplainDuringUp(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	dir, url := serverProject(t)
 	up := startUp(t, dir)
-	up.waitLines(reOK, 1, 5*time.Minute)
+	up.WaitLines(reOK, 1, 5*time.Minute)
 	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
-	pid1 := up.waitLines(rePID, 1, time.Minute)[1]
+	pid1 := up.WaitLines(rePID, 1, time.Minute)[1]
 
 	ex := runDevloop(t, dir, "explain", "devloop.yaml", "cmd/server/main.go", "bin/server")
 	if ex.Code != 0 {
@@ -51,24 +51,16 @@ func TestBuildAndExplainDuringUp(t *testing.T) {
 		t.Fatalf("devloop build of an edit during devloop up: %v", r)
 	}
 	e2etest.WaitServes(t, url, "hello from the build task", 2*time.Minute)
-	if pid2 := up.waitLines(rePID, 2, time.Minute)[1]; pid2 == pid1 {
+	if pid2 := up.WaitLines(rePID, 2, time.Minute)[1]; pid2 == pid1 {
 		t.Errorf("server pid after the edit = %s, want a new process", pid2)
 	}
 
 	second := runDevloop(t, dir, "up", "server")
-	if want := fmt.Sprintf("devloop up (pid %d) is already running it", up.cmd.Process.Pid); second.Code != 2 || !strings.Contains(second.Stderr, want) {
+	if want := fmt.Sprintf("devloop up (pid %d) is already running it", up.PID()); second.Code != 2 || !strings.Contains(second.Stderr, want) {
 		t.Errorf("second devloop up: want exit 2 and %q\n%v", want, second)
 	}
 
-	if err := up.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-up.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("devloop up did not exit within 30s of SIGINT")
-	}
-	if code := up.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := up.Stop(os.Interrupt, 30*time.Second); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}
 }

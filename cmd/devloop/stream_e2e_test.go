@@ -1,4 +1,4 @@
-//go:build unix
+//go:build e2e && unix
 
 package main
 
@@ -47,7 +47,7 @@ func TestUpStreamProgress(t *testing.T) {
 	// the stream reruns it (the whole context is bind-mounted into it).
 	replaceInFile(t, filepath.Join(dir, "Dockerfile"), "-o /bin/server ./cmd/server", "-o /bin/server ./cmd/server && sleep 2")
 	up := startUp(t, dir)
-	up.waitLines(reOK, 1, 5*time.Minute)
+	up.WaitLines(reOK, 1, 5*time.Minute)
 	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
 
 	ctx, stop := context.WithCancel(t.Context())
@@ -72,9 +72,9 @@ func TestUpStreamProgress(t *testing.T) {
 		}
 	})
 	// The stream is building: at least one build was started for it.
-	up.waitLines(reStarted, up.count(reStarted)+1, time.Minute)
+	up.WaitLines(reStarted, up.Count(reStarted)+1, time.Minute)
 
-	started, cancelled := up.count(reStarted), up.count(reCancelled)
+	started, cancelled := up.Count(reStarted), up.Count(reCancelled)
 	w0, t0 := writes.Load(), time.Now()
 	e2etest.SetGreeting(t, dir, "hello during a stream")
 	e2etest.WaitServes(t, url, "hello during a stream", time.Minute)
@@ -83,5 +83,5 @@ func TestUpStreamProgress(t *testing.T) {
 		t.Errorf("the stream wrote %d times in the %v until the edit was served, want it still running (≥ one write per 20 ms)", n, latency)
 	}
 	t.Logf("edit served %v after the save, while the stream ran (%d builds started, %d cancelled meanwhile)",
-		latency.Round(time.Millisecond), up.count(reStarted)-started, up.count(reCancelled)-cancelled)
+		latency.Round(time.Millisecond), up.Count(reStarted)-started, up.Count(reCancelled)-cancelled)
 }

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package main
 
@@ -81,10 +81,10 @@ func killServers(t *testing.T, port int) {
 
 // checkReadyPIDs reports a "ready" line whose pid is not the one of the "started"
 // line before it: ready must be said of the process devloop started last.
-func checkReadyPIDs(t *testing.T, up *upProcess) {
+func checkReadyPIDs(t *testing.T, up *e2etest.Up) {
 	t.Helper()
 	last := ""
-	for _, l := range strings.Split(up.output(), "\n") {
+	for _, l := range strings.Split(up.Output(), "\n") {
 		m := reProcEvent.FindStringSubmatch(l)
 		switch {
 		case m == nil:
@@ -107,7 +107,7 @@ func TestUpRestartKillsSetsidServer(t *testing.T) {
 	dir := serverRunProject(t, fmt.Sprintf(`[sh, -c, "setsid bin/server --addr 127.0.0.1:%d & wait"]`, port), url)
 	t.Cleanup(func() { killServers(t, port) }) // runs after devloop is killed
 	up := startUp(t, dir)
-	up.waitLines(reReady, 1, 5*time.Minute)
+	up.WaitLines(reReady, 1, 5*time.Minute)
 	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
 	old := serverPIDs(t, port)
 	if len(old) != 1 {
@@ -116,23 +116,16 @@ func TestUpRestartKillsSetsidServer(t *testing.T) {
 
 	e2etest.SetGreeting(t, dir, "hello v2")
 	e2etest.WaitServes(t, url, "hello v2", 90*time.Second)
-	up.waitLines(reReady, 2, time.Minute)
+	up.WaitLines(reReady, 2, time.Minute)
 	if alive := serverPIDs(t, port); slices.Contains(alive, old[0]) || len(alive) != 1 {
 		t.Errorf("servers after the restart = %v, want one new one (the old one was %d)", alive, old[0])
 	}
-	if n := up.count(reExited); n > 0 {
+	if n := up.Count(reExited); n > 0 {
 		t.Errorf("the server exited on its own %d times, want never (no crash loop)", n)
 	}
 	checkReadyPIDs(t, up)
 
-	if err := up.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-up.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("devloop up did not exit within 30s of SIGINT")
-	}
+	up.Stop(os.Interrupt, 30*time.Second)
 	if left := serverPIDs(t, port); len(left) > 0 {
 		t.Errorf("servers alive after devloop up exited: %v", left)
 	}
@@ -159,11 +152,11 @@ func TestUpPortHeldByAnotherProcess(t *testing.T) {
 	dir := serverRunProject(t, fmt.Sprintf(`[bin/server, --addr, "127.0.0.1:%d"]`, port), url)
 	t.Cleanup(func() { killServers(t, port) })
 	up := startUp(t, dir)
-	up.waitLines(reExited, 2, 5*time.Minute)
-	if n := up.count(reReady); n > 0 {
+	up.WaitLines(reExited, 2, 5*time.Minute)
+	if n := up.Count(reReady); n > 0 {
 		t.Errorf("devloop said the server is ready %d times while another process held its port", n)
 	}
-	lines := strings.Split(up.output(), "\n")
+	lines := strings.Split(up.Output(), "\n")
 	i := slices.IndexFunc(lines, rePortInUse.MatchString)
 	if i < 0 {
 		t.Fatalf("no line says the port is in use")
@@ -175,14 +168,14 @@ func TestUpPortHeldByAnotherProcess(t *testing.T) {
 	if j := slices.IndexFunc(lines, rePID.MatchString); j < i {
 		t.Errorf("the port-in-use line (%d) comes after the first start (%d), want before", i, j)
 	}
-	if n := up.count(rePortInUse); n != 1 {
+	if n := up.Count(rePortInUse); n != 1 {
 		t.Errorf("the port-in-use line was printed %d times, want once for the same holder", n)
 	}
 
 	if err := holder.Close(); err != nil {
 		t.Fatal(err)
 	}
-	up.waitLines(reReady, 1, time.Minute)
+	up.WaitLines(reReady, 1, time.Minute)
 	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
 	checkReadyPIDs(t, up)
 }

@@ -1,7 +1,14 @@
 // Package e2etest holds what the end-to-end tests of cmd/devloop and the fault tests
 // of test/faults share: building the devloop binary, copying the example project,
-// writing files the way editors do, running commands and asking the example server.
-// It is test support only; nothing outside _test.go files imports it.
+// writing files the way editors do, running commands, asking the example server,
+// reading a running `devloop up` line by line (Up), describing a directory tree
+// (Snapshot) and waiting for a condition on real processes (Poll, Eventually; the
+// unit tests of supervisor, feedback and bench that wait on real processes use them
+// too). It is test support only; nothing outside _test.go files imports it.
+//
+// The end-to-end tests are behind the build tag e2e (`make test` sets it; `go test
+// ./...` runs the unit tests only) and need a real BuildKit daemon: they fail, never
+// skip, without one (RequireBuildKit).
 package e2etest
 
 import (
@@ -196,14 +203,8 @@ func Get(url string) (string, error) {
 // WaitServes polls url until it answers want, failing the test after timeout.
 func WaitServes(t testing.TB, url, want string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var got string
-	var err error
-	for time.Now().Before(deadline) {
-		if got, err = Get(url); err == nil && got == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("GET %s = %q (err %v), want %q within %s", url, got, err, want, timeout)
+	Eventually(t, timeout, 50*time.Millisecond, func() (bool, string) {
+		got, err := Get(url)
+		return err == nil && got == want, fmt.Sprintf("GET %s = %q (err %v), want %q", url, got, err, want)
+	})
 }

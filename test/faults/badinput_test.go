@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -39,44 +39,6 @@ RUN mkdir -p /out && ln -s ../../../../../../etc/passwd /out/evil
 FROM scratch AS evil-relative
 COPY --from=relgen /out/ /bin/
 `
-
-// tree maps every entry below dir except .devloop to its type, mode and, for files
-// and symlinks, content digest or target.
-func tree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel == ".devloop" {
-			return fs.SkipDir
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		v := fi.Mode().String()
-		switch {
-		case fi.Mode().IsRegular():
-			sum, err := fileDigest(p)
-			if err != nil {
-				return err
-			}
-			v += " " + sum
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			v += " -> " + target
-		}
-		out[filepath.ToSlash(rel)] = v
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestBadInput feeds devloop bad configurations and hostile builds (fault 7). Each must
 // fail with a clear error (exit code, and a message naming the problem) and leave
@@ -228,7 +190,7 @@ func TestBadInput(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t)
 			}
-			before := tree(t, dir)
+			before := e2etest.TakeSnapshot(t, dir, e2etest.Dirs)
 			var r result
 			if tc.noDAC {
 				r = e2etest.Run(t, dir, nil, setpriv, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all", "--",
@@ -248,7 +210,7 @@ func TestBadInput(t *testing.T) {
 			if strings.Contains(out, "panic:") {
 				t.Errorf("devloop panicked:\n%v", r)
 			}
-			if d := diffSnapshots(tree(t, dir), before); d != "" {
+			if d := e2etest.TakeSnapshot(t, dir, e2etest.Dirs).Diff(before); d != "" {
 				t.Errorf("the project changed:\n%s", d)
 			}
 			if _, err := os.Lstat(outside); !errors.Is(err, fs.ErrNotExist) {

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -42,14 +42,14 @@ func TestCrashLoop(t *testing.T) {
 	e2etest.WriteFile(t, crash, fmt.Sprintf(crashSource, true))
 	up := startUp(t, dir, nil)
 
-	first, _ := up.waitLine(reProcStarted, 0, 5*time.Minute)
-	_, at := up.matches(reProcStarted, first)
+	first, _ := up.WaitLine(reProcStarted, 0, 5*time.Minute)
+	_, at := up.Matches(reProcStarted, first)
 	t0 := at[0]
-	cpu0 := cpuTime(t, up.pid())
+	cpu0 := cpuTime(t, up.PID())
 	time.Sleep(time.Until(t0.Add(window))) // the window is what is measured
-	cpu := cpuTime(t, up.pid()) - cpu0
+	cpu := cpuTime(t, up.PID()) - cpu0
 
-	_, starts := up.matches(reProcStarted, first)
+	_, starts := up.Matches(reProcStarted, first)
 	n := 0
 	for _, s := range starts {
 		if s.Sub(t0) < window {
@@ -68,7 +68,7 @@ func TestCrashLoop(t *testing.T) {
 	if n < expected-1 || n > expected+1 {
 		t.Errorf("server started %d times in %s, want %d±1 (backoff 250ms doubling to 10s)", n, window, expected)
 	}
-	delays, _ := up.matches(reRestarting, first)
+	delays, _ := up.Matches(reRestarting, first)
 	for i, m := range delays[:min(len(delays), len(want))] {
 		got, _ := strconv.ParseFloat(m[1], 64)
 		if got != want[i] {
@@ -83,7 +83,7 @@ func TestCrashLoop(t *testing.T) {
 
 	e2etest.WriteFile(t, crash, fmt.Sprintf(crashSource, false))
 	e2etest.WaitServes(t, url, "hello from greeter", 2*time.Minute)
-	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
+	if code := up.Stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}
 }

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -32,9 +32,9 @@ targets:
 }
 
 // servingPID returns the pid of the server process started last.
-func servingPID(t *testing.T, up *upProc) int {
+func servingPID(t *testing.T, up *e2etest.Up) int {
 	t.Helper()
-	ms, _ := up.matches(reProcStarted, 0)
+	ms, _ := up.Matches(reProcStarted, 0)
 	if len(ms) == 0 {
 		t.Fatal("no server process was started")
 	}
@@ -54,28 +54,28 @@ func TestDaemonLoss(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	dir := e2etest.ExampleProject(t, serverYAML(port))
 	up := startUp(t, dir, tb.env())
-	up.waitFirstBuild(10 * time.Minute) // the private daemon's cache starts cold
+	up.WaitFirstBuild(10 * time.Minute) // the private daemon's cache starts cold
 	served := "hello from greeter"
 	e2etest.WaitServes(t, url, served, time.Minute)
 
 	for i := range kills {
 		kind := "idle"
 		pid := servingPID(t, up)
-		from := up.n()
+		from := up.Len()
 		if i%2 == 1 {
 			kind = "mid-build"
 			e2etest.SetGreeting(t, dir, fmt.Sprintf("lost during build %d", i))
-			up.waitLine(reStarted, from, time.Minute)
+			up.WaitLine(reStarted, from, time.Minute)
 			tb.kill(t, "buildkitd", syscall.SIGKILL)
 		} else {
 			tb.kill(t, "buildkitd", syscall.SIGKILL)
 			e2etest.SetGreeting(t, dir, fmt.Sprintf("lost while idle %d", i))
 		}
-		_, m, err := up.awaitLine(reUnavailable, from, 30*time.Second)
+		_, m, err := up.AwaitLine(reUnavailable, from, 30*time.Second)
 		if err != nil {
 			// A build failure that is not recognised as a lost daemon is not retried:
 			// the change is never built, even once the daemon is back.
-			t.Fatalf("kill %d (%s): %v; devloop printed instead:\n%s", i, kind, err, firstLines(strings.Join(up.since(from), "\n"), 8))
+			t.Fatalf("kill %d (%s): %v; devloop printed instead:\n%s", i, kind, err, firstLines(strings.Join(up.Since(from), "\n"), 8))
 		}
 		t.Logf("kill %d (%s): devloop says the builder is unavailable, retrying in %ss", i, kind, m[1])
 
@@ -88,7 +88,7 @@ func TestDaemonLoss(t *testing.T) {
 		if st, err := procState(pid); err != nil || st == 'Z' {
 			t.Errorf("kill %d (%s): server pid %d is gone (state %q, err %v)", i, kind, pid, st, err)
 		}
-		if !up.alive() {
+		if !up.Alive() {
 			t.Fatalf("kill %d (%s): devloop up exited with the daemon gone", i, kind)
 		}
 
@@ -101,10 +101,10 @@ func TestDaemonLoss(t *testing.T) {
 		t.Logf("kill %d (%s): daemon restarted in %s; the next change was served %s after the restart",
 			i, kind, back.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond)-back.Round(time.Millisecond))
 	}
-	if out := strings.Join(up.since(0), "\n"); regexp.MustCompile(`(?m)^(panic:|fatal error:)`).MatchString(out) {
+	if out := strings.Join(up.Since(0), "\n"); regexp.MustCompile(`(?m)^(panic:|fatal error:)`).MatchString(out) {
 		t.Errorf("devloop up panicked:\n%s", out)
 	}
-	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
+	if code := up.Stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}
 }

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -36,12 +36,12 @@ func TestNoOrphans(t *testing.T) {
 		up := startUp(t, dir, nil)
 		switch phase {
 		case "building":
-			from, _ := up.waitLine(reProcReady, 0, 5*time.Minute)
+			from, _ := up.WaitLine(reProcReady, 0, 5*time.Minute)
 			e2etest.SetGreeting(t, dir, fmt.Sprintf("building %d", i))
-			up.waitLine(reStarted, from, 2*time.Minute)
+			up.WaitLine(reStarted, from, 2*time.Minute)
 			time.Sleep(time.Duration(rng.Int64N(int64(400 * time.Millisecond))))
 		case "exporting":
-			up.waitLine(reProcReady, 0, 5*time.Minute)
+			up.WaitLine(reProcReady, 0, 5*time.Minute)
 			w := watchStaging(t, dir, func(rel string) bool {
 				_, after, ok := strings.Cut(rel, "/out/")
 				return ok && after != ""
@@ -54,11 +54,11 @@ func TestNoOrphans(t *testing.T) {
 			}
 			w.close()
 		case "restarting":
-			from, _ := up.waitLine(reProcReady, 0, 5*time.Minute)
+			from, _ := up.WaitLine(reProcReady, 0, 5*time.Minute)
 			e2etest.SetGreeting(t, dir, fmt.Sprintf("restarting %d", i))
-			up.waitLine(reProcStopped, from, 2*time.Minute)
+			up.WaitLine(reProcStopped, from, 2*time.Minute)
 		case "serving":
-			up.waitLine(reProcReady, 0, 5*time.Minute)
+			up.WaitLine(reProcReady, 0, 5*time.Minute)
 			if _, err := e2etest.Get(url); err != nil {
 				t.Fatalf("run %d: server ready but GET / fails: %v", i, err)
 			}
@@ -68,10 +68,10 @@ func TestNoOrphans(t *testing.T) {
 				t.Fatalf("run %d: processes of the project while serving = %v, want devloop, sh, server and sleep", i, procs)
 			}
 		}
-		if up.count(reStarted, 0) > up.count(reFinished, 0) {
+		if up.Count(reStarted) > up.Count(reFinished) {
 			midBuild++
 		}
-		if code := up.stop(sig, time.Minute); code != 0 {
+		if code := up.Stop(sig, time.Minute); code != 0 {
 			t.Errorf("run %d (%s, %s): devloop up exit code %d, want 0", i, phase, sig, code)
 		}
 		if left := processesUnder(dir); len(left) > 0 {
@@ -104,36 +104,33 @@ func TestOrphansAfterSIGKILL(t *testing.T) {
 	dir := shellWrappedServer(t, port, url)
 	for i := range runs {
 		first := startUp(t, dir, nil)
-		first.waitLine(reProcReady, 0, 5*time.Minute)
+		first.WaitLine(reProcReady, 0, 5*time.Minute)
 		survivors := processesUnder(dir)
-		if err := first.cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		first.waitExit(time.Minute)
-		waitGone(t, first.pid(), time.Minute)
+		first.Stop(syscall.SIGKILL, time.Minute)
+		waitGone(t, first.PID(), time.Minute)
 		// The precondition the fix is for: the server outlived the SIGKILLed devloop.
 		if _, err := e2etest.Get(url); err != nil {
 			t.Fatalf("run %d: after kill -9 of devloop the server no longer answers (%v): nothing to clean up", i, err)
 		}
 
 		second := startUp(t, dir, nil)
-		second.waitLine(reProcReady, 0, 5*time.Minute)
-		killed, _ := second.matches(reLeftover, 0)
+		second.WaitLine(reProcReady, 0, 5*time.Minute)
+		killed, _ := second.Matches(reLeftover, 0)
 		if len(killed) < 2 { // the server and sleep; sh died with devloop
-			t.Errorf("run %d: the second devloop up killed %d leftovers, want the server and sleep:\n%s", i, len(killed), second.tail(30))
+			t.Errorf("run %d: the second devloop up killed %d leftovers, want the server and sleep:\n%s", i, len(killed), second.Tail(30))
 		}
 		if _, err := e2etest.Get(url); err != nil {
 			t.Errorf("run %d: the second devloop up's server does not answer: %v", i, err)
 		}
 		for _, p := range survivors {
-			if p.pid == first.pid() {
+			if p.pid == first.PID() {
 				continue
 			}
 			if st, err := procState(p.pid); err == nil && st != 'Z' {
 				t.Errorf("run %d: process of the killed devloop still alive: %v", i, p)
 			}
 		}
-		if code := second.stop(syscall.SIGINT, time.Minute); code != 0 {
+		if code := second.Stop(syscall.SIGINT, time.Minute); code != 0 {
 			t.Errorf("run %d: second devloop up exit code %d, want 0", i, code)
 		}
 		if left := processesUnder(dir); len(left) > 0 {

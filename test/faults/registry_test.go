@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -41,7 +41,7 @@ func TestRegistryLoss(t *testing.T) {
 	mustBuild(t, noSyntax, tb.env()...)
 
 	up := startUp(t, dir, tb.env())
-	up.waitFirstBuild(10 * time.Minute)
+	up.WaitFirstBuild(10 * time.Minute)
 	served := "hello from greeter"
 	e2etest.WaitServes(t, url, served, time.Minute)
 
@@ -51,12 +51,12 @@ func TestRegistryLoss(t *testing.T) {
 			t.Fatalf("registry %s still answers after it was stopped", tb.registry)
 		}
 		pid := servingPID(t, up)
-		from := up.n()
+		from := up.Len()
 		text := fmt.Sprintf("no registry %d", i)
 		e2etest.SetGreeting(t, dir, text)
-		_, m := up.waitLine(reOKOrFailed, from, 2*time.Minute)
+		_, m := up.WaitLine(reOKOrFailed, from, 2*time.Minute)
 		if m[1] != "ok" {
-			lines := strings.Join(up.since(from), "\n")
+			lines := strings.Join(up.Since(from), "\n")
 			t.Errorf("cycle %d: the rebuild with the registry down failed, want it to succeed with the images pinned by the first build (named the registry %s: %v):\n%s",
 				i, tb.registry, strings.Contains(lines, tb.registry), lines)
 			if got, err := e2etest.Get(url); err != nil || got != served {
@@ -89,7 +89,7 @@ func TestRegistryLoss(t *testing.T) {
 		e2etest.SetGreeting(t, dir, served)
 		e2etest.WaitServes(t, url, served, 2*time.Minute)
 	}
-	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
+	if code := up.Stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}
 }

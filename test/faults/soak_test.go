@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -22,12 +22,12 @@ var (
 // goroutines waits for a complete scheduler trace (GODEBUG=schedtrace,scheddetail)
 // that starts after line index from and counts the live goroutines it lists
 // (status 6 is Gdead: a free slot, not a goroutine).
-func goroutines(t *testing.T, up *upProc, from int) int {
+func goroutines(t *testing.T, up *e2etest.Up, from int) int {
 	t.Helper()
-	start, _ := up.waitLine(reSched, from, time.Minute)
-	end, _ := up.waitLine(reSched, start+1, time.Minute)
+	start, _ := up.WaitLine(reSched, from, time.Minute)
+	end, _ := up.WaitLine(reSched, start+1, time.Minute)
 	n := 0
-	for _, l := range up.since(start + 1)[:end-start-1] {
+	for _, l := range up.Since(start + 1)[:end-start-1] {
 		if m := reSchedG.FindStringSubmatch(l); m != nil && m[1] != "6" {
 			n++
 		}
@@ -72,21 +72,21 @@ func TestResourceSoak(t *testing.T) {
 	// devloop traces its scheduler; the server must not inherit that.
 	dir := e2etest.ExampleProject(t, serverYAML(port, "      env: {GODEBUG: \"\", GOTRACEBACK: \"\"}\n"))
 	up := startUp(t, dir, append(tb.env(), "GODEBUG=schedtrace=1000,scheddetail=1", "GOTRACEBACK=all"))
-	up.waitFirstBuild(10 * time.Minute)
+	up.WaitFirstBuild(10 * time.Minute)
 
 	sample := func() soakSample {
-		from := up.n()
+		from := up.Len()
 		g := goroutines(t, up, from)
-		return soakSample{devloop: resourceUsage(t, up.pid()), goroutines: g, daemon: idleUsage(t, tb.daemonPID(t), 3*time.Second)}
+		return soakSample{devloop: resourceUsage(t, up.PID()), goroutines: g, daemon: idleUsage(t, tb.daemonPID(t), 3*time.Second)}
 	}
 	var first soakSample
 	start := time.Now()
 	for i := 1; i <= n; i++ {
-		from := up.n()
+		from := up.Len()
 		e2etest.SetGreeting(t, dir, fmt.Sprintf("soak %d", i))
-		_, m := up.waitLine(reOKOrFailed, from, 2*time.Minute)
+		_, m := up.WaitLine(reOKOrFailed, from, 2*time.Minute)
 		if m[1] != "ok" {
-			t.Fatalf("rebuild %d failed:\n%s", i, strings.Join(up.since(from), "\n"))
+			t.Fatalf("rebuild %d failed:\n%s", i, strings.Join(up.Since(from), "\n"))
 		}
 		if i == warm {
 			first = sample()
@@ -119,15 +119,12 @@ func TestResourceSoak(t *testing.T) {
 	}
 
 	// A goroutine dump of the idle devloop: no BuildKit session may be left open.
-	from := up.n()
-	if err := up.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
-		t.Fatal(err)
-	}
-	if code := up.waitExit(time.Minute); code != 2 {
+	from := up.Len()
+	if code := up.Stop(syscall.SIGQUIT, time.Minute); code != 2 {
 		t.Errorf("devloop exit code after SIGQUIT = %d, want 2 (Go's goroutine dump)", code)
 	}
-	up.wg.Wait()
-	dump := up.since(from)
+	<-up.Ended() // the whole dump
+	dump := up.Since(from)
 	total, session := 0, 0
 	for i, l := range dump {
 		if !reGoroutine.MatchString(l) {

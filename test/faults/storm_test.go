@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -282,12 +282,12 @@ watch:
 	clean := t.TempDir()
 
 	up := startUp(t, dir, nil)
-	up.waitFirstBuild(5 * time.Minute)
+	up.WaitFirstBuild(5 * time.Minute)
 	e2etest.WaitServes(t, url+"data", dataDigest(t, dir), time.Minute)
 
 	hist := map[int]int{}
 	for b := range bursts {
-		from := up.n()
+		from := up.Len()
 		ops := 1 + rng.IntN(15)
 		switchAt := -1
 		if b%3 == 0 || rng.IntN(3) == 0 {
@@ -301,15 +301,15 @@ watch:
 			s.op(i == 0)
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		}
-		builds := up.waitQuiet(from, time.Second, 5*time.Minute)
+		builds := up.WaitQuiet(from, time.Second, 5*time.Minute)
 		hist[builds]++
 		if builds > 2 {
 			t.Errorf("burst %d (%d ops, checkout %v) caused %d builds, want at most 2:\n%s",
-				b, ops, switchAt >= 0, builds, strings.Join(up.since(from), "\n"))
+				b, ops, switchAt >= 0, builds, strings.Join(up.Since(from), "\n"))
 		}
-		ms, _ := up.matches(reFinished, from)
+		ms, _ := up.Matches(reFinished, from)
 		if last := ms[len(ms)-1]; last[1] != "ok" {
-			t.Fatalf("burst %d: the last build ended %q, want ok:\n%s", b, last[1], strings.Join(up.since(from), "\n"))
+			t.Fatalf("burst %d: the last build ended %q, want ok:\n%s", b, last[1], strings.Join(up.Since(from), "\n"))
 		}
 
 		// A clean one-shot build of the same tree elsewhere must produce the same ./bin.
@@ -324,15 +324,15 @@ watch:
 		}
 		e2etest.CopyTree(t, dir, clean)
 		mustBuild(t, clean)
-		if d := diffSnapshots(snapshot(t, filepath.Join(dir, "bin")), snapshot(t, filepath.Join(clean, "bin"))); d != "" {
+		if d := e2etest.TakeSnapshot(t, filepath.Join(dir, "bin")).Diff(e2etest.TakeSnapshot(t, filepath.Join(clean, "bin"))); d != "" {
 			t.Fatalf("burst %d (%d ops, checkout %v): ./bin differs from a clean build of the final tree:\n%s\ndevloop up:\n%s",
-				b, ops, switchAt >= 0, d, strings.Join(up.since(from), "\n"))
+				b, ops, switchAt >= 0, d, strings.Join(up.Since(from), "\n"))
 		}
 		e2etest.WaitServes(t, url+"data", dataDigest(t, dir), 30*time.Second)
 		e2etest.WaitServes(t, url, s.text, 30*time.Second)
 	}
 	t.Logf("%d bursts; builds per burst: %v; operations: %v", bursts, hist, s.ops)
-	if code := up.stop(syscall.SIGINT, time.Minute); code != 0 {
+	if code := up.Stop(syscall.SIGINT, time.Minute); code != 0 {
 		t.Errorf("devloop up exit code after SIGINT = %d, want 0", code)
 	}
 }

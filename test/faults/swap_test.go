@@ -1,4 +1,4 @@
-//go:build linux
+//go:build e2e && linux
 
 package faults
 
@@ -110,15 +110,15 @@ const (
 )
 
 func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
-	refs := map[string]map[string]string{}
+	refs := map[string]e2etest.Snapshot{}
 	for _, v := range []string{"A", "B"} {
 		p.configure(t, v, false)
 		mustBuild(t, p.dir)
-		refs[v] = snapshot(t, p.bin)
+		refs[v] = e2etest.TakeSnapshot(t, p.bin)
 	}
 	p.configure(t, "A", false)
 	warm := mustBuild(t, p.dir).Elapsed
-	if d := diffSnapshots(snapshot(t, p.bin), refs["A"]); d != "" {
+	if d := e2etest.TakeSnapshot(t, p.bin).Diff(refs["A"]); d != "" {
 		t.Fatalf("rebuilding A does not reproduce its first build, cannot compare:\n%s", d)
 	}
 	common := 0
@@ -142,7 +142,7 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 		phases[phase]++
 
 		// Right after the kill: every file is complete, from one build or the other.
-		got := snapshot(t, p.bin)
+		got := e2etest.TakeSnapshot(t, p.bin)
 		for f, d := range got {
 			if d != refs["A"][f] && d != refs["B"][f] {
 				t.Errorf("kill %d (%s): %s = %s right after the kill, matches neither build", i, phase, f, d)
@@ -155,7 +155,7 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 				}
 			}
 		}
-		if diffSnapshots(got, refs[cur]) != "" && diffSnapshots(got, refs[next]) != "" {
+		if got.Diff(refs[cur]) != "" && got.Diff(refs[next]) != "" {
 			mixed++
 		}
 
@@ -165,16 +165,16 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 		if r.Code != 1 {
 			t.Fatalf("kill %d (%s): broken build after the kill: exit %d, want 1\n%v", i, phase, r.Code, r)
 		}
-		got = snapshot(t, p.bin)
+		got = e2etest.TakeSnapshot(t, p.bin)
 		state := ""
 		switch {
-		case diffSnapshots(got, refs[next]) == "":
+		case got.Diff(refs[next]) == "":
 			state = "new"
-		case diffSnapshots(got, refs[cur]) == "":
+		case got.Diff(refs[cur]) == "":
 			state = "old"
 		default:
 			t.Fatalf("kill %d (%s): after the next start %s holds neither complete set:\nvs old:\n%svs new:\n%s",
-				i, phase, p.bin, diffSnapshots(got, refs[cur]), diffSnapshots(got, refs[next]))
+				i, phase, p.bin, got.Diff(refs[cur]), got.Diff(refs[next]))
 		}
 		outcomes[state]++
 		if phase == "swap" && state != "new" {
@@ -190,7 +190,7 @@ func crashDuringSwap(t *testing.T, p *swapProject, n int, rng *rand.Rand) {
 		if r.Code != 0 {
 			t.Fatalf("kill %d (%s): build after recovery: %v", i, phase, r)
 		}
-		if d := diffSnapshots(snapshot(t, p.bin), refs[next]); d != "" {
+		if d := e2etest.TakeSnapshot(t, p.bin).Diff(refs[next]); d != "" {
 			t.Errorf("kill %d (%s): after the next build %s differs from build %s:\n%s", i, phase, p.bin, next, d)
 		}
 		if left := stagingLeft(t, p.dir); len(left) > 0 {

@@ -1,22 +1,20 @@
+//go:build e2e
+
 package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/devloop/devloop/internal/e2etest"
 )
 
-// devloopBin is the devloop binary the end-to-end tests run, built once by TestMain.
+// devloopBin is the devloop binary the end-to-end tests run, built once by TestMain
+// (only with the e2e tag: the unit tests of this package need no binary and no daemon).
 var devloopBin string
 
 func TestMain(m *testing.M) {
@@ -54,40 +52,6 @@ func runDevloop(t *testing.T, dir string, args ...string) result {
 
 // result is a finished devloop run.
 type result = e2etest.Result
-
-// snapshot maps every file below dir (relative path) to "sha256 inode".
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && path == dir {
-				return fs.SkipAll
-			}
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, path)
-		out[rel] = fileDigest(t, path) + " " + inode(t, path)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func fileDigest(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
-}
 
 func output(t *testing.T, name string, args ...string) string {
 	t.Helper()

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build e2e && unix
 
 package main
 
@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devloop/devloop/internal/e2etest"
 	"github.com/devloop/devloop/rebuild"
 )
 
@@ -208,24 +209,25 @@ func startDaemon(t *testing.T, tcp bool, tls *daemonTLS) *testDaemon {
 	if tls != nil {
 		opts.TLS = &rebuild.TLS{CA: tls.ca, Cert: tls.clientCert, Key: tls.clientKey}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := rebuild.Connect(context.Background(), opts)
-		if err == nil {
-			_ = c.Close()
-			return d
-		}
+	err = e2etest.Poll(30*time.Second, 100*time.Millisecond, func() (bool, string) {
 		select {
 		case werr := <-exited:
 			exited <- werr
 			log, _ := os.ReadFile(logPath)
 			t.Fatalf("buildkitd %v exited: %v\n%s", args, werr, log)
-		case <-time.After(100 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			var ue *rebuild.UnreachableError
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("buildkitd at %s did not answer within 30s (unreachable: %v): %v\n%s", d.addr, errors.As(err, &ue), err, log)
+		c, err := rebuild.Connect(context.Background(), opts)
+		if err == nil {
+			_ = c.Close()
+			return true, ""
 		}
+		var ue *rebuild.UnreachableError
+		return false, fmt.Sprintf("buildkitd at %s did not answer (unreachable: %v): %v", d.addr, errors.As(err, &ue), err)
+	})
+	if err != nil {
+		log, _ := os.ReadFile(logPath)
+		t.Fatalf("%v\n%s", err, log)
 	}
+	return d
 }
