@@ -76,6 +76,10 @@ type Config struct {
 	// Targets are the build targets by name.
 	Targets map[string]*Target `yaml:"targets" json:"targets"`
 	Watch   Watch              `yaml:"watch" json:"watch"`
+	// DevTransform is the project-wide dev_transform: whether builds use the dev
+	// build of the Dockerfile (Go cache mounts, no -a; see dockerfile/golang.DevBuild)
+	// instead of the file as written. Default true.
+	DevTransform bool `yaml:"dev_transform" json:"dev_transform"`
 
 	// pos maps the key paths the file sets ("" is the top-level mapping) to
 	// where they are written; see ErrorAt.
@@ -132,6 +136,9 @@ type Target struct {
 	Cache Cache `yaml:"cache" json:"cache"`
 	// Run is nil when the target is only built.
 	Run *Run `yaml:"run" json:"run"`
+	// DevTransform is the effective dev_transform: the target's where set, the
+	// project's otherwise.
+	DevTransform bool `yaml:"dev_transform" json:"dev_transform"`
 }
 
 // Run says how to run a target's output.

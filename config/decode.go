@@ -57,6 +57,7 @@ type targetSpec struct {
 	target *Target
 	args   map[string]string
 	cache  cacheSpec
+	dev    *bool // dev_transform, nil when the target does not set it
 }
 
 // cacheSpec is a cache section as written; the set flags tell an absent list
@@ -158,6 +159,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		targetsNode *yaml.Node
 	)
 	c.Watch = defaultWatch
+	c.DevTransform = true
 	if !d.mapping("", root, fields{
 		"builder": func(p string, _, v *yaml.Node) { c.Builder = d.builder(p, v) },
 		"context": func(p string, _, v *yaml.Node) {
@@ -177,7 +179,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			targetsNode = k
 			specs = d.targets(p, k, v)
 		},
-		"watch": func(p string, _, v *yaml.Node) { c.Watch = d.watch(p, v) },
+		"watch":         func(p string, _, v *yaml.Node) { c.Watch = d.watch(p, v) },
+		"dev_transform": func(p string, _, v *yaml.Node) { c.DevTransform = d.boolean(p, v) },
 	}) {
 		return nil
 	}
@@ -202,6 +205,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		}
 		if ts.cache.toSet {
 			t.Cache.To = ts.cache.To
+		}
+		t.DevTransform = c.DevTransform
+		if ts.dev != nil {
+			t.DevTransform = *ts.dev
 		}
 		c.Targets[t.Name] = t
 	}
@@ -395,6 +402,10 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 		"build_args": func(p string, _, v *yaml.Node) { ts.args = d.stringMap(p, v) },
 		"cache":      func(p string, _, v *yaml.Node) { ts.cache = d.cache(p, v) },
 		"run":        func(p string, k, v *yaml.Node) { t.Run = d.run(p, k, v) },
+		"dev_transform": func(p string, _, v *yaml.Node) {
+			b := d.boolean(p, v)
+			ts.dev = &b
+		},
 	})
 	return ts
 }
