@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
@@ -22,7 +23,8 @@ type ImageConfig struct {
 }
 
 // ImageConfigs asks the daemon (and through it the registry) for the config of
-// every ref, for the daemon's platform, concurrently, in one gateway session. The
+// every ref (as a Dockerfile's FROM writes it: "golang:1.26"), for the daemon's
+// platform, concurrently, in one gateway session. The
 // map holds the configs resolved, by ref as given; the error, if any, names every ref
 // that failed and why (an [*UnreachableError] when the daemon cannot be reached).
 func (c *Client) ImageConfigs(ctx context.Context, refs []string) (map[string]ImageConfig, error) {
@@ -45,10 +47,14 @@ func (c *Client) ImageConfigs(ctx context.Context, refs []string) (map[string]Im
 				if c.platform.OS != "" {
 					opt.ImageOpt.Platform = &c.platform
 				}
-				_, _, dt, err := gw.ResolveImageConfig(ctx, ref, opt)
 				var img ocispecs.Image
+				named, err := reference.ParseNormalizedNamed(ref)
 				if err == nil {
-					err = json.Unmarshal(dt, &img)
+					var dt []byte
+					_, _, dt, err = gw.ResolveImageConfig(ctx, reference.TagNameOnly(named).String(), opt)
+					if err == nil {
+						err = json.Unmarshal(dt, &img)
+					}
 				}
 				mu.Lock()
 				defer mu.Unlock()
