@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -70,8 +71,14 @@ func mergeRound(acc, r loopResult) loopResult {
 	return acc
 }
 
-// loopNames are the loops a run can measure, in report order.
+// loopNames are the loops a run measures unless told which, in report order.
 var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50"}
+
+// shapesAlias names every loop of the Dockerfile shapes (shapeLoops) in --loops.
+const shapesAlias = "shapes"
+
+// knownLoops are every loop a run can measure: loopNames, then the shapes'.
+func knownLoops() []string { return append(slices.Clone(loopNames), shapeLoops()...) }
 
 // reloader is one loop under test.
 type reloader interface {
@@ -152,22 +159,29 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 		// resolved on every build, the # syntax frontend image started on every build,
 		// and the earlier 50 ms debounce default.
 		argv := []string{s.Devloop, "up"}
-		frontend, debounce := "", ""
+		o := devloopOptions{serverOnly: name == "devloop-server"}
 		switch name {
 		case "devloop-all":
 			argv = append(argv, "--only-affected=false")
 		case "devloop-nopin":
 			argv = append(argv, "--pin=false")
 		case "devloop-image":
-			frontend = "image"
+			o.frontend = "image"
 		case "devloop-debounce50":
-			debounce = "50ms"
+			o.debounce = "50ms"
 		}
-		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
-			body: devloopConfig(e.addr, name == "devloop-server", frontend, debounce), isBusy: devloopBusy,
-			grace: 20 * time.Second}, nil
+		return devloopLoop(e, argv, o), nil
 	}
-	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(loopNames, ", "))
+	if _, written := shapeOf(name); slices.Contains(shapeLoops(), name) {
+		return devloopLoop(e, []string{s.Devloop, "up"}, devloopOptions{written: written}), nil
+	}
+	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(knownLoops(), ", "))
+}
+
+// devloopLoop is a `devloop up` loop with devloop.yaml written from o.
+func devloopLoop(e *loopEnv, argv []string, o devloopOptions) reloader {
+	return &procLoop{e: e, argv: argv, config: "devloop.yaml", body: devloopConfig(e.addr, o), isBusy: devloopBusy,
+		grace: 20 * time.Second}
 }
 
 // measure runs one loop on a fresh copy of the example and makes s.N edits.
@@ -188,6 +202,12 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 	defer os.RemoveAll(dir)
 	if err := copyTree(s.Example, dir); err != nil {
 		return fail(err, nil)
+	}
+	sh, _ := shapeOf(name)
+	if sh != nil {
+		if err := sh.apply(dir); err != nil {
+			return fail(err, nil)
+		}
 	}
 	var logCopy io.Writer
 	if s.LogDir != "" {
@@ -285,7 +305,9 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 		res.Samples[len(res.Samples)-1].Devloop = &a
 		res.Phases = phaseMedians(res.Samples)
 	}
-	if isDevloop && s.NoopChecks {
+	// The shapes measure rebuilds only: the saves that must restart nothing are the
+	// devloop loops' (every save of a shape without the dev build costs a minute).
+	if isDevloop && s.NoopChecks && sh == nil {
 		checks, err := noopChecks(ctx, s, name, r, e, p, url, text)
 		res.Checks = checks
 		if err != nil {
