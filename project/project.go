@@ -192,9 +192,6 @@ func (p *Project) closeExporters() {
 	}
 }
 
-// Config is the devloop.yaml the project was opened with.
-func (p *Project) Config() *config.Config { return p.cfg }
-
 // Rules are the watch and context rules as opened.
 func (p *Project) Rules() *watcher.Rules { return p.rules }
 
