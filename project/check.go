@@ -23,7 +23,9 @@ import (
 // and secret files exist; cache specs config.Load already checked with rebuild's
 // parser. Each problem is a config.Error at the value's position in devloop.yaml, all
 // of them together as config.Errors. Missing Go cache mounts are reported once as
-// warnings on warn. dfs parses the Dockerfile (pass it on in [Options.Dockerfiles]).
+// warnings on warn: advice for the user's own docker build when the targets use the
+// dev build (see devBuild), which has them. dfs parses the Dockerfile (pass it on in
+// [Options.Dockerfiles]).
 func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, warn io.Writer) error {
 	var errs config.Errors
 	if fi, err := os.Stat(cfg.Context); err != nil || !fi.IsDir() {
@@ -60,8 +62,14 @@ func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, 
 	if len(errs) > 0 || df == nil {
 		return sortedErrors(errs)
 	}
+	// With the dev build, devloop's builds have the mounts: the advice is for the
+	// user's own docker build.
+	advice := "add %s to that RUN instruction"
+	if slices.ContainsFunc(targets, func(t *config.Target) bool { return t.DevTransform }) {
+		advice = "add %s to that RUN instruction for your own docker build (devloop's dev build has it: see dev_transform)"
+	}
 	for _, w := range golang.Lint(df) {
-		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", w.Message, w.Fix)
+		fmt.Fprintf(warn, "[devloop] warning: %s\n  "+advice+"\n", w.Message, w.Fix)
 	}
 	return nil
 }
@@ -84,16 +92,20 @@ type Failure struct {
 	Err string
 }
 
-// DescribeFailure maps a target's build error to host paths. The Dockerfile is read
-// again each time (the user may have edited it since the build started), and parsed
-// only when its content changed.
+// DescribeFailure maps a target's build error to host paths. The Dockerfile is the
+// dev build the solve built, else the file, read again each time (the user may have
+// edited it since the build started) and parsed only when its content changed.
 func (p *Project) DescribeFailure(err error) Failure {
 	var be *rebuild.BuildError
 	if !errors.As(err, &be) {
 		return Failure{Err: err.Error()}
 	}
 	var df *dockerfile.Dockerfile
-	if be.Logs != "" {
+	switch {
+	case be.Logs == "":
+	case be.DockerfileSource != nil:
+		df, _ = dockerfile.Parse(p.cfg.Dockerfile, be.DockerfileSource) // its lines are the file's
+	default:
 		df, _ = p.dockerfiles.Load(p.cfg.Dockerfile) // nil when it does not parse
 	}
 	return Failure{

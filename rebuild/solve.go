@@ -79,7 +79,10 @@ type BuildError struct {
 	Target string
 	Step   string // name of the failing vertex, e.g. "[build-server 1/1] RUN go build …"
 	Logs   string // the failing step's output (the compiler's messages), bounded
-	Err    error
+	// DockerfileSource is the request's: the Dockerfile source the solve built
+	// instead of the file, nil for the file.
+	DockerfileSource []byte
+	Err              error
 }
 
 func (e *BuildError) Error() string {
@@ -306,7 +309,7 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 		return stats, &UnreachableError{Address: c.addr, Err: simplifyDialError(err)}
 	}
 	step, logs := tr.failure()
-	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, Err: simplifyDialError(err)}
+	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, DockerfileSource: req.DockerfileSource, Err: simplifyDialError(err)}
 }
 
 // isUnavailable reports whether err means the daemon went away (as opposed to a build

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"sync"
 
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/project"
@@ -21,14 +22,16 @@ their output directories. Unchanged files are not rewritten.
 
 Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unreachable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human()})
+			// Notices (what the dev build changes, …) and status lines wait until the
+			// progress display has finished drawing, so the two never interleave on a
+			// terminal.
+			notices := &lockedBuffer{}
+			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human(), notices: notices})
 			if err != nil {
 				return err
 			}
 			defer proj.Close()
 
-			// Status lines wait until the progress display has finished drawing, so the
-			// two never interleave on a terminal.
 			var out bytes.Buffer
 			status := report.NewStatus(&out, proj)
 			ew, closeEvents, err := a.openEvents()
@@ -42,6 +45,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 				emit = func(ev loop.Event) { status.Event(ev); stream.Event(ev) }
 			}
 			ok, err := proj.Once(cmd.Context(), emit)
+			_, _ = a.human().Write(notices.Bytes())
 			_, _ = a.human().Write(out.Bytes())
 			switch {
 			case errors.Is(err, loop.ErrUnavailable):
@@ -56,4 +60,23 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "progress output: auto, tty, plain, quiet, rawjson")
 	return cmd
+}
+
+// lockedBuffer is a bytes.Buffer concurrent builds may write to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns what was written.
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
 }
