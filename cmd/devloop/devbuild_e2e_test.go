@@ -381,3 +381,49 @@ func TestDevBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestDevTransformOff: dev_transform: false builds the Dockerfile as written, as
+// before (every change recompiles everything, nothing said of a dev build, the cache
+// mount warning as plain advice); editing devloop.yaml to turn it on while up runs
+// rebuilds with the dev build, and the next change compiles only what changed.
+func TestDevTransformOff(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	sh := devShapes[1] // go build -a twice
+	dir := shopProject(t, sh)
+	yaml := "targets:\n  server:\n    stage: server\n    output: bin\n"
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), "dev_transform: false\n"+yaml)
+	up := e2etest.StartUp(t, devloopBin, dir, []string{"GOPROXY=off"}, "--progress", "rawjson", "server")
+	up.WaitFirstBuild(10 * time.Minute)
+
+	from := up.Len()
+	e2etest.WriteFile(t, filepath.Join(dir, "cmd", "server", "main.go"), serverGo(banner(dir, 2), false))
+	if _, m := up.WaitLine(e2etest.BuildFinished, from, 5*time.Minute); m[1] != "ok" {
+		t.Fatalf("build after a change: %s", m[0])
+	}
+	if got := compiled(t, up.Since(from)); !slices.Contains(got, "runtime") || !slices.Contains(got, catalogPkg) {
+		t.Errorf("with dev_transform: false the rebuild compiled %v, want everything again (runtime, %s)", got, catalogPkg)
+	}
+	out := up.Output()
+	if strings.Contains(out, "dev build") || !strings.Contains(out, "to that RUN instruction\n") {
+		t.Errorf("with dev_transform: false devloop mentions a dev build, or the warning is not the plain advice:\n%s", out)
+	}
+
+	// Turned on while up runs: the reload rebuilds the server with the dev build.
+	from = up.Len()
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), yaml)
+	if _, m := up.WaitLine(e2etest.BuildFinished, from, 5*time.Minute); m[1] != "ok" {
+		t.Fatalf("build after turning the dev build on: %s", m[0])
+	}
+	if ms, _ := up.Matches(devNotice, from); len(ms) != len(sh.notices) {
+		t.Errorf("after turning the dev build on: %d notices, want %d:\n%s", len(ms), len(sh.notices), strings.Join(up.Since(from), "\n"))
+	}
+	up.WaitQuiet(from, time.Second, time.Minute)
+	from = up.Len()
+	e2etest.WriteFile(t, filepath.Join(dir, "cmd", "server", "main.go"), serverGo(banner(dir, 3), false))
+	if _, m := up.WaitLine(e2etest.BuildFinished, from, 5*time.Minute); m[1] != "ok" {
+		t.Fatalf("build after a change with the dev build: %s", m[0])
+	}
+	if got := compiled(t, up.Since(from)); slices.Contains(got, "runtime") || slices.Contains(got, catalogPkg) || !slices.Contains(got, serverPkg) {
+		t.Errorf("with the dev build the rebuild compiled %v, want only %s", got, serverPkg)
+	}
+}
