@@ -34,7 +34,8 @@ type Effect int
 // Effects of a [Change].
 const (
 	// Rebuild: the new value applies from the next build on, and the change's
-	// Targets are rebuilt (their build arguments, stage or secrets changed).
+	// Targets are rebuilt (their build arguments, stage, secrets or dev_transform
+	// changed).
 	Rebuild Effect = iota
 	// RestartProcess: the new run settings apply, and the Targets' processes are
 	// restarted with them; nothing is rebuilt.
