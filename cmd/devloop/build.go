@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"sync"
 
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/project"
@@ -25,8 +24,8 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 			// Notices (what the dev build changes, …) and status lines wait until the
 			// progress display has finished drawing, so the two never interleave on a
 			// terminal.
-			notices := &lockedBuffer{}
-			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human(), notices: notices})
+			var notices bytes.Buffer
+			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human(), notices: &lockedWriter{w: &notices}})
 			if err != nil {
 				return err
 			}
@@ -62,21 +61,3 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 	return cmd
 }
 
-// lockedBuffer is a bytes.Buffer concurrent builds may write to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Bytes returns what was written.
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
