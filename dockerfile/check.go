@@ -1,22 +1,9 @@
 package dockerfile
 
 import (
-	"fmt"
+	"errors"
 	"os"
-	"strings"
 )
-
-// StageError says that a build targets a stage the Dockerfile does not have.
-type StageError struct {
-	Dockerfile string   // its path
-	Stage      string   // the stage asked for
-	Index      int      // the position of Stage in the stages given to Check
-	Stages     []string // the names of the stages it has, in order (unnamed ones left out)
-}
-
-func (e *StageError) Error() string {
-	return fmt.Sprintf("stage %q not found in %s; its stages are: %s", e.Stage, e.Dockerfile, strings.Join(e.Stages, ", "))
-}
 
 // Check reports what the Dockerfile at path tells, before any build, about building
 // each of stages (as targets, see RefTarget). It returns the parsed Dockerfile (nil
@@ -36,16 +23,12 @@ func (c *Cache) Check(path string, stages []string) (*Dockerfile, []error) {
 	}
 	var problems []error
 	for i, s := range stages {
-		if _, ok := df.Stage(s); ok {
-			continue
-		}
-		names := []string{}
-		for _, st := range df.Stages {
-			if st.Name != "" {
-				names = append(names, st.Name)
+		if _, err := df.TargetStage(TargetRef{Stage: s}); err != nil {
+			if se := (*StageError)(nil); errors.As(err, &se) {
+				se.Index = i
 			}
+			problems = append(problems, err)
 		}
-		problems = append(problems, &StageError{Dockerfile: path, Stage: s, Index: i, Stages: names})
 	}
 	return df, problems
 }

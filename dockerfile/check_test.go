@@ -22,9 +22,11 @@ func TestLookup(t *testing.T) {
 	}{
 		{"base", RefTarget, 0, 0}, // case-insensitive
 		{"LATER", RefTarget, 0, 4},
-		{"1", RefTarget, 0, -1}, // a target is a name
-		{"stage-3", RefTarget, 0, -1},
-		{"", RefTarget, 0, -1},
+		{"1", RefTarget, 0, -1},       // a target is a name,
+		{"stage-3", RefTarget, 0, 3},  // or a stage by index, as progress names it,
+		{"stage-9", RefTarget, 0, -1}, // (one it has)
+		{"#3", RefTarget, 0, -1},
+		{"", RefTarget, 0, 4}, // or none: the last stage
 		{"base", RefFrom, 2, 0},
 		{"later", RefFrom, 1, -1}, // a later stage: FROM names an image
 		{"first", RefFrom, 1, -1}, // itself

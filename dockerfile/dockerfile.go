@@ -158,7 +158,11 @@ type RefKind int
 
 const (
 	// RefTarget is the stage a build targets (the frontend's "target", devloop.yaml's
-	// stage): a stage name.
+	// stage): a stage name; "" for the last stage (BuildKit builds the last stage when
+	// no target is given, as docker build without --target); or "stage-N" for the
+	// stage N by its 0-based index, the name BuildKit's progress and devloop's messages
+	// give an unnamed stage. A stage's name wins over the index spelling. Only a
+	// named stage or the last one can be sent to BuildKit: see [Dockerfile.TargetStage].
 	RefTarget RefKind = iota
 	// RefFrom is the base of a FROM: the name of an earlier stage (a later one is
 	// not looked at: FROM then names an image).
@@ -190,6 +194,11 @@ func (d *Dockerfile) Lookup(ref string, kind RefKind, at int) int {
 	switch kind {
 	case RefCopyFrom:
 		index = ref
+	case RefTarget:
+		if ref == "" {
+			return len(d.Stages) - 1
+		}
+		fallthrough
 	case RefStep:
 		n, ok := strings.CutPrefix(ref, "stage-")
 		if !ok {
@@ -205,9 +214,9 @@ func (d *Dockerfile) Lookup(ref string, kind RefKind, at int) int {
 	return -1
 }
 
-// Stage returns the stage a build targeting name builds (see RefTarget).
-func (d *Dockerfile) Stage(name string) (Stage, bool) {
-	if i := d.Lookup(name, RefTarget, 0); i >= 0 {
+// Stage returns the stage a build targeting ref builds (see RefTarget).
+func (d *Dockerfile) Stage(ref string) (Stage, bool) {
+	if i := d.Lookup(ref, RefTarget, 0); i >= 0 {
 		return d.Stages[i], true
 	}
 	return Stage{}, false

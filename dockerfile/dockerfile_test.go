@@ -136,7 +136,7 @@ func TestDockerfileStage(t *testing.T) {
 		{"SERVER", true, 4},
 		{"build-client", true, 1},
 		{"nope", false, 0},
-		{"", false, 0},
+		{"", true, 5}, // no target: the last stage
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,12 +98,18 @@ func (k flagKind) boolFlag() bool {
 	return k == flagIgnore || k == flagSanitizer || k == flagUnsupported
 }
 
-// goInvocation is a go build command line being translated.
+// goInvocation is a go build, go install or go test command line, parsed.
 type goInvocation struct {
-	flags  []string
-	dirArg string // -C
-	pgo    string // -pgo FILE
-	args   []string
+	sub    string   // build, install, test: what follows go [-C dir]
+	flags  []string // that select packages and files: -tags=…, -mod=…, -modfile=… (as written), -race
+	dirArg string   // -C
+	pgo    string   // -pgo FILE
+	args   []string // package arguments, as written; "." when none
+	// output is -o as written ("" for none); outputWhy says why its value is
+	// unknown.
+	output    string
+	outputWhy string
+	force     bool // -a, on the command line or in GOFLAGS
 }
 
 // parseFlag splits "-name=value" / "--name" into its name and value.
@@ -121,6 +127,10 @@ func (inv *goInvocation) addFlag(name, value string, hasValue bool) string {
 		inv.dirArg = value
 	case !known:
 		return fmt.Sprintf("go build flag -%s is not known to devloop", name)
+	case name == "o":
+		inv.output, inv.outputWhy = value, ""
+	case name == "a":
+		inv.force = !hasValue || value == "true"
 	case kind == flagTags:
 		inv.flags = append(inv.flags, "-tags="+value)
 	case kind == flagMod:
@@ -145,6 +155,97 @@ func (inv *goInvocation) addFlag(name, value string, hasValue bool) string {
 		return fmt.Sprintf("go build -%s is not followed by devloop", name)
 	}
 	return ""
+}
+
+// parseGoCommand parses call, a go command of the form go [-C dir] SUB [flags]
+// [packages] (go build, go install, go test): GOFLAGS from its environment, then
+// its command line. why says what cannot be followed: GOFLAGS or a word that
+// matters without a known value, a flag devloop does not know or follow. A flag
+// value that changes no file compiled (-ldflags "-X main.v=$(git describe)") may be
+// unknown; an unknown -o value is outputWhy.
+func parseGoCommand(call dockerfile.Command) (inv *goInvocation, why string) {
+	inv = &goInvocation{}
+	args := call.Args
+	if len(args) > 1 && args[0].Text == "-C" {
+		inv.dirArg, args = args[1].Text, args[2:]
+	}
+	if len(args) == 0 {
+		return inv, "go without a command"
+	}
+	inv.sub, args = args[0].Text, args[1:]
+
+	if gf, ok := call.Env["GOFLAGS"]; ok && !gf.Unset {
+		if !gf.Known() {
+			return inv, fmt.Sprintf("GOFLAGS has no known value (%s)", gf.Why)
+		}
+		fields, ferr := splitGoFlags(gf.Value)
+		if ferr != nil {
+			return inv, fmt.Sprintf("GOFLAGS=%s: %v", gf.Value, ferr)
+		}
+		for _, f := range fields {
+			name, value, hasValue := parseFlag(f)
+			if _, known := goBuildFlags[name]; !known {
+				continue // flags of other go commands: go build ignores them
+			}
+			if why := inv.addFlag(name, value, hasValue); why != "" {
+				return inv, "GOFLAGS: " + why
+			}
+		}
+	}
+
+	// The command line: flags up to the first package argument.
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a.Why != "" {
+			raw := strings.TrimLeft(a.Raw, `"'`)
+			if name, _, ok := parseFlag(raw); ok && strings.HasPrefix(raw, "-") && goBuildFlags[name] == flagIgnoreValue && identifier.MatchString(name) {
+				if name == "o" {
+					inv.output, inv.outputWhy = "", a.Raw+" "+a.Why
+				}
+				continue // -ldflags="-X main.version=$(git describe)": no effect on the files
+			}
+			return inv, fmt.Sprintf("go build argument %s %s", a.Raw, a.Why)
+		}
+		if a.Text == "--" {
+			i++
+			break
+		}
+		if !strings.HasPrefix(a.Text, "-") || a.Text == "-" {
+			break
+		}
+		name, value, hasValue := parseFlag(a.Text)
+		kind, known := goBuildFlags[name]
+		if (known && !kind.boolFlag() || name == "C") && !hasValue {
+			if i+1 >= len(args) {
+				return inv, fmt.Sprintf("go build flag %s has no value", a.Text)
+			}
+			i++
+			if args[i].Why != "" {
+				if kind != flagIgnoreValue {
+					return inv, fmt.Sprintf("go build %s %s %s", a.Text, args[i].Raw, args[i].Why)
+				}
+				if name == "o" {
+					inv.output, inv.outputWhy = "", a.Text+" "+args[i].Raw+" "+args[i].Why
+				}
+				continue
+			}
+			value, hasValue = args[i].Text, true
+		}
+		if why := inv.addFlag(name, value, hasValue); why != "" {
+			return inv, why
+		}
+	}
+	for _, a := range args[i:] {
+		if a.Why != "" {
+			return inv, fmt.Sprintf("go build package argument %s %s", a.Raw, a.Why)
+		}
+		inv.args = append(inv.args, a.Text)
+	}
+	if len(inv.args) == 0 {
+		inv.args = []string{"."}
+	}
+	return inv, ""
 }
 
 // splitGoFlags splits GOFLAGS as the go command does: space-separated, quotes
@@ -192,14 +293,7 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 	fail := func(format string, a ...any) (Build, []string, bool, error) {
 		return Build{}, nil, false, w.unknown(line, fmt.Sprintf(format, a...))
 	}
-	inv := &goInvocation{}
-	args := call.Args
-	if len(args) > 1 && args[0].Text == "-C" {
-		inv.dirArg, args = args[1].Text, args[2:]
-	}
-	args = args[1:] // build or install
-
-	// The environment: configuration variables and GOFLAGS.
+	// The environment: configuration variables, then GOFLAGS and the command line.
 	env := map[string]string{}
 	for _, k := range goConfigVars {
 		val, ok := call.Env[k]
@@ -211,67 +305,9 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 			env[k] = val.Value
 		}
 	}
-	if gf, ok := call.Env["GOFLAGS"]; ok && !gf.Unset {
-		if !gf.Known() {
-			return fail("GOFLAGS has no known value (%s)", gf.Why)
-		}
-		fields, ferr := splitGoFlags(gf.Value)
-		if ferr != nil {
-			return fail("GOFLAGS=%s: %v", gf.Value, ferr)
-		}
-		for _, f := range fields {
-			name, value, hasValue := parseFlag(f)
-			if _, known := goBuildFlags[name]; !known {
-				continue // flags of other go commands: go build ignores them
-			}
-			if why := inv.addFlag(name, value, hasValue); why != "" {
-				return fail("GOFLAGS: %s", why)
-			}
-		}
-	}
-
-	// The command line: flags up to the first package argument.
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a.Why != "" {
-			raw := strings.TrimLeft(a.Raw, `"'`)
-			if name, _, ok := parseFlag(raw); ok && strings.HasPrefix(raw, "-") && goBuildFlags[name] == flagIgnoreValue && identifier.MatchString(name) {
-				continue // -ldflags="-X main.version=$(git describe)": no effect on the files
-			}
-			return fail("go build argument %s %s", a.Raw, a.Why)
-		}
-		if a.Text == "--" {
-			i++
-			break
-		}
-		if !strings.HasPrefix(a.Text, "-") || a.Text == "-" {
-			break
-		}
-		name, value, hasValue := parseFlag(a.Text)
-		kind, known := goBuildFlags[name]
-		if (known && !kind.boolFlag() || name == "C") && !hasValue {
-			if i+1 >= len(args) {
-				return fail("go build flag %s has no value", a.Text)
-			}
-			i++
-			if args[i].Why != "" && kind != flagIgnoreValue {
-				return fail("go build %s %s %s", a.Text, args[i].Raw, args[i].Why)
-			}
-			value, hasValue = args[i].Text, true
-		}
-		if why := inv.addFlag(name, value, hasValue); why != "" {
-			return fail("%s", why)
-		}
-	}
-	for _, a := range args[i:] {
-		if a.Why != "" {
-			return fail("go build package argument %s %s", a.Raw, a.Why)
-		}
-		inv.args = append(inv.args, a.Text)
-	}
-	if len(inv.args) == 0 {
-		inv.args = []string{"."}
+	inv, why := parseGoCommand(call)
+	if why != "" {
+		return fail("%s", why)
 	}
 	versioned := 0
 	for _, a := range inv.args {
