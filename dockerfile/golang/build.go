@@ -14,12 +14,18 @@ import (
 // question to ask the host's go list to learn which context directories it reads.
 type Build struct {
 	Line     int               // the RUN's line in the Dockerfile
+	Command  string            // the command as the RUN runs it: "go build -o /out/app ./cmd/app"
 	Dir      string            // absolute host directory the go command runs in
 	Patterns []string          // package arguments; container directories mapped to host ones
 	Flags    []string          // flags that select packages and files: -tags=…, -mod=…, -modfile=<host path>, -race
 	Env      map[string]string // GOOS, GOARCH and every other configuration variable the build sets
 	GoMod    string            // absolute host path of the go.mod the build uses
 	GoWork   string            // absolute host path of the go.work it uses, "" for none
+	// Outputs are the container paths it writes executables to: a file per
+	// package when the names are known, else the directory they land in; nil when
+	// unknown (or it writes none: a check of several packages). InputsOf gives a
+	// target the builds whose outputs reach its exported files, and those without.
+	Outputs []string
 }
 
 // Configs are the configurations the build may run with: Env, or, when the build
@@ -285,13 +291,15 @@ func splitGoFlags(s string) ([]string, error) {
 	return out, nil
 }
 
-// goBuild translates call, run by a RUN at line that sees v, to a Build, and
-// lists the other context files it reads (-modfile and its go.sum, a -pgo profile,
-// a GOWORK file). skip is true for a go install of module@version, which reads
-// nothing of the context.
-func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View, st *goState) (b Build, reads []string, skip bool, err error) {
-	fail := func(format string, a ...any) (Build, []string, bool, error) {
-		return Build{}, nil, false, w.unknown(line, fmt.Sprintf(format, a...))
+// goBuild translates call, run by a RUN at line that sees v, to Builds — one per
+// package argument when each lands in an executable of its own (go install, or
+// go build -o DIR/ of several packages), so that each target gets the packages
+// of the executables it exports — and lists the other context files it reads
+// (-modfile and its go.sum, a -pgo profile, a GOWORK file). A go install of
+// module@version reads nothing of the context: no Builds.
+func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View, st *goState) (builds []Build, reads []string, err error) {
+	fail := func(format string, a ...any) ([]Build, []string, error) {
+		return nil, nil, w.unknown(line, fmt.Sprintf(format, a...))
 	}
 	// The environment: configuration variables, then GOFLAGS and the command line.
 	env := map[string]string{}
@@ -316,7 +324,7 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 		}
 	}
 	if versioned == len(inv.args) {
-		return Build{}, nil, true, nil // go install pkg@version builds outside the context's module
+		return nil, nil, nil // go install pkg@version builds outside the context's module
 	}
 
 	// Where it runs, and which module.
@@ -390,7 +398,7 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 	}
 	hostDir := dockerfile.ContextPath(hostRoot, strings.TrimPrefix(dir, root))
 
-	b = Build{
+	b := Build{
 		Line:  line,
 		Dir:   w.hostPath(hostDir),
 		GoMod: w.hostPath(modRel),
@@ -410,20 +418,95 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 		}
 		b.Flags = append(b.Flags, f)
 	}
+	// The shell expanded a wildcard in a package argument (go build cmd/app/*)
+	// against the container's files: expand it against the context's.
+	var args []string
+	for _, a := range inv.args {
+		if !dockerfile.HasWildcard(a) {
+			args = append(args, a)
+			continue
+		}
+		matches, why := w.glob(v, dir, a)
+		if why != "" {
+			return fail("go build argument %s: %s", a, why)
+		}
+		args = append(args, matches...)
+	}
+	inv.args = args
 	for _, a := range inv.args {
 		if path.IsAbs(a) {
-			rel, ok := v.HostDir(path.Clean(a))
-			if !ok {
-				return fail("package %s is not a directory of the build context", a)
+			a = path.Clean(a)
+			if strings.HasSuffix(a, ".go") {
+				rel, state, why := v.File(a)
+				if state != dockerfile.FilePresent {
+					return fail("file %s is not a file of the build context %s", a, why)
+				}
+				a = w.hostPath(rel)
+			} else {
+				rel, ok := v.HostDir(a)
+				if !ok {
+					return fail("package %s is not a directory of the build context", a)
+				}
+				a = w.hostPath(rel)
 			}
-			a = w.hostPath(rel)
 		}
 		b.Patterns = append(b.Patterns, a)
 	}
 	if inv.pgo != "" {
 		reads = append(reads, v.ReadsUnder(dockerfile.ContainerPath(dir, inv.pgo))...)
 	}
-	return b, reads, false, nil
+	return w.split(b, inv, dir, v, st), reads, nil
+}
+
+// glob expands a shell wildcard in the package argument a, as the shell in the
+// container did, against the context's files the RUN sees (v): the matches as
+// arguments relative to dir ("./cmd/app/main.go") or absolute container paths.
+// Names starting with a dot match only a pattern that starts with one. No match
+// leaves a as it is, as the shell does.
+func (w *goWalker) glob(v *dockerfile.View, dir, a string) ([]string, string) {
+	abs := dockerfile.ContainerPath(dir, a)
+	lit := literalDir(abs)
+	hostLit, ok := v.HostDir(lit)
+	if !ok {
+		return nil, fmt.Sprintf("%s is not a directory of the build context", lit)
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(abs, lit), "/")
+	matches, err := filepath.Glob(filepath.Join(w.hostPath(hostLit), filepath.FromSlash(rest)))
+	if err != nil {
+		return nil, err.Error()
+	}
+	var out []string
+	for _, m := range matches {
+		r, err := filepath.Rel(w.hostPath(hostLit), m)
+		if err != nil {
+			continue
+		}
+		r = filepath.ToSlash(r)
+		if hiddenMatch(rest, r) {
+			continue
+		}
+		c := path.Join(lit, r)
+		if rel, ok := strings.CutPrefix(c, strings.TrimSuffix(dir, "/")+"/"); ok {
+			c = "./" + rel
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return []string{a}, ""
+	}
+	return out, ""
+}
+
+// hiddenMatch reports a match the shell leaves out: an element starting with a
+// dot where the pattern's element does not.
+func hiddenMatch(pattern, match string) bool {
+	pe, me := strings.Split(pattern, "/"), strings.Split(match, "/")
+	for i := range me {
+		if i < len(pe) && strings.HasPrefix(me[i], ".") && !strings.HasPrefix(pe[i], ".") {
+			return true
+		}
+	}
+	return false
 }
 
 // hostPath is the absolute host path of a context-relative path.

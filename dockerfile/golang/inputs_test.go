@@ -117,13 +117,13 @@ func TestGoInputs(t *testing.T) {
 	}{
 		// The guide's Dockerfile.
 		{name: "guide server", dockerfile: string(guide), stage: "server",
-			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "guide client", dockerfile: string(guide), stage: "client",
-			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "guide binaries", dockerfile: string(guide), stage: "binaries",
-			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\ndir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\ndir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "guide build stage", dockerfile: string(guide), stage: "build-server",
-			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "unknown stage", dockerfile: string(guide), stage: "nope", wantErr: `no stage "nope"`},
 		{name: "no go build reads nothing", dockerfile: "FROM alpine AS app\nRUN echo hi\n", want: ""},
 
@@ -168,7 +168,7 @@ func TestGoInputs(t *testing.T) {
 			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
 		{name: "unexported shell variable is not go's", dockerfile: goStageDockerfile(bind + "GOFLAGS=-tags=x; TAGS=prod; go build -tags $TAGS -o /out/app ./cmd/server"),
 			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
-		{name: "sh -c with flags", dockerfile: goStageDockerfile(bind + `sh -c 'CGO_ENABLED=0 go build -trimpath -tags "a b" -o /x ./cmd/server && go install ./tools/gen'`),
+		{name: "sh -c with flags", dockerfile: goStageDockerfile(bind + `sh -c 'CGO_ENABLED=0 go build -trimpath -tags "a b" -o /x ./cmd/server && go install ./tools/gen'`), stage: "b",
 			want: "dir=. pkgs=./cmd/server flags=-tags=a b env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\ndir=. pkgs=./tools/gen flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
 		{name: "heredoc", dockerfile: goStageDockerfile("RUN --mount=type=bind,target=. <<EOF", "export GOFLAGS=-tags=prod", "go build -o /out/app ./cmd/server", "EOF"),
 			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
@@ -237,7 +237,7 @@ func TestGoInputs(t *testing.T) {
 
 		// Where the module is.
 		{name: "go.mod and packages copied separately", dockerfile: goStageDockerfile("COPY go.mod go.sum ./", "RUN go mod download", "COPY cmd/ cmd/", "COPY internal/ internal/", "RUN go build -o /out/app ./cmd/server"),
-			want: "dir=. pkgs=./cmd/server flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/server flags= env=GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "a module in a subdirectory", dockerfile: goStageDockerfile("COPY app/ ./", "RUN go build -o /out/app ./cmd/x"),
 			want: "dir=app pkgs=./cmd/x flags= env=GOARCH=amd64,GOOS=linux mod=app/go.mod"},
 		{name: "a tree the host does not have", dockerfile: goStageDockerfile("COPY go.mod ./", "COPY src/ ./", "RUN go build -o /out/app ./cmd/server"),
