@@ -234,6 +234,9 @@ type Run struct {
 	// Root is the image at the root of the stage's FROM chain, expanded; "scratch"
 	// for none.
 	Root string
+	// Copies are the COPY and ADD layers of the stage's FROM chain before the RUN,
+	// for its [View] of the context.
+	Copies []CopyLayer
 }
 
 // Runs lists every RUN of the Dockerfile, stage by stage in order. The commands are
@@ -247,7 +250,7 @@ func (d *Dockerfile) Runs() []Run {
 				env[k] = Var{Value: v}
 			}
 			out = append(out, Run{
-				Stage: i, Line: r.line, Command: r.cmd, Mounts: r.mounts, Root: info.root,
+				Stage: i, Line: r.line, Command: r.cmd, Mounts: r.mounts, Root: info.root, Copies: r.copies,
 				State: RunState{Shell: r.shell, Env: env, Dir: r.workdir},
 			})
 		}
