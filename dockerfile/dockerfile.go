@@ -21,6 +21,9 @@ type Stage struct {
 	Base    string // FROM image or stage name, build args expanded where their defaults are known
 	Scratch bool   // FROM scratch
 	Line    int    // 1-based line of the FROM
+	// Root is the image at the root of its FROM chain, expanded: "scratch" for a
+	// stage built FROM scratch or FROM a stage that is.
+	Root string
 }
 
 // Dockerfile is a parsed Dockerfile: its stages, and what the analyses need to know
@@ -312,7 +315,7 @@ func (a *analyzer) base(i int) string {
 func (a *analyzer) public(i int) Stage {
 	st := a.stages[i]
 	base := a.base(i)
-	s := Stage{Name: st.Name, Index: i, Base: base, Scratch: base == "scratch"}
+	s := Stage{Name: st.Name, Index: i, Base: base, Scratch: base == "scratch", Root: a.results[i].root}
 	if len(st.Location) > 0 {
 		s.Line = st.Location[0].Start.Line
 	}

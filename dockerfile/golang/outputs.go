@@ -241,11 +241,16 @@ func (w *goWalker) split(b Build, inv *goInvocation, dir string, v *dockerfile.V
 // from the go.mod the build sees above it: false when that is not a file of the
 // context.
 func (w *goWalker) importPath(v *dockerfile.View, dir string) (string, bool) {
+	return importPathIn(w.ctx, v, dir)
+}
+
+// importPathIn is importPath with ctx the build context on the host.
+func importPathIn(ctx string, v *dockerfile.View, dir string) (string, bool) {
 	modFile, rel, st, _ := v.FindUp(dir, "go.mod")
 	if st != dockerfile.FilePresent {
 		return "", false
 	}
-	data, err := os.ReadFile(filepath.Join(w.ctx, filepath.FromSlash(rel)))
+	data, err := os.ReadFile(filepath.Join(ctx, filepath.FromSlash(rel)))
 	if err != nil {
 		return "", false
 	}
@@ -254,4 +259,58 @@ func (w *goWalker) importPath(v *dockerfile.View, dir string) (string, bool) {
 		return "", false
 	}
 	return path.Join(mod, strings.TrimPrefix(strings.TrimPrefix(dir, path.Dir(modFile)), "/")), true
+}
+
+// Outputs says which files the go build and go install commands (also through
+// xx-go) of d's RUNs write: per stage, each executable — a directory of unknown
+// names for a package pattern — with the line of its RUN, as
+// [dockerfile.Dockerfile.StageTree] asks of a language. ctx is the build context
+// on the host, read for module paths (go build . names its executable after the
+// module). go install writes to $GOBIN, else $GOPATH/bin, else /go/bin on the
+// golang images and $HOME/go/bin elsewhere; cross-compiling go installs are taken
+// for native ones. What cannot be told (an -o without a known value) is left out.
+func Outputs(d *dockerfile.Dockerfile, ctx string) dockerfile.Produced {
+	if abs, err := filepath.Abs(ctx); err == nil {
+		ctx = abs
+	}
+	byStage := map[int][]dockerfile.File{}
+	for _, r := range d.Runs() {
+		v := dockerfile.NewView(ctx, r.State.Dir, r.Mounts, r.Copies, "")
+		dockerfile.WalkRun(r.Command, r.State, func(cmd dockerfile.Command, _ *dockerfile.Facts) bool {
+			if cmd.Name != "go" && cmd.Name != "xx-go" {
+				return false
+			}
+			inv, why := parseGoCommand(cmd)
+			if why != "" || cmd.DirWhy != "" || inv.sub != "build" && inv.sub != "install" {
+				return true
+			}
+			dir := cmd.Dir
+			if inv.dirArg != "" {
+				dir = dockerfile.ContainerPath(dir, inv.dirArg)
+			}
+			env := func(name string) (string, bool) {
+				val, ok := cmd.Env[name]
+				if !ok || val.Unset {
+					return "", true
+				}
+				return val.Value, val.Known()
+			}
+			dirs := installDirs(env, "", "", false)
+			if gopath, _ := env("GOPATH"); gopath == "" && len(dirs) == 2 {
+				if gobin, _ := env("GOBIN"); gobin == "" {
+					dirs = dirs[1:]
+					if isGolangImage(r.Root) {
+						dirs = []string{"/go/bin"}
+					}
+				}
+			}
+			for _, p := range planOutputs(inv, dir, dirs, func(d string) (string, bool) { return importPathIn(ctx, v, d) }) {
+				for _, o := range p.paths() {
+					byStage[r.Stage] = append(byStage[r.Stage], dockerfile.File{Path: o, Dir: p.file == "" && p.names == nil, Line: r.Line})
+				}
+			}
+			return true
+		})
+	}
+	return func(stage int) []dockerfile.File { return byStage[stage] }
 }
