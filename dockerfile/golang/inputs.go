@@ -22,6 +22,8 @@ import (
 // Options says which build of a stage [InputsOf] analyses: the values the build's
 // variables take.
 type Options struct {
+	// Stage is the frontend's target (dockerfile.Target.Frontend): a stage name,
+	// or "" for the last stage.
 	Stage     string
 	Context   string            // the build context on the host
 	BuildArgs map[string]string // the build args the solve passes
@@ -231,7 +233,7 @@ func (w *goWalker) metaArgs(cmds []*instructions.ArgCommand) {
 	auto := map[string]string{
 		"BUILDPLATFORM": formatPlatform(bp), "BUILDOS": bp.OS, "BUILDARCH": bp.Architecture, "BUILDVARIANT": bp.Variant,
 		"TARGETPLATFORM": formatPlatform(tp), "TARGETOS": tp.OS, "TARGETARCH": tp.Architecture, "TARGETVARIANT": tp.Variant,
-		"TARGETSTAGE": w.opt.Stage,
+		"TARGETSTAGE": cmp.Or(w.opt.Stage, w.d.Stages[len(w.d.Stages)-1].Name),
 	}
 	for k, v := range auto {
 		switch bv, ok := w.opt.BuildArgs[k]; {

@@ -195,3 +195,27 @@ func TestGoInputsForms(t *testing.T) {
 		})
 	}
 }
+
+// TestGoInputsLastStage: a target without a stage name builds the last stage
+// (Options.Stage ""), whose TARGETSTAGE is its name, if any.
+func TestGoInputsLastStage(t *testing.T) {
+	ctx := goInputsContext(t, nil)
+	for _, tt := range []struct{ dockerfile, want string }{
+		{"FROM golang:1.26-alpine AS builder\nWORKDIR /src\nCOPY . .\nRUN go build -o /app ./cmd/server\nFROM scratch\nCOPY --from=builder /app /\n",
+			"dir=. pkgs=./cmd/server flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+		{"FROM golang:1.26-alpine AS builder\nWORKDIR /src\nCOPY . .\nARG TARGETSTAGE\nRUN go build -o /$TARGETSTAGE ./cmd/$TARGETSTAGE\nFROM scratch AS client\nCOPY --from=builder /client /\n",
+			"dir=. pkgs=./cmd/client flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+	} {
+		d, err := dockerfile.Parse(filepath.Join(ctx, "Dockerfile"), []byte(tt.dockerfile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := InputsOf(d, Options{Context: ctx, Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}})
+		if err != nil {
+			t.Fatalf("InputsOf(last stage): %v", err)
+		}
+		if got := describeInputs(in, ctx); got != tt.want {
+			t.Errorf("InputsOf(last stage) =\n%s\nwant\n%s", got, tt.want)
+		}
+	}
+}
