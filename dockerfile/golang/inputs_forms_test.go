@@ -1,8 +1,7 @@
 package golang
 
 import (
-	"errors"
-	"os"
+	"cmp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,36 +161,11 @@ func TestGoInputsForms(t *testing.T) {
 				"cmd/tool/v2/main.go":   "package main\n",
 				"cmd/client/README.txt": "x\n",
 			})
-			p := filepath.Join(t.TempDir(), "Dockerfile")
-			if err := os.WriteFile(p, []byte(tt.dockerfile), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			d, err := dockerfile.NewCache().Load(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stage := tt.stage
-			if stage == "" {
-				stage = "app"
-			}
 			platform := linux
 			if tt.platform != nil {
 				platform = *tt.platform
 			}
-			in, err := InputsOf(d, Options{Stage: stage, Context: ctx, BuildArgs: tt.args, Platform: platform, BuildPlatform: linux})
-			if tt.wantErr != "" {
-				var ue *UnknownInputsError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("InputsOf error = %v, want an UnknownInputsError containing %q (inputs %+v)", err, tt.wantErr, in)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("InputsOf: %v", err)
-			}
-			if got := describeInputs(in, ctx); got != tt.want {
-				t.Errorf("InputsOf =\n%s\nwant\n%s", got, tt.want)
-			}
+			checkInputs(t, ctx, tt.dockerfile, Options{Stage: cmp.Or(tt.stage, "app"), Context: ctx, BuildArgs: tt.args, Platform: platform, BuildPlatform: linux}, tt.want, tt.wantErr)
 		})
 	}
 }

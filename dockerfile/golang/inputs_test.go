@@ -1,6 +1,7 @@
 package golang
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -294,37 +295,40 @@ func TestGoInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := goInputsContext(t, tt.files)
-			p := filepath.Join(t.TempDir(), "Dockerfile")
-			if err := os.WriteFile(p, []byte(tt.dockerfile), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			d, err := dockerfile.NewCache().Load(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stage := tt.stage
-			if stage == "" {
-				stage = "app"
-			}
 			platform := linux
 			if tt.platform != nil {
 				platform = *tt.platform
 			}
-			in, err := InputsOf(d, Options{Stage: stage, Context: ctx, BuildArgs: tt.args, Platform: platform})
-			if tt.wantErr != "" {
-				var ue *UnknownInputsError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("GoInputs error = %v, want an UnknownInputsError containing %q (inputs %+v)", err, tt.wantErr, in)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("GoInputs: %v", err)
-			}
-			if got := describeInputs(in, ctx); got != tt.want {
-				t.Errorf("GoInputs =\n%s\nwant\n%s", got, tt.want)
-			}
+			checkInputs(t, ctx, tt.dockerfile, Options{Stage: cmp.Or(tt.stage, "app"), Context: ctx, BuildArgs: tt.args, Platform: platform}, tt.want, tt.wantErr)
 		})
+	}
+}
+
+// checkInputs writes dockerfile, runs InputsOf with opt and checks the answer
+// (describeInputs) or the UnknownInputsError it contains wantErr in.
+func checkInputs(t *testing.T, ctx, dockerfileText string, opt Options, want, wantErr string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(p, []byte(dockerfileText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := dockerfile.NewCache().Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := InputsOf(d, opt)
+	if wantErr != "" {
+		var ue *UnknownInputsError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("InputsOf error = %v, want an UnknownInputsError containing %q (inputs %+v)", err, wantErr, in)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("InputsOf: %v", err)
+	}
+	if got := describeInputs(in, ctx); got != want {
+		t.Errorf("InputsOf =\n%s\nwant\n%s", got, want)
 	}
 }
 

@@ -102,18 +102,17 @@ func Lint(d *dockerfile.Dockerfile) []Warning { return LintContext(d, filepath.D
 
 // modState is where a stage chain's modules are, as far as its RUNs tell.
 type modState struct {
-	inImage   bool     // a go mod download without a mount put them in a layer
-	mountLine int      // else the line of the go mod download that put them in a cache mount
-	mountDirs []string // the module cache it mounted
+	inImage   bool   // a go mod download without a mount put them in a layer
+	mountLine int    // else the line of the go mod download that put them in a cache mount
+	mountDir  string // the cache mount's target
 }
 
 // linter checks one Dockerfile.
 type linter struct {
-	d     *dockerfile.Dockerfile
-	ctx   string
-	out   []Warning
-	ends  map[int]modState // per stage: the state after its last RUN so far
-	stage int              // the stage of the RUNs seen last
+	d    *dockerfile.Dockerfile
+	ctx  string
+	out  []Warning
+	ends map[int]modState // per stage: the state after its last RUN so far
 }
 
 // seen says what a RUN sees of the context.
@@ -191,8 +190,8 @@ func (l *linter) run(r dockerfile.Run) {
 		if len(found.modCache) > 1 && !isGolangImage(r.Root) {
 			suggest = found.modCache[1]
 		}
-		if hasCacheMount(r, found.modCache...) {
-			st = modState{mountLine: r.Line, mountDirs: mountedOf(r, found.modCache)}
+		if t, ok := cacheMountOf(r, found.modCache...); ok {
+			st = modState{mountLine: r.Line, mountDir: t}
 			break
 		}
 		st = modState{inImage: true}
@@ -203,7 +202,7 @@ func (l *linter) run(r dockerfile.Run) {
 	case found.build == "" || len(found.buildModCache) == 0 || hasCacheMount(r, found.buildModCache...) || st.inImage:
 	case st.mountLine > 0:
 		if !l.requiresNone(r) {
-			l.warn(r, RuleGoModCacheMount, "--mount=type=cache,target="+st.mountDirs[0], "",
+			l.warn(r, RuleGoModCacheMount, "--mount=type=cache,target="+st.mountDir, "",
 				"RUN go %s without the module cache mount that the go mod download on line %d fills: the modules are not in the image, so every build downloads them all again (and fails offline)", found.build, st.mountLine)
 		}
 	case what == seesSources:
@@ -216,22 +215,6 @@ func (l *linter) run(r dockerfile.Run) {
 				"RUN go %s without a cache mount on the Go module cache, and no go mod download before the sources are copied: every change downloads every module go.mod requires again", found.build)
 		}
 	}
-}
-
-// mountedOf is the cache mount target of r holding one of dirs, first.
-func mountedOf(r dockerfile.Run, dirs []string) []string {
-	for _, m := range r.Mounts {
-		if m.Type != instructions.MountTypeCache || m.Target == "" {
-			continue
-		}
-		t := dockerfile.ContainerPath(r.State.Dir, m.Target)
-		for _, dir := range dirs {
-			if t == "/" || dir == t || strings.HasPrefix(dir, t+"/") {
-				return []string{t}
-			}
-		}
-	}
-	return dirs
 }
 
 // requires reads the go.mod the RUN sees (from its working directory up): how
@@ -267,6 +250,12 @@ func (l *linter) requiresSome(r dockerfile.Run) bool {
 
 // hasCacheMount reports whether a cache mount of the RUN holds one of dirs.
 func hasCacheMount(r dockerfile.Run, dirs ...string) bool {
+	_, ok := cacheMountOf(r, dirs...)
+	return ok
+}
+
+// cacheMountOf is the target of the RUN's cache mount that holds one of dirs.
+func cacheMountOf(r dockerfile.Run, dirs ...string) (string, bool) {
 	for _, m := range r.Mounts {
 		if m.Type != instructions.MountTypeCache || m.Target == "" {
 			continue
@@ -274,11 +263,11 @@ func hasCacheMount(r dockerfile.Run, dirs ...string) bool {
 		t := dockerfile.ContainerPath(r.State.Dir, m.Target)
 		for _, dir := range dirs {
 			if t == "/" || dir == t || strings.HasPrefix(dir, t+"/") {
-				return true
+				return t, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
 
 // goCommands is what goCommandsOf found in a RUN.

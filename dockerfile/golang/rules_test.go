@@ -10,20 +10,6 @@ import (
 	"github.com/devloop/devloop/dockerfile"
 )
 
-// writeDockerfile writes content to a Dockerfile in a fresh directory and parses it.
-func writeDockerfile(t *testing.T, content string) *dockerfile.Dockerfile {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := dockerfile.NewCache().Load(p)
-	if err != nil {
-		t.Fatalf("Load(%q) error = %v", p, err)
-	}
-	return d
-}
-
 // lintProject writes a small module (go.mod requiring a module when deps, go.sum,
 // cmd/app, a Makefile) and content as its Dockerfile, and lints it with the
 // module as the build context.
