@@ -15,7 +15,7 @@ import (
 // question to ask the host's go list to learn which context directories it reads.
 type Build struct {
 	Line     int               // the RUN's line in the Dockerfile
-	Command  string            // the command as the RUN runs it: "go build -o /out/app ./cmd/app"
+	Command  string            // the command, its words expanded: "go build -o /out/app ./cmd/app"
 	Dir      string            // absolute host directory the go command runs in
 	Patterns []string          // package arguments; container directories mapped to host ones
 	Flags    []string          // flags that select packages and files: -tags=…, -mod=…, -modfile=<host path>, -race
@@ -400,10 +400,11 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 	hostDir := dockerfile.ContextPath(hostRoot, strings.TrimPrefix(dir, root))
 
 	b := Build{
-		Line:  line,
-		Dir:   w.hostPath(hostDir),
-		GoMod: w.hostPath(modRel),
-		Env:   env,
+		Line:    line,
+		Command: commandText(call),
+		Dir:     w.hostPath(hostDir),
+		GoMod:   w.hostPath(modRel),
+		Env:     env,
 	}
 	if goWork != "" {
 		b.GoWork = w.hostPath(goWork)
@@ -457,6 +458,20 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 		reads = append(reads, v.ReadsUnder(dockerfile.ContainerPath(dir, inv.pgo))...)
 	}
 	return w.split(b, inv, dir, v, st), reads, nil
+}
+
+// commandText is how messages show a go command: its words as expanded, those
+// without a known value as written.
+func commandText(call dockerfile.Command) string {
+	words := []string{"go"}
+	for _, a := range call.Args {
+		if a.Why != "" {
+			words = append(words, a.Raw)
+			continue
+		}
+		words = append(words, a.Text)
+	}
+	return strings.Join(words, " ")
 }
 
 // glob expands a shell wildcard in the package argument a, as the shell in the
