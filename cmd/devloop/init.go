@@ -49,7 +49,7 @@ func (a *app) initCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "no stage FROM scratch holds what the Dockerfile builds; %s suggests one to add (see its comments)\n", a.file)
 			}
 			fmt.Fprintf(a.stdout, "wrote %s — review it, then run `devloop build` or `devloop up`\n", a.file)
-			for _, w := range golang.LintContext(df, context) {
+			for _, w := range golang.Lint(df, context) {
 				fmt.Fprintf(a.stdout, "warning: %s\n  fix: %s\n", w.Message, w.Hint)
 			}
 			return nil

@@ -58,7 +58,7 @@ type Warning struct {
 	Hint string
 }
 
-// LintContext checks every RUN of d, in the order of the Dockerfile, against the rules,
+// Lint checks every RUN of d, in the order of the Dockerfile, against the rules,
 // judging each by what it sees of the build context ctx (the host directory):
 // the context's sources (COPY . ., a bind mount of a directory), which make it
 // rerun on every change; only single files (COPY go.mod go.sum ./), which make it
@@ -85,7 +85,7 @@ type Warning struct {
 // inline assignments and export: in && chains, if, case and loops, functions,
 // sh -c, sh <<EOF, behind env, exec, nice, nohup, time and command. A go command
 // whose cache directory depends on a variable without a known value is not judged.
-func LintContext(d *dockerfile.Dockerfile, ctx string) []Warning {
+func Lint(d *dockerfile.Dockerfile, ctx string) []Warning {
 	l := &linter{d: d, ctx: ctx, ends: map[int]modState{}}
 	if abs, err := filepath.Abs(ctx); err == nil {
 		l.ctx = abs
@@ -95,10 +95,6 @@ func LintContext(d *dockerfile.Dockerfile, ctx string) []Warning {
 	}
 	return l.out
 }
-
-// Lint is [LintContext] with the Dockerfile's directory as the build context.
-// Interim, until the callers pass the context.
-func Lint(d *dockerfile.Dockerfile) []Warning { return LintContext(d, filepath.Dir(d.Path)) }
 
 // modState is where a stage chain's modules are, as far as its RUNs tell.
 type modState struct {

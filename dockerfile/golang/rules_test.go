@@ -40,7 +40,7 @@ func lintProject(t *testing.T, content string, deps bool) ([]Warning, string) {
 	if err != nil {
 		t.Fatalf("Load(%q) error = %v", p, err)
 	}
-	return LintContext(d, dir), p
+	return Lint(d, dir), p
 }
 
 const (
@@ -237,7 +237,7 @@ func TestLintGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := goInputsContext(t, nil)
-	if got := LintContext(d, ctx); len(got) != 0 {
+	if got := Lint(d, ctx); len(got) != 0 {
 		t.Errorf("Lint() = %+v, want none", got)
 	}
 }
