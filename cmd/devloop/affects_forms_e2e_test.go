@@ -3,6 +3,7 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -79,13 +80,8 @@ COPY --from=build-client /out/client /bin/
 			unknown: "[devloop] server: inputs unknown (Dockerfile:6: RUN runs build.sh, which may read any file it sees): every change rebuilds it"},
 	}
 	for _, c := range cases {
-		files := map[string]string{}
-		for k, v := range uses {
-			files[k] = v
-		}
-		for k, v := range c.files {
-			files[k] = v
-		}
+		files := maps.Clone(uses)
+		maps.Copy(files, c.files)
 		c.files = files
 		c.edit, c.editAfter = "internal/shared/shared.go", sharedSource("shared v2")
 		c.before, c.after = "shared v1", "shared v2"
