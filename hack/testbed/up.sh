@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Stands up the offline BuildKit testbed: a loopback registry holding a synthesized
-# golang:1.26-alpine (busybox + the host's Go) and docker/dockerfile:1 (the frontend), and
+# golang:1.26-alpine (busybox + the host's Go) and docker/dockerfile:1 (the frontend),
 # a rootful buildkitd (OCI worker, runc, overlayfs) that mirrors docker.io to that
-# registry. Idempotent: a testbed that is already up is reused in well under a second.
+# registry, and (docker.sh) a Docker Engine with a BuildKit container in it, both
+# mirroring docker.io to the same registry. Idempotent: a testbed that is already up is
+# reused in well under a second; a part that is down is started without restarting the
+# others.
 #
 # Prints the BuildKit address; also writes "$STATE/env" to be sourced:
 #   eval "$(hack/testbed/up.sh --env)"
@@ -35,7 +38,9 @@ mkdir -p "$STATE"
 
 # Fast path: everything already up and answering.
 if alive "$STATE/registry.pid" && alive "$STATE/buildkitd.pid" && [[ -f $STATE/env ]] &&
-  "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null 2>&1; then
+  grep -q DEVLOOP_TESTBED_DOCKER_HOST "$STATE/env" &&
+  "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null 2>&1 &&
+  bash "$here/docker.sh" check "127.0.0.1:$(cat "$STATE/registry.port")"; then
   log "already up ($ADDR)"
   print_env
   exit 0
@@ -173,11 +178,18 @@ for _ in $(seq 300); do
 done
 "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null || { log "buildkitd does not answer on $ADDR"; exit 1; }
 
+# 5. The Docker Engine (docker://) and a BuildKit container in it (docker-container://).
+bash "$here/docker.sh" up "$REG"
+
+# DEVLOOP_TESTBED_DOCKER_HOST is not exported as DOCKER_HOST: the tests that use the
+# engine set DOCKER_HOST for the commands they run.
 cat >"$STATE/env" <<ENV
 export BUILDKIT_HOST=$ADDR
 export DEVLOOP_TESTBED_REGISTRY=$REG
 export DEVLOOP_TESTBED_DIR=$STATE
+export DEVLOOP_TESTBED_DOCKER_HOST=unix://$STATE/docker.sock
+export DEVLOOP_TESTBED_BUILDKIT_CONTAINER=buildx_buildkit_devloop-testbed0
 export PATH=$BIN:\$PATH
 ENV
-log "up: BUILDKIT_HOST=$ADDR registry=$REG"
+log "up: BUILDKIT_HOST=$ADDR registry=$REG docker=unix://$STATE/docker.sock"
 print_env
