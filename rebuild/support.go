@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"golang.org/x/mod/semver"
 )
 
 // ErrNoInfo says that the daemon answered but has no Info call, which came with
@@ -21,7 +23,7 @@ var ErrNoInfo = errors.New("BuildKit older than v0.11 (the daemon has no Info ca
 // the lookup evaluates the policy first (llbsolver's bridge converts the reference
 // before resolving it). Older daemons ignore the policy field: BuildKit v0.8 drops it
 // without a word, and the pins would be a lie.
-var minPinVersion = [2]int{0, 12}
+const minPinVersion = "v0.12"
 
 // PinSupport says whether a daemon applies devloop's pins to the images a Dockerfile
 // names, from what [Client.DaemonVersion] returned: nil when it does, or when its
@@ -31,17 +33,23 @@ func PinSupport(version string, versionErr error) error {
 	if errors.Is(versionErr, ErrNoInfo) {
 		return fmt.Errorf("%w, which ignores source policies", ErrNoInfo)
 	}
-	v, ok := parseVersion(version)
-	if versionErr != nil || !ok || !older(v, minPinVersion) {
+	line := releaseLine(version)
+	if versionErr != nil || line == "" || semver.Compare(line, minPinVersion) >= 0 {
 		return nil
 	}
-	return fmt.Errorf("BuildKit %s applies source policies to build steps but not to the Dockerfile frontend's image lookups (v%d.%d+ does)",
-		version, minPinVersion[0], minPinVersion[1])
+	return fmt.Errorf("BuildKit %s applies source policies to build steps but not to the Dockerfile frontend's image lookups (%s+ does)",
+		version, minPinVersion)
 }
 
-// older reports whether version v comes before min.
-func older(v, min [2]int) bool {
-	return v[0] < min[0] || v[0] == min[0] && v[1] < min[1]
+// releaseLine is the release line (vMAJOR.MINOR) of a BuildKit version such as
+// "v0.34.2", "0.21.0-rc1" or "v0.11.6+0a15675913b7"; "" for a development build
+// (v0.0.0+unknown) or a version that cannot be read.
+func releaseLine(version string) string {
+	line := semver.MajorMinor("v" + strings.TrimPrefix(version, "v"))
+	if line == "v0.0" {
+		return ""
+	}
+	return line
 }
 
 // BuilderKind names the kind of builder an address (as [Client.Address] shows it)
