@@ -80,10 +80,12 @@ JSON
   unmount_below "$DIR/exec"
   rm -f "$SOCK"
   log "starting dockerd on unix://$SOCK"
-  (cd / && setsid dockerd --config-file "$DIR/daemon.json" \
+  # Detached, in its own session, holding none of this script's output: a caller
+  # reading it through a pipe ($(up.sh --env)) must see it end.
+  (cd / && exec setsid dockerd --config-file "$DIR/daemon.json" \
     --data-root "$DIR/root" --exec-root "$DIR/exec" --pidfile "$DIR/dockerd.pid" \
     -H "unix://$SOCK" --iptables=false --ip6tables=false --ip-forward=false \
-    >>"$DIR/dockerd.log" 2>&1 </dev/null &)
+    >>"$DIR/dockerd.log" 2>&1 </dev/null) &
   for _ in $(seq 300); do
     answers && break
     sleep 0.1

@@ -186,7 +186,7 @@ done
 # engine set DOCKER_HOST for the commands they run.
 engine_env=
 if [[ $ENGINE != 0 ]]; then
-  bash "$here/docker.sh" up "$REG"
+  bash "$here/docker.sh" up "$REG" >&2
   engine_env="export DEVLOOP_TESTBED_DOCKER_HOST=unix://$STATE/docker.sock
 export DEVLOOP_TESTBED_BUILDKIT_CONTAINER=buildx_buildkit_devloop-testbed0"
 fi
