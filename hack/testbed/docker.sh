@@ -77,7 +77,9 @@ start_dockerd() {
   "insecure-registries": ["$reg"]
 }
 JSON
-  unmount_below "$DIR/exec"
+  # With dockerd not running, whatever is mounted below its directories is left from
+  # a daemon that was killed (the netns bind mount, containers' overlays).
+  unmount_below "$DIR"
   rm -f "$SOCK"
   log "starting dockerd on unix://$SOCK"
   # Detached, in its own session, holding none of this script's output: a caller
