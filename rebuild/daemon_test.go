@@ -46,7 +46,7 @@ func TestDaemonVersionWithoutInfo(t *testing.T) {
 	if !errors.Is(err, ErrNoInfo) || v != "" {
 		t.Fatalf("DaemonVersion() = %q, %v, want ErrNoInfo", v, err)
 	}
-	if perr := PinSupport(v, err); perr == nil {
-		t.Errorf("PinSupport after ErrNoInfo = nil, want no pinning")
+	if perr := PinSupport(c.Address(), v, err); !errors.Is(perr, ErrPinsIgnored) || !errors.Is(perr, ErrNoInfo) {
+		t.Errorf("PinSupport after ErrNoInfo = %v, want ErrPinsIgnored resting on ErrNoInfo", perr)
 	}
 }

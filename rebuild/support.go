@@ -25,20 +25,43 @@ var ErrNoInfo = errors.New("BuildKit older than v0.11 (the daemon has no Info ca
 // without a word, and the pins would be a lie.
 const minPinVersion = "v0.12"
 
-// PinSupport says whether a daemon applies devloop's pins to the images a Dockerfile
-// names, from what [Client.DaemonVersion] returned: nil when it does, or when its
-// answer does not tell (a development build, or an error other than [ErrNoInfo]: the
-// solve's capabilities decide then), else an error saying why not.
-func PinSupport(version string, versionErr error) error {
+// ErrPinsIgnored says that the daemon does not apply devloop's pins (a source policy)
+// to the images the Dockerfile frontend looks up: builds on it resolve their base
+// images from the registry every time, and need it. [*PinsIgnoredError] is one.
+var ErrPinsIgnored = errors.New("the builder does not apply source policies to the images a Dockerfile names")
+
+// PinsIgnoredError says which daemon would not apply pins and why.
+type PinsIgnoredError struct {
+	Address string // the builder, as [Client.Address] shows it
+	Reason  string // e.g. "BuildKit older than v0.11 (…) ignores source policies (…)"
+	Err     error  // what the reason rests on ([ErrNoInfo]), if anything
+}
+
+func (e *PinsIgnoredError) Error() string {
+	return fmt.Sprintf("pin base images at %s: %s", e.Address, e.Reason)
+}
+
+// Is makes every PinsIgnoredError an [ErrPinsIgnored].
+func (e *PinsIgnoredError) Is(target error) bool { return target == ErrPinsIgnored }
+
+func (e *PinsIgnoredError) Unwrap() error { return e.Err }
+
+// PinSupport says whether the daemon at addr applies devloop's pins to the images a
+// Dockerfile names, from what [Client.DaemonVersion] returned: nil when it does, or
+// when its answer does not tell (a development build, or an error other than
+// [ErrNoInfo]: the solve's capabilities decide then, see [Client.Resolve]), else a
+// [*PinsIgnoredError].
+func PinSupport(addr, version string, versionErr error) error {
 	if errors.Is(versionErr, ErrNoInfo) {
-		return fmt.Errorf("%w, which ignores source policies", ErrNoInfo)
+		return &PinsIgnoredError{Address: addr, Err: ErrNoInfo,
+			Reason: fmt.Sprintf("%v ignores the source policies that pin them (%s+ applies them)", ErrNoInfo, minPinVersion)}
 	}
 	line := releaseLine(version)
 	if versionErr != nil || line == "" || semver.Compare(line, minPinVersion) >= 0 {
 		return nil
 	}
-	return fmt.Errorf("BuildKit %s applies source policies to build steps but not to the Dockerfile frontend's image lookups (%s+ does)",
-		version, minPinVersion)
+	return &PinsIgnoredError{Address: addr,
+		Reason: fmt.Sprintf("BuildKit %s applies source policies to build steps but not to the Dockerfile frontend's image lookups (%s+ does)", version, minPinVersion)}
 }
 
 // releaseLine is the release line (vMAJOR.MINOR) of a BuildKit version such as
