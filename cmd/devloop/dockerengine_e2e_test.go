@@ -42,6 +42,25 @@ const twoTargetsYAML = `targets:
     output: .
 `
 
+// offlineServerProject is the offline example running its server on a free port,
+// and the server's URL.
+func offlineServerProject(t *testing.T) (dir, url string) {
+	t.Helper()
+	port := e2etest.FreePort(t)
+	url = fmt.Sprintf("http://127.0.0.1:%d/", port)
+	return e2etest.OfflineExampleProject(t, fmt.Sprintf(`targets:
+  server:
+    stage: server
+    output: .
+    run:
+      command: [bin/server, --addr, "127.0.0.1:%d"]
+      stop_timeout: 2s
+      ready: %s
+watch:
+  debounce: 50ms
+`, port, url)), url
+}
+
 // runDevloopEnv runs the devloop binary in dir with env added and waits for it.
 func runDevloopEnv(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
@@ -132,19 +151,7 @@ func TestDockerEngineCacheExporter(t *testing.T) {
 // image (the engine's built-in frontend is too old to stand in for it).
 func TestDockerEngineUp(t *testing.T) {
 	env := e2etest.RequireDockerEngine(t)
-	port := e2etest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.OfflineExampleProject(t, fmt.Sprintf(`targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [bin/server, --addr, "127.0.0.1:%d"]
-      stop_timeout: 2s
-      ready: %s
-watch:
-  debounce: 50ms
-`, port, url))
+	dir, url := offlineServerProject(t)
 	up := e2etest.StartUp(t, devloopBin, dir, env, "--addr", "docker://")
 	up.WaitLines(reOK, 1, 10*time.Minute)
 	e2etest.WaitServes(t, url, "hello from greeter", time.Minute)
@@ -206,19 +213,7 @@ watch:
 func TestDockerEngineRegistryOutage(t *testing.T) {
 	env := e2etest.RequireDockerEngine(t)
 	reg := privateRegistry(t)
-	port := e2etest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.OfflineExampleProject(t, fmt.Sprintf(`targets:
-  server:
-    stage: server
-    output: .
-    run:
-      command: [bin/server, --addr, "127.0.0.1:%d"]
-      stop_timeout: 2s
-      ready: %s
-watch:
-  debounce: 50ms
-`, port, url))
+	dir, url := offlineServerProject(t)
 	// Every image the build resolves comes from the private registry.
 	df := filepath.Join(dir, "Dockerfile")
 	data, err := os.ReadFile(df)
