@@ -17,6 +17,20 @@ const (
 	both       = buildMount + " " + modMount
 )
 
+// writeDockerfile writes content to a Dockerfile in a fresh directory and parses it.
+func writeDockerfile(t *testing.T, content string) *dockerfile.Dockerfile {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := dockerfile.NewCache().Load(p)
+	if err != nil {
+		t.Fatalf("Load(%q) error = %v", p, err)
+	}
+	return d
+}
+
 func TestDevBuild(t *testing.T) {
 	tests := []struct {
 		name    string
