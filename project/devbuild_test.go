@@ -157,3 +157,28 @@ func TestDescribeFailureOfADevBuild(t *testing.T) {
 		t.Errorf("locations = %+v, want cmd/server/main.go:1 on the host", f.Locations)
 	}
 }
+
+// TestDevBuildLayerSaysWhatItKeeps: a stage tree whose module cache another stage
+// copies out is built as written, and that is said once, with the line and why.
+func TestDevBuildLayerSaysWhatItKeeps(t *testing.T) {
+	const content = `FROM example.com/go:1 AS build
+WORKDIR /src
+COPY . .
+RUN go mod download
+RUN go build -o /out/server ./cmd/server
+FROM scratch AS server
+COPY --from=build /out/server /server
+COPY --from=build /go/pkg/mod /mod
+`
+	p, d, _ := devProject(t, content, map[string]bool{"server": true})
+	for range 2 {
+		if req := solveTarget(t, p, d, "server"); req.DockerfileSource != nil {
+			t.Errorf("Dockerfile source =\n%s\nwant none (the build stage is kept)", req.DockerfileSource)
+		}
+	}
+	got := p.notices.(interface{ String() string }).String()
+	want := "[devloop] " + p.cfg.Dockerfile + ":8: dev build leaves build as written: COPY --from=build /go/pkg/mod copies Go's cache /go/pkg/mod out of the stage\n"
+	if got != want {
+		t.Errorf("notices =\n%q\nwant\n%q", got, want)
+	}
+}
