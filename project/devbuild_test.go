@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/rebuild"
 )
 
@@ -180,5 +181,33 @@ COPY --from=build /go/pkg/mod /mod
 	want := "[devloop] " + p.cfg.Dockerfile + ":8: dev build leaves build as written: COPY --from=build /go/pkg/mod copies Go's cache /go/pkg/mod out of the stage\n"
 	if got != want {
 		t.Errorf("notices =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestCheckAdviceWithTheDevBuild: the missing cache mount warnings stay; with the
+// dev build on for a target they say the fix is for the user's own docker build,
+// without it they are the plain advice.
+func TestCheckAdviceWithTheDevBuild(t *testing.T) {
+	dir := t.TempDir()
+	content := "FROM golang:1.26 AS server\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/server .\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, on := range []bool{true, false} {
+		cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+		target := &config.Target{Name: "server", Stage: "server", DevTransform: on}
+		cfg.Targets = map[string]*config.Target{"server": target}
+		var warn strings.Builder
+		if err := Check(cfg, []*config.Target{target}, dockerfile.NewCache(), &warn); err != nil {
+			t.Fatalf("dev_transform %v: Check: %v", on, err)
+		}
+		got := warn.String()
+		const own = " for your own docker build (devloop's dev build does it: see dev_transform)\n"
+		if !strings.Contains(got, "--mount=type=cache,target=/root/.cache/go-build to that RUN instruction") || strings.Contains(got, own) != on {
+			t.Errorf("dev_transform %v: warnings =\n%s\nwant the build cache advice, for the user's own docker build: %v", on, got, on)
+		}
 	}
 }
