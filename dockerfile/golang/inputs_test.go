@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/devloop/devloop/dockerfile"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -308,14 +307,7 @@ func TestGoInputs(t *testing.T) {
 // (describeInputs) or the UnknownInputsError it contains wantErr in.
 func checkInputs(t *testing.T, ctx, dockerfileText string, opt Options, want, wantErr string) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(p, []byte(dockerfileText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := dockerfile.NewCache().Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := writeDockerfile(t, dockerfileText)
 	in, err := InputsOf(d, opt)
 	if wantErr != "" {
 		var ue *UnknownInputsError
