@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	dockerconfig "github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/credentials"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/cmd/buildctl/build"
@@ -181,9 +181,16 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		opt.Session = append(opt.Session, a)
 	}
 	// Registry credentials (docker login, credential helpers) for private base images
-	// and registry caches, looked up when the daemon asks, as buildctl does.
+	// and registry caches, looked up when the daemon asks, as buildctl does. The
+	// config directory is read as dockerContextHost reads it, from $DOCKER_CONFIG
+	// now (the docker CLI's own lookup keeps the first it saw for the process); an
+	// error reading config.json is ignored, as the docker CLI's default loader does.
+	dockerCfg, _ := dockerconfig.Load(dockerConfigDir())
+	if !dockerCfg.ContainsAuth() {
+		dockerCfg.CredentialsStore = credentials.DetectDefaultStore(dockerCfg.CredentialsStore)
+	}
 	opt.Session = append(opt.Session, authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerCfg),
 	}))
 	return opt, nil
 }
