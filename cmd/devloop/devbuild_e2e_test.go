@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -35,6 +36,9 @@ type devShape struct {
 	// deps: the project requires example.com/words v1.0.0, served by a file://
 	// GOPROXY in the context (proxy/): the module cache matters.
 	deps bool
+	// hostMake: the host's make and the libraries it loads are copied into the
+	// context's make-root/ (the testbed's golang image has no make).
+	hostMake bool
 	// notices are the lines the dev build says at the first build, after "[devloop] ".
 	notices []string
 }
@@ -71,7 +75,7 @@ COPY --from=build /out/ /
 		notices: []string{"Dockerfile:5: dev build adds go build/module cache mounts, drops -a"},
 	},
 	{
-		name: "a build script (make's stand-in: the testbed image has no make)",
+		name: "a build script calling go build",
 		dockerfile: `FROM golang:1.26-alpine AS build
 WORKDIR /src
 COPY go.mod ./
@@ -85,6 +89,25 @@ COPY --from=build /out/server /server
 		notices: []string{
 			"Dockerfile:4: dev build adds go build/module cache mounts",
 			"Dockerfile:6: dev build adds go build/module cache mounts",
+		},
+	},
+	{
+		name: "RUN make build, a Makefile calling go build",
+		dockerfile: `FROM golang:1.26-alpine AS build
+COPY make-root/ /
+WORKDIR /src
+COPY go.mod ./
+RUN go mod download
+COPY . .
+RUN make build
+FROM scratch AS server
+COPY --from=build /out/server /server
+`,
+		files:    map[string]string{"Makefile": "build:\n\tCGO_ENABLED=0 go build -v -o /out/server ./cmd/server\n"},
+		hostMake: true,
+		notices: []string{
+			"Dockerfile:5: dev build adds go build/module cache mounts",
+			"Dockerfile:7: dev build adds go build/module cache mounts",
 		},
 	},
 	{
@@ -196,6 +219,9 @@ func shopProject(t *testing.T, sh devShape) string {
 			t.Fatal(err)
 		}
 	}
+	if sh.hostMake {
+		copyHostMake(t, filepath.Join(dir, "make-root"))
+	}
 	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), `targets:
   server:
     stage: server
@@ -206,6 +232,39 @@ func shopProject(t *testing.T, sh devShape) string {
     dev_transform: false
 `)
 	return dir
+}
+
+// copyHostMake copies the host's make, and the shared libraries and loader ldd
+// says it loads, into root at their host paths, for a Dockerfile to COPY to /.
+func copyHostMake(t *testing.T, root string) {
+	t.Helper()
+	makePath, err := exec.LookPath("make")
+	if err != nil {
+		t.Fatalf("the make shape needs the host's make: %v", err)
+	}
+	out, err := exec.Command("ldd", makePath).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", makePath, err)
+	}
+	files := []string{makePath}
+	for _, f := range strings.Fields(string(out)) {
+		if filepath.IsAbs(f) {
+			files = append(files, f)
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // fileProxy writes a module proxy (GOPROXY=file://…) serving example.com/words
