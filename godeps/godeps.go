@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/devloop/devloop/internal/ospath"
 )
@@ -68,6 +69,21 @@ type Query struct {
 type Inputs struct {
 	Dirs  []string // directories whose files (not subdirectories) feed the build
 	Trees []string // directories whose whole tree feeds it (embedded directories)
+	// Files are the module files inside the context the go command reads besides the
+	// packages: go.mod, go.sum, go.work, go.work.sum,
+	// vendor/modules.txt and the go.mod of local replacements and workspace modules,
+	// whether or not they exist yet.
+	Files []string
+	// Missing are the import paths the build imports that no package provides (yet):
+	// the build fails until one appears.
+	Missing []string
+	// Open is set when a package pattern holds "...": a new directory may add a
+	// package the build compiles.
+	Open bool
+
+	root    string            // Query.Root
+	dirs    map[string]bool   // Dirs as a set
+	headers map[string]string // Go file in Dirs → goHeader when go list read it; "" unknown
 }
 
 // Lister runs go list. Its zero value is not usable; use [NewLister].
@@ -170,7 +186,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	}
 	env = append(env, "GOWORK="+gowork)
 
-	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}}
+	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}, missing: map[string]bool{}}
 	r.root, err = filepath.Abs(q.Root)
 	if err != nil {
 		return Inputs{}, err
@@ -179,6 +195,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	if err != nil {
 		r.realRoot = r.root
 	}
+	start := time.Now() // before go list reads a file
 	pkgs, err := r.list(ctx, q.Patterns)
 	if err != nil {
 		return Inputs{}, err
@@ -190,6 +207,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 		return Inputs{}, err
 	}
 	for round := 0; ; round++ {
+		r.round = round
 		extra := r.add(pkgs)
 		if len(extra) == 0 {
 			break
@@ -203,7 +221,21 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 			return Inputs{}, err
 		}
 	}
-	return Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees))}, nil
+	in := Inputs{
+		Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)),
+		Missing: slices.Sorted(maps.Keys(r.missing)), root: r.root, dirs: r.dirs,
+	}
+	for _, f := range moduleFiles(q) {
+		if rel, ok := r.rel(f); ok {
+			in.Files = append(in.Files, rel)
+		}
+	}
+	slices.Sort(in.Files)
+	for _, p := range q.Patterns {
+		in.Open = in.Open || strings.Contains(p, "...")
+	}
+	in.recordHeaders(start)
+	return in, nil
 }
 
 // resolver is one Inputs call.
@@ -214,6 +246,8 @@ type resolver struct {
 	root, realRoot string
 	seen           map[string]bool // import paths listed
 	dirs, trees    map[string]bool
+	missing        map[string]bool // import paths of the build no package provides
+	round          int             // 0: the build's own packages; later: imports of files the host left out
 }
 
 // list runs go list -deps -e: a package that does not load (a syntax error in its
@@ -297,6 +331,10 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 		r.seen[p.ImportPath] = true
 	}
 	for _, p := range pkgs {
+		// A package only another toolchain has is not one the context can provide.
+		if p.Dir == "" && p.Error != nil && !p.Standard && r.round == 0 {
+			r.missing[p.ImportPath] = true
+		}
 		if p.Standard || p.Dir == "" {
 			continue
 		}
