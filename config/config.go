@@ -132,6 +132,11 @@ type Target struct {
 	Cache Cache `yaml:"cache" json:"cache"`
 	// Run is nil when the target is only built.
 	Run *Run `yaml:"run" json:"run"`
+	// Only, when set, are the context paths the target's build reads (files or
+	// directories with everything below them, slash-separated, relative to the
+	// context, clean): only they are sent to BuildKit and only their changes rebuild
+	// the target. Nil: devloop finds out (Go builds) or sends the whole context.
+	Only []string `yaml:"only" json:"only"`
 }
 
 // Run says how to run a target's output.
