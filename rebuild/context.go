@@ -37,10 +37,14 @@ type Subset struct {
 var alwaysSent = []string{".dockerignore"}
 
 // contextFS is the context BuildKit's file sync serves for req: the context directory
-// (narrowed to req.Only when set), less req.Excludes and what req.Skip leaves out.
+// (walked from req.Stats when set, narrowed to req.Only when set), less req.Excludes
+// and what req.Skip leaves out.
 func contextFS(req Request) (fsutil.FS, error) {
-	ctxFS, err := fsutil.NewFS(req.Context)
-	if err != nil {
+	var ctxFS fsutil.FS
+	var err error
+	if c := req.Stats; c != nil && c.root == filepath.Clean(req.Context) {
+		ctxFS = c.FS()
+	} else if ctxFS, err = fsutil.NewFS(req.Context); err != nil {
 		return nil, fmt.Errorf("open build context %s: %w", req.Context, err)
 	}
 	if req.Only != nil {

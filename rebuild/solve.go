@@ -44,7 +44,10 @@ type Request struct {
 	Skip func(rel string, isDir bool) bool
 	// Only, when set, narrows the context to the paths the build reads: nothing else
 	// is sent (see [Subset]). Nil sends the whole context.
-	Only      *Subset
+	Only *Subset
+	// Stats, when set, serves the context walk from memory (see [StatCache]); it
+	// must be the cache of Context.
+	Stats     *StatCache
 	CacheFrom []string // cache specs: "type=registry,ref=…" (see [CheckCacheSpec])
 	CacheTo   []string
 	Secrets   map[string]Secret
