@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/godeps"
+	"github.com/devloop/devloop/rebuild"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -36,11 +38,16 @@ type targetInputs struct {
 	log         *zap.Logger
 	kick        chan struct{} // asks run for a refresh
 
+	// narrow: Build sends each target only its inputs, and affects skips a narrowed
+	// target a change cannot reach (see narrow.go).
+	narrow bool
+
 	mu        sync.Mutex
 	cfg       *config.Config
 	targets   []*config.Target
 	cfgGen    int                         // counts reconfigure calls
 	sets      map[string]*godeps.InputSet // target → its inputs; missing: unknown
+	subsets   map[string]*narrowing       // target → the context its build reads; missing: the whole context
 	printed   map[string]string           // target → the reason last printed
 	pending   map[string]uint64           // changed paths (overflowPath for unknown ones) → sequence number when recorded
 	seq       uint64                      // the last sequence number given
@@ -53,7 +60,7 @@ type targetInputs struct {
 func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, dfs *dockerfile.Cache, notices io.Writer, log *zap.Logger) *targetInputs {
 	return &targetInputs{
 		cfg: cfg, targets: targets, platform: platform, dockerfiles: dfs, lister: godeps.NewLister(), notices: notices, log: log,
-		kick: make(chan struct{}, 1), sets: map[string]*godeps.InputSet{}, printed: map[string]string{},
+		kick: make(chan struct{}, 1), sets: map[string]*godeps.InputSet{}, subsets: map[string]*narrowing{}, printed: map[string]string{},
 		pending: map[string]uint64{}, updated: make(chan struct{}),
 	}
 }
@@ -115,6 +122,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 
 	df, dfErr := ti.dockerfiles.Load(cfg.Dockerfile)
 	next := map[string]*godeps.InputSet{}
+	subsets := map[string]*narrowing{}
 	reasons := map[string]string{}
 	cache := map[string]godepsResult{}
 	// go list may download modules the host lacks; a refresh must end, and a target
@@ -122,7 +130,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
 	for _, t := range targets {
-		set, reason := ti.inputsOf(lctx, cfg, df, dfErr, t, cache)
+		set, n, reason := ti.inputsOf(lctx, cfg, df, dfErr, t, cache)
 		if ctx.Err() != nil {
 			return // shutting down: a half-done answer is no answer
 		}
@@ -131,7 +139,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 			ti.log.Debug("target inputs unknown", zap.String("target", t.Name), zap.String("reason", reason))
 			continue
 		}
-		next[t.Name] = set
+		next[t.Name], subsets[t.Name] = set, n
 	}
 
 	ti.mu.Lock()
@@ -141,7 +149,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 		ti.mu.Unlock()
 		return // learnt with a config reloaded since: the next refresh counts
 	}
-	ti.sets = next
+	ti.sets, ti.subsets = next, subsets
 	for p, s := range ti.pending {
 		if s <= start {
 			delete(ti.pending, p)
@@ -170,19 +178,25 @@ type godepsResult struct {
 	err error
 }
 
-// inputsOf learns target t's inputs; reason says why they are unknown.
-func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*godeps.InputSet, string) {
+// inputsOf learns target t's inputs and the context its build reads; reason says why
+// they are unknown. A target with only: in devloop.yaml reads what it lists.
+func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*godeps.InputSet, *narrowing, string) {
+	if len(t.Only) > 0 {
+		return godeps.NewInputSet(t.Only...), &narrowing{subset: rebuild.Subset{Trees: slices.Clone(t.Only)}}, ""
+	}
 	if dfErr != nil {
-		return nil, dfErr.Error()
+		return nil, nil, dfErr.Error()
 	}
 	in, err := golang.InputsOf(df, golang.Options{
 		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
 	})
 	if err != nil {
-		return nil, err.Error()
+		return nil, nil, err.Error()
 	}
 	set := godeps.NewInputSet(in.Reads...)
+	n := &narrowing{subset: rebuild.Subset{Trees: slices.Clone(in.Reads)}}
 	for _, b := range in.Go {
+		n.addBuild(cfg.Context, b.Dir, b.GoMod)
 		for _, env := range b.Configs() {
 			q := godeps.Query{
 				Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
@@ -195,17 +209,20 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 				cache[key] = r
 			}
 			if r.err != nil {
-				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
+				return nil, nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
+			n.add(r.in)
 		}
 	}
-	return set, ""
+	return set, n, ""
 }
 
 // affects implements loop.Options.Affects with inputs learnt after every earlier
-// change (see godeps.Affects for the decision). The loop asks once per target for the
-// same paths, which changed has recorded.
+// change (see godeps.Affects for the decision). A narrowed target (see narrow.go) is
+// affected only by a change in the context its build reads, judged with inputs that
+// hold after this change too. The loop asks once per target for the same paths,
+// which changed has recorded.
 func (ti *targetInputs) affects(target string, paths []string) bool {
 	batch := make(map[string]bool, len(paths))
 	for _, p := range paths {
@@ -231,6 +248,11 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		}
 		<-updated
 		ti.mu.Lock()
+	}
+	if ti.narrow {
+		if affected, ok := ti.narrowedAffectsLocked(target, paths); ok {
+			return affected
+		}
 	}
 	return godeps.Affects(ti.sets, target, paths)
 }

@@ -30,6 +30,9 @@ type Subset struct {
 	Dirs []string
 	// Trees are files or directories sent with everything below them.
 	Trees []string
+	// Exist are directories that must exist in the build, without their files (the
+	// directory a command runs in).
+	Exist []string
 }
 
 // alwaysSent are the context paths every solve needs whatever the subset: the
@@ -108,6 +111,13 @@ func newSubsetFS(inner fsutil.FS, root string, s Subset) (*subsetFS, error) {
 			return nil, fmt.Errorf("subset directory %q is outside the context", d)
 		}
 		f.dirs[d] = true
+		f.addAncestors(d, true)
+	}
+	for _, d := range s.Exist {
+		d, ok := cleanSubsetPath(d)
+		if !ok {
+			return nil, fmt.Errorf("subset directory %q is outside the context", d)
+		}
 		f.addAncestors(d, true)
 	}
 	for _, t := range append(slices.Clone(s.Trees), alwaysSent...) {

@@ -93,6 +93,7 @@ func TestSubsetFS(t *testing.T) {
 			Subset{Dirs: []string{"."}},
 			".dockerignore README.md go.mod go.sum main.go"},
 		{"paths that do not exist", Subset{Dirs: []string{"nope"}, Trees: []string{"gone/file"}}, ".dockerignore"},
+		{"directories that must exist, without their files", Subset{Exist: []string{"cmd/server", "."}}, ".dockerignore cmd cmd/server"},
 		{"unclean paths", Subset{Dirs: []string{"./cmd/client/"}, Trees: []string{"/assets/d2"}},
 			".dockerignore assets assets/d2 assets/d2/f2.txt cmd cmd/client cmd/client/main.go"},
 	}

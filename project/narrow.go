@@ -1,0 +1,210 @@
+package project
+
+import (
+	"context"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/devloop/devloop/godeps"
+	"github.com/devloop/devloop/internal/ospath"
+	"github.com/devloop/devloop/rebuild"
+	"go.uber.org/zap"
+)
+
+// narrowing is the part of the build context a target's build reads, as a refresh
+// learnt it: what devloop.yaml's only: lists, or, for a target whose inputs are
+// known, the paths its stages copy, bind or read and everything its go builds read —
+// the packages' directories, embedded trees, module files, the directories the go
+// commands run in and the VCS directories go build stamps from. Only that is sent
+// to BuildKit (rebuild.Request.Only), and a change outside it cannot reach the
+// target.
+//
+// The go list answers hold until a change alters what they would say (a new import,
+// a module file, see godeps.Inputs.Holds): the narrowing is used only while every
+// change recorded since they were learnt leaves them holding, and is learnt again
+// first otherwise.
+type narrowing struct {
+	subset rebuild.Subset
+	goIn   []godeps.Inputs // the answers the subset rests on
+}
+
+// add adds one go build configuration's answer.
+func (n *narrowing) add(in godeps.Inputs) {
+	n.subset.Dirs = append(n.subset.Dirs, in.Dirs...)
+	n.subset.Trees = append(n.subset.Trees, in.Trees...)
+	n.subset.Trees = append(n.subset.Trees, in.Files...)
+	n.goIn = append(n.goIn, in)
+}
+
+// vcsDirs are the version control directories go build looks for to stamp a binary
+// (cmd/go's vcs package).
+var vcsDirs = []string{".git", ".hg", ".svn", ".bzr", ".fossil", "_FOSSIL_"}
+
+// addBuild adds what a go build reads besides its packages: the directory it runs in
+// (a RUN cd there must find it) and, for VCS stamping, the version control
+// directories of its module's directory and of every directory above it in the
+// context.
+func (n *narrowing) addBuild(root, dir, goMod string) {
+	if rel, ok := ospath.Child(root, dir); ok {
+		n.subset.Exist = append(n.subset.Exist, filepath.ToSlash(rel))
+	}
+	if goMod == "" {
+		return
+	}
+	for d := filepath.Dir(goMod); ; d = filepath.Dir(d) {
+		rel, ok := ospath.Child(root, d)
+		if !ok {
+			return
+		}
+		for _, v := range vcsDirs {
+			if _, err := os.Lstat(filepath.Join(d, v)); err == nil {
+				n.subset.Trees = append(n.subset.Trees, path.Join(filepath.ToSlash(rel), v))
+			}
+		}
+		if rel == "." {
+			return
+		}
+	}
+}
+
+// covers reports whether a change of p (slash-separated, relative to the context)
+// lies in the narrowing: a file of one of its directories, a path in one of its
+// trees, or the ignore file the solve always sends.
+func (n *narrowing) covers(p string) bool {
+	if p == ".dockerignore" {
+		return true
+	}
+	for _, d := range n.subset.Dirs {
+		if path.Dir(p) == path.Clean(d) {
+			return true
+		}
+	}
+	for _, t := range n.subset.Trees {
+		if _, in := ospath.Child(path.Clean(t), p); in {
+			return true
+		}
+	}
+	return false
+}
+
+// subset returns the context target's build reads, valid after every change recorded
+// so far, or nil when it is not known (the whole context is sent). It may wait for a
+// refresh; the error is ctx's.
+func (ti *targetInputs) subset(ctx context.Context, target string) (*rebuild.Subset, error) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	n, err := ti.currentLocked(ctx, target)
+	if n == nil {
+		return nil, err
+	}
+	s := n.subset
+	return &s, nil
+}
+
+// currentLocked returns target's narrowing once it holds for every change recorded
+// so far: a change since the last refresh that the go list answers may not survive
+// (godeps.Inputs.Holds), a changed Dockerfile or lost events wait for a refresh that
+// has seen them. Nil: the target's inputs are unknown, or ctx ended (the error).
+// ti.mu is held; it is released while waiting and while files are read.
+func (ti *targetInputs) currentLocked(ctx context.Context, target string) (*narrowing, error) {
+	for {
+		if err := ti.awaitLocked(ctx, func() bool { return ti.refreshed }); err != nil {
+			return nil, err
+		}
+		n := ti.subsets[target]
+		if n == nil {
+			return nil, nil
+		}
+		dockerfile := ti.dockerfileRel()
+		var since []string
+		var last uint64 // the last change a refresh must have seen, if one is needed
+		stale := false
+		for p, s := range ti.pending {
+			if s <= ti.doneSeq {
+				continue
+			}
+			since = append(since, p)
+			last = max(last, s)
+			stale = stale || p == overflowPath || p == dockerfile
+		}
+		if !stale && len(since) > 0 && len(n.goIn) > 0 {
+			done := ti.doneSeq
+			ti.mu.Unlock()
+			holds := true
+			for _, in := range n.goIn {
+				if ok, why := in.Holds(since); !ok {
+					ti.log.Debug("learning target inputs again first", zap.String("target", target), zap.String("why", why))
+					holds = false
+					break
+				}
+			}
+			ti.mu.Lock()
+			if ti.doneSeq != done {
+				continue // a refresh completed meanwhile: look at its answer
+			}
+			stale = !holds
+		}
+		if !stale {
+			return n, nil
+		}
+		if err := ti.awaitLocked(ctx, func() bool { return ti.refreshed && ti.doneSeq >= last }); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// narrowedAffects decides, ti.mu held, whether a change of paths reaches a target
+// whose narrowing is known: only through a path in it or the Dockerfile. ok is false
+// when the target is not narrowed (its inputs are unknown): godeps.Affects decides.
+func (ti *targetInputs) narrowedAffectsLocked(target string, paths []string) (affected, ok bool) {
+	n, _ := ti.currentLocked(context.Background(), target)
+	if n == nil {
+		return false, false
+	}
+	dockerfile := ti.dockerfileRel()
+	for _, p := range paths {
+		if p == dockerfile || n.covers(p) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// awaitLocked waits, ti.mu held, until done (called with ti.mu held) reports true,
+// asking for refreshes meanwhile. It returns ctx's error if ctx ends first, and nil
+// at once when run has returned (no refresh will come).
+func (ti *targetInputs) awaitLocked(ctx context.Context, done func() bool) error {
+	for !ti.stopped && !done() {
+		updated := ti.updated
+		ti.mu.Unlock()
+		select {
+		case ti.kick <- struct{}{}:
+		default: // a refresh is already asked for
+		}
+		var err error
+		select {
+		case <-updated:
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+		}
+		ti.mu.Lock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dockerfileRel is the Dockerfile's path as the watcher reports it: relative to the
+// context, slash-separated ("../Dockerfile" outside it).
+func (ti *targetInputs) dockerfileRel() string {
+	if ti.cfg == nil {
+		return ""
+	}
+	rel, err := filepath.Rel(ti.cfg.Context, ti.cfg.Dockerfile)
+	if err != nil {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}
