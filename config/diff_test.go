@@ -102,7 +102,9 @@ func TestDiff(t *testing.T) {
 		},
 		{
 			name: "only added",
-			edit: func(s string) string { return strings.Replace(s, "stage: client\n", "stage: client\n    only: [cmd/client]\n", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "stage: client\n", "stage: client\n    only: [cmd/client]\n", 1)
+			},
 			want: []Change{{Field: "targets.client.only", Op: Added, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
 		},
 		{

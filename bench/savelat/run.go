@@ -35,10 +35,10 @@ type settings struct {
 	// files the build does not read added to each copy.
 	Extra []extraSpec `json:"extra,omitempty"`
 	// Daemon is the BuildKit address whose daemon's CPU time is measured per edit.
-	Daemon   string    `json:"daemon,omitempty"`
-	Progress io.Writer `json:"-"`
-	round        int           // 1-based round of the current measure (log file names)
-	firstEdit    int           // edits made in earlier rounds: save modes keep alternating across rounds
+	Daemon    string    `json:"daemon,omitempty"`
+	Progress  io.Writer `json:"-"`
+	round     int       // 1-based round of the current measure (log file names)
+	firstEdit int       // edits made in earlier rounds: save modes keep alternating across rounds
 }
 
 // splitEdits spreads n edits over rounds as evenly as possible, earlier rounds first.
