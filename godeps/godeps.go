@@ -82,6 +82,8 @@ type Inputs struct {
 	// Missing are the import paths the build imports that no package provides (yet):
 	// the build fails until one appears.
 	Missing []string
+	// Embeds are the files the packages embed (all of them lie in Dirs).
+	Embeds []string
 	// Open is set when a package pattern holds "...": a new directory may add a
 	// package the build compiles.
 	Open bool
@@ -191,7 +193,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	}
 	env = append(env, "GOWORK="+gowork)
 
-	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}, missing: map[string]bool{}}
+	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}, missing: map[string]bool{}, embeds: map[string]bool{}}
 	r.root, err = filepath.Abs(q.Root)
 	if err != nil {
 		return Inputs{}, err
@@ -228,7 +230,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	}
 	in := Inputs{
 		Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)),
-		Missing: slices.Sorted(maps.Keys(r.missing)), root: r.root, dirs: r.dirs,
+		Missing: slices.Sorted(maps.Keys(r.missing)), Embeds: slices.Sorted(maps.Keys(r.embeds)), root: r.root, dirs: r.dirs,
 	}
 	for _, f := range moduleFiles(q) {
 		if rel, ok := r.rel(f); ok {
@@ -252,6 +254,7 @@ type resolver struct {
 	seen           map[string]bool // import paths listed
 	dirs, trees    map[string]bool
 	missing        map[string]bool // import paths of the build no package provides
+	embeds         map[string]bool // files the packages embed
 	round          int             // 0: the build's own packages; later: imports of files the host left out
 }
 
@@ -350,6 +353,7 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 		r.dirs[rel] = true
 		for _, f := range p.EmbedFiles {
 			r.dirs[path.Join(rel, path.Dir(filepath.ToSlash(f)))] = true
+			r.embeds[path.Join(rel, filepath.ToSlash(f))] = true
 		}
 		for _, pat := range p.EmbedPatterns {
 			if t := embedTree(pat); t != "" {

@@ -91,6 +91,14 @@ func TestHolds(t *testing.T) {
 // TestHoldsChangedWhileListing: a file that changed after go list started has no
 // trusted header, so the next change to it needs a new answer even when its header
 // looks the same.
+func TestInputsEmbeds(t *testing.T) {
+	dir := holdsProject(t)
+	in := mustInputs(t, NewLister(), holdsQuery(dir, "./cmd/server"))
+	if got := strings.Join(in.Embeds, ","); got != "cmd/server/banner.txt" {
+		t.Errorf("Embeds = %s, want cmd/server/banner.txt", got)
+	}
+}
+
 func TestHoldsChangedWhileListing(t *testing.T) {
 	dir := holdsProject(t)
 	in := mustInputs(t, NewLister(), holdsQuery(dir, "./cmd/server"))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/devloop/devloop/godeps"
 	"github.com/devloop/devloop/internal/ospath"
@@ -27,6 +28,10 @@ import (
 type narrowing struct {
 	subset rebuild.Subset
 	goIn   []godeps.Inputs // the answers the subset rests on
+	// tests: the subset's Dirs are Go packages' (their _test.go files are sent but
+	// go build reads none of them), embeds the files they embed.
+	tests  bool
+	embeds map[string]bool
 }
 
 // add adds one go build configuration's answer.
@@ -35,6 +40,13 @@ func (n *narrowing) add(in godeps.Inputs) {
 	n.subset.Trees = append(n.subset.Trees, in.Trees...)
 	n.subset.Trees = append(n.subset.Trees, in.Files...)
 	n.goIn = append(n.goIn, in)
+	n.tests = true
+	if n.embeds == nil {
+		n.embeds = map[string]bool{}
+	}
+	for _, e := range in.Embeds {
+		n.embeds[e] = true
+	}
 }
 
 // vcsDirs are the version control directories go build looks for to stamp a binary
@@ -69,14 +81,16 @@ func (n *narrowing) addBuild(root, dir, goMod string) {
 }
 
 // covers reports whether a change of p (slash-separated, relative to the context)
-// lies in the narrowing: a file of one of its directories, a path in one of its
-// trees, or the ignore file the solve always sends.
+// can reach the build: p lies in one of the narrowing's trees, is a file of one of
+// its directories — except a _test.go file of a Go package that its go build does not
+// embed (go build reads none) — or is the ignore file the solve always sends.
 func (n *narrowing) covers(p string) bool {
 	if p == ".dockerignore" {
 		return true
 	}
+	goTest := n.tests && strings.HasSuffix(p, "_test.go") && !n.embeds[p]
 	for _, d := range n.subset.Dirs {
-		if path.Dir(p) == path.Clean(d) {
+		if path.Dir(p) == path.Clean(d) && !goTest {
 			return true
 		}
 	}

@@ -106,6 +106,7 @@ func TestNarrowedAffects(t *testing.T) {
 		{"internal/extra/extra.go", false, false, true},
 		{"README.md", false, false, true},
 		{"cmd/server/banner.txt", true, false, true},
+		{"cmd/server/main_test.go", false, false, true},
 		{"cmd/server/os_linux.go", true, false, true},
 		{"config/motd.txt", true, false, true},
 		{"go.mod", true, false, true},

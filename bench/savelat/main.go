@@ -20,6 +20,15 @@
 //	devloop-nopin   `devloop up --pin=false` (images resolved on every build)
 //	devloop-image   `devloop up` with builder.frontend: image (the # syntax image on every build)
 //	devloop-debounce50  `devloop up` with watch.debounce: 50ms (the earlier default)
+//	devloop-whole   `devloop up --narrow-context=false` (the whole context sent to every target)
+//	devloop-walk    `devloop up --narrow-context=false --context-cache=false` (and walked on every build)
+//	devloop-debounce0   `devloop up` with watch.debounce: 0s (a build at the first event of a save)
+//
+// With --extra-files every loop is also measured with that many files the build does
+// not read added to its copy (the context-scale run of issue 15; --extra-layout says
+// where: data files under assets/, or Go packages the server does not import), and the
+// report gives each devloop loop's CPU time per edit in devloop and in buildkitd, its
+// ratio to the same loop without extra files, and a save of one of the extra files.
 //
 // For the devloop loops it also reports the per-phase medians from devloop's status
 // lines and makes three saves that must restart nothing: a _test.go file, a file the
@@ -28,6 +37,7 @@
 // Usage:
 //
 //	savelat [--n 10] [--rounds 2] [--loops floor,naive,air,devloop,devloop-server] [--json FILE] …
+//	savelat --loops floor,devloop,devloop-walk --extra-files 0,10000,50000,100000 --extra-layout assets,package
 //
 // The naive loop needs BUILDKIT_HOST and buildctl, devloop a BuildKit daemon; `make
 // bench` provides both. Every process the harness starts runs in a process group of its

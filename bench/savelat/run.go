@@ -77,7 +77,8 @@ func mergeRound(acc, r loopResult) loopResult {
 }
 
 // loopNames are the loops a run can measure, in report order.
-var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50"}
+var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50",
+	"devloop-whole", "devloop-walk", "devloop-debounce0"}
 
 // reloader is one loop under test.
 type reloader interface {
@@ -160,11 +161,15 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 	case "air":
 		return &procLoop{e: e, argv: []string{s.Air, "-c", ".air.toml"}, config: ".air.toml",
 			body: airConfig(e.addr), grace: 10 * time.Second}, nil
-	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50":
-		// devloop-all, devloop-nopin, devloop-image and devloop-debounce50 are the
-		// "before" of four optimizations: every target rebuilt on every change, images
-		// resolved on every build, the # syntax frontend image started on every build,
-		// and the earlier 50 ms debounce default.
+	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50",
+		"devloop-whole", "devloop-walk", "devloop-debounce0":
+		// devloop-all, devloop-nopin, devloop-image, devloop-debounce50, devloop-whole
+		// and devloop-walk are the "before" of six optimizations: every target rebuilt
+		// on every change, images resolved on every build, the # syntax frontend image
+		// started on every build, the earlier 50 ms debounce default, the whole
+		// context sent to every target (issue 15, direction 1), and that whole context
+		// walked on every build (direction 2). devloop-debounce0 tries a build at the
+		// first event of a burst (direction 3).
 		argv := []string{s.Devloop, "up"}
 		frontend, debounce := "", ""
 		switch name {
@@ -176,6 +181,12 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 			frontend = "image"
 		case "devloop-debounce50":
 			debounce = "50ms"
+		case "devloop-whole":
+			argv = append(argv, "--narrow-context=false")
+		case "devloop-walk":
+			argv = append(argv, "--narrow-context=false", "--context-cache=false")
+		case "devloop-debounce0":
+			debounce = "0s"
 		}
 		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
 			body: devloopConfig(e.addr, name == "devloop-server", frontend, debounce), isBusy: devloopBusy,
