@@ -95,10 +95,23 @@ func writeNarrowProject(t *testing.T) string {
 	dir := t.TempDir()
 	files := narrowFiles()
 	files["devloop.yaml"] = narrowYAML
+	writeTree(t, dir, files)
+	return dir
+}
+
+// writeTree writes files (relative paths → content) into dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		e2etest.WriteFile(t, filepath.Join(dir, name), content)
 	}
-	return dir
+}
+
+// readTrimmed returns a file's content without surrounding white space, "" if it
+// cannot be read (not yet exported).
+func readTrimmed(name string) string {
+	b, _ := os.ReadFile(name)
+	return strings.TrimSpace(string(b))
 }
 
 // reTransfer matches BuildKit's progress line for a context transfer.
@@ -175,8 +188,7 @@ func TestUpNarrowedContext(t *testing.T) {
 		}
 		check := func() string {
 			if s.file != "" {
-				b, _ := os.ReadFile(s.file)
-				return strings.TrimSpace(string(b))
+				return readTrimmed(s.file)
 			}
 			return output(t, server)
 		}
@@ -247,14 +259,9 @@ COPY --from=pages /out/site.txt /
 	for i := range 1000 {
 		files[fmt.Sprintf("assets/f%04d.txt", i)] = strings.Repeat("a", 1000) + "\n"
 	}
-	for name, content := range files {
-		e2etest.WriteFile(t, filepath.Join(dir, name), content)
-	}
+	writeTree(t, dir, files)
 	site := filepath.Join(dir, "out", "site.txt")
-	read := func() string {
-		b, _ := os.ReadFile(site)
-		return strings.TrimSpace(string(b))
-	}
+	read := func() string { return readTrimmed(site) }
 	up := startUp(t, dir, "--progress", "plain")
 	up.WaitFirstBuild(5 * time.Minute)
 	if got := read(); got != "index v1\ncss v1" {
@@ -297,14 +304,9 @@ COPY --from=all /out/all.txt /
 `,
 		"devloop.yaml": "targets:\n  all:\n    stage: out\n    output: out\nwatch:\n  ignore: [\"**/*.md\"]\n  debounce: 50ms\n  on_busy: queue\n",
 	}
-	for name, content := range files {
-		e2etest.WriteFile(t, filepath.Join(dir, name), content)
-	}
+	writeTree(t, dir, files)
 	all := filepath.Join(dir, "out", "all.txt")
-	read := func() string {
-		b, _ := os.ReadFile(all)
-		return strings.TrimSpace(string(b))
-	}
+	read := func() string { return readTrimmed(all) }
 	// inPlace writes like an editor that keeps the inode: one event, in the file's
 	// directory only.
 	inPlace := func(name, content string) {
