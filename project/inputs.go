@@ -240,6 +240,17 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		if ti.refreshed && ti.doneSeq >= needed {
 			break
 		}
+		if ti.refreshed {
+			// Earlier changes that leave every go list answer holding (a data file,
+			// the body of a function) need no new answer.
+			holds, _, retry := ti.answersHoldLocked(ti.allAnswers(), func(p string) bool { return !batch[p] })
+			if retry {
+				continue
+			}
+			if holds {
+				break
+			}
+		}
 		updated := ti.updated
 		ti.mu.Unlock()
 		select {

@@ -130,42 +130,61 @@ func (ti *targetInputs) currentLocked(ctx context.Context, target string) (*narr
 		if n == nil {
 			return nil, nil
 		}
-		dockerfile := ti.dockerfileRel()
-		var since []string
-		var last uint64 // the last change a refresh must have seen, if one is needed
-		stale := false
-		for p, s := range ti.pending {
-			if s <= ti.doneSeq {
-				continue
-			}
-			since = append(since, p)
-			last = max(last, s)
-			stale = stale || p == overflowPath || p == dockerfile
-		}
-		if !stale && len(since) > 0 && len(n.goIn) > 0 {
-			done := ti.doneSeq
-			ti.mu.Unlock()
-			holds := true
-			for _, in := range n.goIn {
-				if ok, why := in.Holds(since); !ok {
-					ti.log.Debug("learning target inputs again first", zap.String("target", target), zap.String("why", why))
-					holds = false
-					break
-				}
-			}
-			ti.mu.Lock()
-			if ti.doneSeq != done {
-				continue // a refresh completed meanwhile: look at its answer
-			}
-			stale = !holds
-		}
-		if !stale {
+		holds, last, retry := ti.answersHoldLocked(n.goIn, func(string) bool { return true })
+		switch {
+		case retry:
+			continue // a refresh completed meanwhile: look at its answer
+		case holds:
 			return n, nil
 		}
 		if err := ti.awaitLocked(ctx, func() bool { return ti.refreshed && ti.doneSeq >= last }); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// answersHoldLocked reports, ti.mu held, whether the go list answers survive every
+// change recorded since the last refresh that include selects: none of them is the
+// Dockerfile or lost events, and each answer holds (godeps.Inputs.Holds). last is the
+// last such change, which a refresh must have seen otherwise. ti.mu is released while
+// files are read; retry is set when a refresh completed meanwhile, and the caller
+// must look again.
+func (ti *targetInputs) answersHoldLocked(answers []godeps.Inputs, include func(path string) bool) (holds bool, last uint64, retry bool) {
+	dockerfile := ti.dockerfileRel()
+	var since []string
+	stale := false
+	for p, s := range ti.pending {
+		if s <= ti.doneSeq || !include(p) {
+			continue
+		}
+		since = append(since, p)
+		last = max(last, s)
+		stale = stale || p == overflowPath || p == dockerfile
+	}
+	if stale || len(since) == 0 || len(answers) == 0 {
+		return !stale, last, false
+	}
+	done := ti.doneSeq
+	ti.mu.Unlock()
+	holds = true
+	for _, in := range answers {
+		if ok, why := in.Holds(since); !ok {
+			ti.log.Debug("target inputs must be learnt again", zap.String("why", why))
+			holds = false
+			break
+		}
+	}
+	ti.mu.Lock()
+	return holds, last, ti.doneSeq != done
+}
+
+// allAnswers are the go list answers of every target whose inputs are known.
+func (ti *targetInputs) allAnswers() []godeps.Inputs {
+	var all []godeps.Inputs
+	for _, n := range ti.subsets {
+		all = append(all, n.goIn...)
+	}
+	return all
 }
 
 // narrowedAffects decides, ti.mu held, whether a change of paths reaches a target
