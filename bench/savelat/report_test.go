@@ -64,6 +64,7 @@ func TestReportScale(t *testing.T) {
 		return l
 	}
 	big := withExtra("devloop", 100000, 1300, cpuUse{Devloop: 2 * time.Second, Daemon: 1500 * time.Millisecond})
+	big.PeakRSS = 42 << 20
 	big.Checks = []noopCheck{{Name: "extra file the build does not read", Path: "assets/d0250/f000.txt", Want: "no restart", Pass: true,
 		Activity: devloopActivity{Builds: 1, Starts: map[string]int{}}, Work: 300 * time.Millisecond}}
 	r := &report{
@@ -79,8 +80,8 @@ func TestReportScale(t *testing.T) {
 	r.write(&b)
 	got := b.String()
 	for _, want := range []string{
-		"| devloop +50k assets | 50000 (assets) | 1 | 1.050s | 1.05× | 0.12s | 0.16s |",
-		"| devloop +100k assets | 100000 (assets) | 1 | 1.300s | 1.30× | 2.00s | 1.50s |",
+		"| devloop +50k assets | 50000 (assets) | 1 | 1.050s | 1.05× | 0.12s | 0.16s | - |",
+		"| devloop +100k assets | 100000 (assets) | 1 | 1.300s | 1.30× | 2.00s | 1.50s | 42 MB |",
 		"| devloop +50k assets / devloop | 1.05× | ≤ 1.10× | met |",
 		"| devloop +100k assets: save of `assets/d0250/f000.txt` (1 build(s), 0 restart(s)) | done after 0.300s | no restart, ≤ 0.200s | missed by 50% |",
 		"| devloop / floor | 1.67× | ≤ 1.15× | missed by 45% |",

@@ -66,6 +66,7 @@ func mergeRound(acc, r loopResult) loopResult {
 		acc.Samples = append(acc.Samples, s)
 	}
 	acc.Startup = max(acc.Startup, r.Startup)
+	acc.PeakRSS = max(acc.PeakRSS, r.PeakRSS)
 	acc.Summary = summarize(acc.latencies())
 	acc.CPU = cpuMedians(acc.Samples)
 	if strings.HasPrefix(acc.Loop, "devloop") {
@@ -133,6 +134,7 @@ type loopResult struct {
 	Phases  []phaseRow    `json:"phases,omitempty"`
 	Checks  []noopCheck   `json:"noop_checks,omitempty"`
 	CPU     *cpuUse       `json:"cpu_median,omitempty"` // per edit
+	PeakRSS int64         `json:"devloop_peak_rss_bytes,omitempty"`
 	Error   string        `json:"error,omitempty"`
 	// LastOutput is the loop's last output lines when it failed.
 	LastOutput []string `json:"last_output,omitempty"`
@@ -330,6 +332,7 @@ func measure(ctx context.Context, s *settings, name string, extra extraSpec) (re
 			return fail(err, e.log)
 		}
 	}
+	res.PeakRSS = peakRSS(meter.devloop)
 	return res
 }
 

@@ -298,7 +298,7 @@ func (r *report) writeScale(w io.Writer) {
 		return nil
 	}
 	fmt.Fprintf(w, "\ncontext scale (extra files the build does not read; CPU time per edit, median, from the save until the loop was idle):\n\n")
-	fmt.Fprintf(w, "| loop | extra files | n | median | vs none | devloop CPU | buildkitd CPU |\n|---|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Fprintf(w, "| loop | extra files | n | median | vs none | devloop CPU | buildkitd CPU | devloop peak RSS |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	var goals []string
 	for _, l := range r.Loops {
 		extra := "-"
@@ -318,7 +318,11 @@ func (r *report) writeScale(w io.Writer) {
 		if l.CPU != nil {
 			dcpu, bcpu = cpuSeconds(l.CPU.Devloop), cpuSeconds(l.CPU.Daemon)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n", l.Loop, extra, l.Summary.N, seconds(l.Summary.Median), vs, dcpu, bcpu)
+		rss := "-"
+		if l.PeakRSS > 0 {
+			rss = fmt.Sprintf("%.0f MB", float64(l.PeakRSS)/(1<<20))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", l.Loop, extra, l.Summary.N, seconds(l.Summary.Median), vs, dcpu, bcpu, rss)
 		for _, c := range l.Checks {
 			if l.Extra.Files < unreadGoalFiles || !strings.HasPrefix(c.Name, "extra file") {
 				continue
@@ -341,3 +345,25 @@ func (r *report) writeScale(w io.Writer) {
 
 // cpuSeconds formats a CPU time, 0 included.
 func cpuSeconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// peakRSS is a process's resident-memory high-water mark (VmHWM in /proc/PID/status)
+// in bytes, 0 when it cannot be read.
+func peakRSS(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

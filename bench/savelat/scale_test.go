@@ -68,4 +68,7 @@ func TestParseCPUTime(t *testing.T) {
 	if d, ok := cpuTime(os.Getpid()); !ok || d < 0 {
 		t.Errorf("cpuTime(self) = %v, %v", d, ok)
 	}
+	if rss := peakRSS(os.Getpid()); rss <= 0 {
+		t.Errorf("peakRSS(self) = %d, want > 0", rss)
+	}
 }
