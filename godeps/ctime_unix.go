@@ -3,6 +3,7 @@
 package godeps
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -13,4 +14,14 @@ import (
 func changedBefore(fi os.FileInfo, t time.Time) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && changeTime(st).Before(t)
+}
+
+// fileStamp identifies a version of fi's file: inode, size, modification and change
+// times (a write always moves the change time).
+func fileStamp(fi os.FileInfo) string {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprint(st.Ino, fi.Size(), fi.ModTime().UnixNano(), changeTime(st).UnixNano())
 }

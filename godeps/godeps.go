@@ -97,8 +97,9 @@ type Inputs struct {
 type Lister struct {
 	goCmd string
 
-	mu      sync.Mutex
-	hostEnv []string // the host's download and cache settings, once known
+	mu          sync.Mutex
+	hostEnv     []string                // the host's download and cache settings, once known
+	headerCache map[string]cachedHeader // Go file → its header, for recordHeaders
 }
 
 // NewLister returns a Lister using the go command on PATH.
@@ -241,7 +242,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	for _, p := range q.Patterns {
 		in.Open = in.Open || strings.Contains(p, "...")
 	}
-	in.recordHeaders(start)
+	l.recordHeaders(&in, start)
 	return in, nil
 }
 

@@ -117,9 +117,15 @@ func (in Inputs) inTree(p string) bool {
 
 // recordHeaders records the header of every Go file in the answer's directories, for
 // Holds. A file whose change time is not before start (when go list began reading)
-// minus ctimeSlack gets no header: go list may have read an earlier version.
-func (in *Inputs) recordHeaders(start time.Time) {
+// minus ctimeSlack gets no header: go list may have read an earlier version. Headers
+// of files unchanged since an earlier answer (same inode, size and times) are reused.
+func (l *Lister) recordHeaders(in *Inputs, start time.Time) {
 	in.headers = map[string]string{}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.headerCache == nil {
+		l.headerCache = map[string]cachedHeader{}
+	}
 	for _, dir := range in.Dirs {
 		entries, err := os.ReadDir(filepath.Join(in.root, filepath.FromSlash(dir)))
 		if err != nil {
@@ -137,13 +143,24 @@ func (in *Inputs) recordHeaders(start time.Time) {
 				in.headers[rel] = ""
 				continue
 			}
+			st := fileStamp(fi)
+			if c, ok := l.headerCache[file]; ok && c.stamp == st {
+				in.headers[rel] = c.header
+				continue
+			}
 			h, err := goHeader(file)
 			if err != nil {
 				h = ""
 			}
 			in.headers[rel] = h
+			l.headerCache[file] = cachedHeader{stamp: st, header: h}
 		}
 	}
+}
+
+// cachedHeader is a file's header and the stamp (inode, size, times) it was read at.
+type cachedHeader struct {
+	stamp, header string
 }
 
 // goHeader digests what of a Go file decides what a build reads: its package clause,

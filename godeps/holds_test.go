@@ -35,8 +35,9 @@ func holdsQuery(dir string, patterns ...string) Query {
 // writes its files right before): their headers are trusted.
 func learn(t *testing.T, q Query) Inputs {
 	t.Helper()
-	in := mustInputs(t, NewLister(), q)
-	in.recordHeaders(time.Now().Add(time.Hour))
+	l := NewLister()
+	in := mustInputs(t, l, q)
+	l.recordHeaders(&in, time.Now().Add(time.Hour))
 	return in
 }
 
@@ -101,8 +102,9 @@ func TestInputsEmbeds(t *testing.T) {
 
 func TestHoldsChangedWhileListing(t *testing.T) {
 	dir := holdsProject(t)
-	in := mustInputs(t, NewLister(), holdsQuery(dir, "./cmd/server"))
-	in.recordHeaders(time.Now().Add(-time.Hour)) // every file changed after that start
+	l := NewLister()
+	in := mustInputs(t, l, holdsQuery(dir, "./cmd/server"))
+	l.recordHeaders(&in, time.Now().Add(-time.Hour)) // every file changed after that start
 	write(t, dir, "internal/greeting/greeting.go", "package greeting\n\nconst Text = \"v2\"\n")
 	if ok, why := in.Holds([]string{"internal/greeting/greeting.go"}); ok || !strings.Contains(why, "while go list ran") {
 		t.Errorf("Holds = %v, %q; want false: the header go list saw is unknown", ok, why)
@@ -177,5 +179,28 @@ func TestGoHeaderCgoPreamble(t *testing.T) {
 	}
 	if b := header("package c\n\n/*\n#cgo CFLAGS: -I../b\n*/\nimport (\n\t\"C\"\n)\n\nfunc F() {}\n"); a == b {
 		t.Error("a parenthesised import with another preamble has the same header")
+	}
+}
+
+// TestHeaderCache: a file unchanged since the last answer is not parsed again; a
+// changed one is.
+func TestHeaderCache(t *testing.T) {
+	dir := holdsProject(t)
+	l := NewLister()
+	in := mustInputs(t, l, holdsQuery(dir, "./cmd/server"))
+	later := time.Now().Add(time.Hour)
+	l.recordHeaders(&in, later)
+	file := filepath.Join(dir, "internal", "greeting", "greeting.go")
+	c := l.headerCache[file]
+	c.header = "marker"
+	l.headerCache[file] = c
+	l.recordHeaders(&in, later)
+	if got := in.headers["internal/greeting/greeting.go"]; got != "marker" {
+		t.Errorf("header of an unchanged file = %q, want the cached one", got)
+	}
+	write(t, dir, "internal/greeting/greeting.go", "package greeting\n\nconst Text = \"v2\"\n")
+	l.recordHeaders(&in, later)
+	if got := in.headers["internal/greeting/greeting.go"]; got == "marker" || got == "" {
+		t.Errorf("header of a changed file = %q, want it parsed again", got)
 	}
 }

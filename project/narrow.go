@@ -2,10 +2,12 @@ package project
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/devloop/devloop/godeps"
 	"github.com/devloop/devloop/internal/ospath"
@@ -102,19 +104,32 @@ func (n *narrowing) covers(p string) bool {
 	return false
 }
 
+// narrowWait bounds how long a build waits for go list to answer (the first time, or
+// again after a change it may not survive): a host that lacks the modules may have to
+// download them. A build that waited this long is sent the whole context.
+const narrowWait = 5 * time.Second
+
 // subset returns the context target's build reads, valid after every change recorded
 // so far, or nil when it is not known (the whole context is sent). It may wait for a
-// refresh; the error is ctx's.
+// refresh, at most narrowWait; the error is ctx's.
 func (ti *targetInputs) subset(ctx context.Context, target string) (*rebuild.Subset, error) {
+	wctx, cancel := context.WithTimeoutCause(ctx, narrowWait, errNarrowWait)
+	defer cancel()
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	n, err := ti.currentLocked(ctx, target)
+	n, err := ti.currentLocked(wctx, target)
+	if errors.Is(err, errNarrowWait) && ctx.Err() == nil {
+		ti.log.Debug("target inputs not learnt in time: sending the whole context", zap.String("target", target))
+		return nil, nil
+	}
 	if n == nil {
 		return nil, err
 	}
 	s := n.subset
 	return &s, nil
 }
+
+var errNarrowWait = errors.New("target inputs not learnt in time")
 
 // currentLocked returns target's narrowing once it holds for every change recorded
 // so far: a change since the last refresh that the go list answers may not survive

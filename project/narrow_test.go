@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
@@ -175,9 +177,9 @@ func TestNarrowingFollowsImports(t *testing.T) {
 	}
 }
 
-// TestNarrowingWaitsForContext: a build waiting for inputs stops waiting when it is
-// superseded.
-func TestNarrowingWaitsForContext(t *testing.T) {
+// TestNarrowingWaits: a build waiting for inputs stops waiting when it is superseded,
+// and after narrowWait builds with the whole context.
+func TestNarrowingWaits(t *testing.T) {
 	ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, io.Discard, zap.NewNop())
 	ti.narrow = true
 	ctx, cancel := context.WithCancel(context.Background())
@@ -185,4 +187,13 @@ func TestNarrowingWaitsForContext(t *testing.T) {
 	if s, err := ti.subset(ctx, "server"); s != nil || err == nil {
 		t.Errorf("subset with no refresh and a cancelled context = %v, %v; want the context's error", s, err)
 	}
+	synctest.Test(t, func(t *testing.T) {
+		ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, io.Discard, zap.NewNop())
+		ti.narrow = true
+		start := time.Now()
+		s, err := ti.subset(context.Background(), "server")
+		if s != nil || err != nil || time.Since(start) != narrowWait {
+			t.Errorf("subset with no refresh = %v, %v after %s; want nil, nil after %s", s, err, time.Since(start), narrowWait)
+		}
+	})
 }
