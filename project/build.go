@@ -127,7 +127,7 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 	}
 	stats, err := p.solver.Solve(ctx, rebuild.Request{
 		Target:     t.Name,
-		Stage:      t.Stage,
+		Stage:      frontendTarget(p.dockerfiles, live.cfg, t),
 		Context:    p.cfg.Context,
 		Dockerfile: p.cfg.Dockerfile,
 		BuildArgs:  t.BuildArgs,

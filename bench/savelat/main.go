@@ -142,6 +142,9 @@ func run(args []string) error {
 	var instances []instance
 	for _, l := range s.Loops {
 		for _, e := range s.Extra {
+			if e.Files > 0 && !slices.Contains(scaleLoops, l) {
+				continue // the loops the context scale does not compare: measured without extra files only
+			}
 			instances = append(instances, instance{l, e})
 		}
 	}

@@ -29,6 +29,11 @@ const (
 	layoutPackage = "package"
 )
 
+// scaleLoops are the loops measured with extra files: devloop, and the "before" of
+// directions 1 and 2 (the whole context sent; the whole context walked). The others
+// (the floor beside them, the other "befores") are measured without.
+var scaleLoops = []string{"devloop", "devloop-whole", "devloop-walk"}
+
 // extraPerDir is how many extra files share a directory.
 const extraPerDir = 200
 
