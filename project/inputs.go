@@ -198,28 +198,36 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 		return nil, nil, err.Error()
 	}
 	set := godeps.NewInputSet(in.Reads...)
-	n := &narrowing{subset: rebuild.Subset{Trees: slices.Clone(in.Reads)}}
 	for _, b := range in.Go {
-		n.addBuild(cfg.Context, b.Dir, b.GoMod)
 		for _, env := range b.Configs() {
-			q := godeps.Query{
-				Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
-				GoMod: b.GoMod, GoWork: b.GoWork,
-			}
-			key := fmt.Sprintf("%#v", q)
-			r, ok := cache[key]
-			if !ok {
-				r.in, r.err = ti.lister.Inputs(ctx, q)
-				cache[key] = r
-			}
+			r := ti.goInputs(ctx, cfg, b, env, cache)
 			if r.err != nil {
 				return nil, nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
-			n.add(r.in)
 			if ce := ti.log.Check(zap.DebugLevel, "target inputs: go build resolved"); ce != nil {
 				ce.Write(zap.String("target", t.Name), zap.String("build", fmt.Sprintf("%s:%d: %s", filepath.Base(df.Path), b.Line, b.Command)),
 					zap.Strings("patterns", b.Patterns), zap.Any("env", env), zap.Strings("packages", r.in.Dirs), zap.Strings("trees", r.in.Trees))
+			}
+		}
+	}
+	// The narrowed context holds what the whole solve reads: the go builds of other
+	// executables in the same stages too, which must compile.
+	var n *narrowing
+	if in.Solve != nil {
+		n = &narrowing{subset: rebuild.Subset{Trees: slices.Clone(in.Solve.Reads)}}
+		for _, b := range in.Solve.Go {
+			n.addBuild(cfg.Context, b.Dir, b.GoMod)
+			for _, env := range b.Configs() {
+				r := ti.goInputs(ctx, cfg, b, env, cache)
+				if r.err != nil {
+					n = nil // unknown: the whole context, as a go build that fails needs
+					break
+				}
+				n.add(r.in)
+			}
+			if n == nil {
+				break
 			}
 		}
 	}
@@ -228,11 +236,26 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	return set, n, ""
 }
 
+// goInputs asks go list, once per refresh, what go build b reads in configuration env.
+func (ti *targetInputs) goInputs(ctx context.Context, cfg *config.Config, b golang.Build, env map[string]string, cache map[string]godepsResult) godepsResult {
+	q := godeps.Query{
+		Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
+		GoMod: b.GoMod, GoWork: b.GoWork,
+	}
+	key := fmt.Sprintf("%#v", q)
+	r, ok := cache[key]
+	if !ok {
+		r.in, r.err = ti.lister.Inputs(ctx, q)
+		cache[key] = r
+	}
+	return r
+}
+
 // affects implements loop.Options.Affects with inputs learnt after every earlier
 // change (see godeps.Affects for the decision). A narrowed target (see narrow.go) is
 // affected only by a change in the context its build reads, judged with inputs that
-// hold after this change too. The loop asks once per target for the same paths,
-// which changed has recorded.
+// hold after this change too, and that godeps.Affects says reaches it. The loop asks
+// once per target for the same paths, which changed has recorded.
 func (ti *targetInputs) affects(target string, paths []string) bool {
 	batch := make(map[string]bool, len(paths))
 	for _, p := range paths {
@@ -270,9 +293,12 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		<-updated
 		ti.mu.Lock()
 	}
+	// The narrowed context holds what the whole solve reads, which may be more than
+	// reaches the target (another executable built beside its own): a change must be
+	// in both to rebuild it.
 	if ti.narrow {
-		if affected, ok := ti.narrowedAffectsLocked(target, paths); ok {
-			return affected
+		if affected, ok := ti.narrowedAffectsLocked(target, paths); ok && !affected {
+			return false
 		}
 	}
 	return godeps.Affects(ti.sets, target, paths)

@@ -52,13 +52,19 @@ COPY web/ /site/
 		{Name: "web", Stage: "web", Only: []string{"web"}},
 	}
 	ti = newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.NewNop())
+	return dir, ti, runInputs(ti)
+}
+
+// runInputs narrows ti's targets and runs its refreshes, the first at once, until
+// stop is called.
+func runInputs(ti *targetInputs) (stop func()) {
 	ti.narrow = true
 	ctx, cancel := context.WithCancel(context.Background())
 	refresh := make(chan struct{}, 1)
 	refresh <- struct{}{}
 	done := make(chan error)
 	go func() { done <- ti.run(ctx, refresh) }()
-	return dir, ti, func() {
+	return func() {
 		cancel()
 		<-done
 	}
@@ -196,4 +202,58 @@ func TestNarrowingWaits(t *testing.T) {
 			t.Errorf("subset with no refresh = %v, %v after %s; want nil, nil after %s", s, err, time.Since(start), narrowWait)
 		}
 	})
+}
+
+// TestNarrowingHoldsTheWholeSolve: a target gets the packages of the executables it
+// exports (affects), but its narrowed context holds what every step of the solve
+// reads — the other go build of the same RUN must compile, and a COPY into a build
+// stage that nothing exports must find its file — or BuildKit's solve fails.
+func TestNarrowingHoldsTheWholeSolve(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"cmd/server/main.go": "package main\n\nfunc main() {}\n",
+		"cmd/client/main.go": "package main\n\nfunc main() {}\n",
+		"config/app.yaml":    "a: 1\n",
+		"assets/a.txt":       "a\n",
+		"Dockerfile": `FROM golang:1.26-alpine AS build
+WORKDIR /src
+ENV CGO_ENABLED=0
+COPY . .
+COPY config/app.yaml /etc/app.yaml
+RUN go build -o /out/server ./cmd/server && go build -o /out/client ./cmd/client
+FROM scratch AS server
+COPY --from=build /out/server /
+FROM scratch AS client
+COPY --from=build /out/client /
+`,
+	})
+	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.NewNop())
+	defer runInputs(ti)()
+	s, err := ti.subset(context.Background(), "server")
+	if err != nil || s == nil {
+		t.Fatalf("subset(server) = %v, %v; want the solve's inputs", s, err)
+	}
+	for _, d := range []string{"cmd/server", "cmd/client"} {
+		if !slices.Contains(s.Dirs, d) {
+			t.Errorf("Dirs = %v, want %s among them", s.Dirs, d)
+		}
+	}
+	if !slices.Contains(s.Trees, "config/app.yaml") {
+		t.Errorf("Trees = %v, want config/app.yaml among them", s.Trees)
+	}
+	if slices.Contains(s.Trees, "assets") || slices.Contains(s.Trees, ".") {
+		t.Errorf("Trees = %v, want neither assets nor the whole context", s.Trees)
+	}
+	for path, want := range map[string]bool{
+		"cmd/server/main.go": true,
+		"cmd/client/main.go": false, // built beside it, but client's
+		"config/app.yaml":    true,  // copied beside it; no target claims it (godeps.Affects)
+		"assets/a.txt":       false, // not sent
+	} {
+		ti.changed([]string{path}, false)
+		if got := ti.affects("server", []string{path}); got != want {
+			t.Errorf("affects(server, %s) = %v, want %v", path, got, want)
+		}
+	}
 }
