@@ -239,6 +239,45 @@ func TestBuildNarrowedSameBinary(t *testing.T) {
 	}
 }
 
+// TestBuildNarrowedWholeSolve: a target is attributed the packages of the
+// executable it exports, but its narrowed context must hold what every step of the
+// solve reads: the other go build of the same RUN and a COPY into the build stage
+// that the target does not export. Both must be found, or the solve fails.
+func TestBuildNarrowedWholeSolve(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":             "module example.com/sol\n\ngo 1.26\n",
+		"cmd/server/main.go": "package main\n\nfunc main() { println(\"server\") }\n",
+		"cmd/client/main.go": "package main\n\nfunc main() { println(\"client\") }\n",
+		"config/app.yaml":    "a: 1\n",
+		"Dockerfile": `FROM golang:1.26-alpine AS build
+WORKDIR /src
+ENV CGO_ENABLED=0
+COPY . .
+COPY config/app.yaml /etc/app.yaml
+RUN go build -o /out/server ./cmd/server && go build -o /out/client ./cmd/client
+FROM scratch AS server
+COPY --from=build /out/server /
+`,
+		"devloop.yaml": "targets:\n  server:\n    stage: server\n    output: bin\n",
+	}
+	for i := range 500 {
+		files[fmt.Sprintf("assets/f%03d.txt", i)] = strings.Repeat("a", 1000) + "\n"
+	}
+	writeTree(t, dir, files)
+	r := runDevloop(t, dir, "build", "--progress", "plain")
+	if r.Code != 0 {
+		t.Fatalf("narrowed build of a stage that builds two executables: %v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bin", "server")); err != nil {
+		t.Errorf("bin/server not exported: %v", err)
+	}
+	if n := largestTransfer(strings.Split(r.Stderr, "\n")); n > 200e3 {
+		t.Errorf("context sent: %.0f bytes, want under 200 kB (assets/ holds 500 kB no step reads)", n)
+	}
+}
+
 // TestUpOnlyTarget: a target whose build devloop cannot follow (a shell script reads
 // the context) is sent what targets.NAME.only lists, and only changes there rebuild
 // it.
