@@ -12,6 +12,7 @@ import (
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
+	"github.com/devloop/devloop/rebuild"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -70,18 +71,26 @@ func runInputs(ti *targetInputs) (stop func()) {
 	}
 }
 
-func TestNarrowingSubset(t *testing.T) {
-	_, ti, stop := narrowProject(t)
-	defer stop()
+// serverSubset returns the server target's narrowing and checks that its Dirs hold
+// dirs.
+func serverSubset(t *testing.T, ti *targetInputs, dirs ...string) *rebuild.Subset {
+	t.Helper()
 	s, err := ti.subset(context.Background(), "server")
 	if err != nil || s == nil {
 		t.Fatalf("subset(server) = %v, %v; want the server's inputs", s, err)
 	}
-	for _, d := range []string{"cmd/server", "internal/greeting"} {
+	for _, d := range dirs {
 		if !slices.Contains(s.Dirs, d) {
 			t.Errorf("Dirs = %v, want %s among them", s.Dirs, d)
 		}
 	}
+	return s
+}
+
+func TestNarrowingSubset(t *testing.T) {
+	_, ti, stop := narrowProject(t)
+	defer stop()
+	s := serverSubset(t, ti, "cmd/server", "internal/greeting")
 	for _, tr := range []string{"config/motd.txt", "go.mod", "go.sum", "cmd/server/banner.txt"} {
 		if !slices.Contains(s.Trees, tr) && !slices.Contains(s.Dirs, filepath.ToSlash(filepath.Dir(tr))) {
 			t.Errorf("Trees = %v (Dirs %v), want %s sent", s.Trees, s.Dirs, tr)
@@ -230,15 +239,7 @@ COPY --from=build /out/client /
 	targets := []*config.Target{{Name: "server", Stage: "server"}, {Name: "client", Stage: "client"}}
 	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.NewNop())
 	defer runInputs(ti)()
-	s, err := ti.subset(context.Background(), "server")
-	if err != nil || s == nil {
-		t.Fatalf("subset(server) = %v, %v; want the solve's inputs", s, err)
-	}
-	for _, d := range []string{"cmd/server", "cmd/client"} {
-		if !slices.Contains(s.Dirs, d) {
-			t.Errorf("Dirs = %v, want %s among them", s.Dirs, d)
-		}
-	}
+	s := serverSubset(t, ti, "cmd/server", "cmd/client")
 	if !slices.Contains(s.Trees, "config/app.yaml") {
 		t.Errorf("Trees = %v, want config/app.yaml among them", s.Trees)
 	}
