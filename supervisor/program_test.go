@@ -21,7 +21,7 @@ func TestWithPathExt(t *testing.T) {
 	tests := []struct {
 		path, pathext, want string
 	}{
-		{"server", "", "server.exe"},                   // the default PATHEXT
+		{"server", "", "server.exe"},                    // the default PATHEXT
 		{"server", ".COM;.EXE;.BAT;.CMD", "server.exe"}, // PATHEXT is upper case
 		{"server.exe", "", "server.exe"},
 		{"tool", ".CMD;.EXE", "tool.cmd"}, // PATHEXT's order
