@@ -19,22 +19,22 @@ func TestDiffPlatform(t *testing.T) {
 		platforms map[string][]string // the targets' platforms to run with
 	}{
 		{
-			name: "project platform added: every target rebuilt, the server too (still one file)",
-			new:  strings.Replace(diffBase, "context: .\n", "context: .\nplatform: "+other+"\n", 1),
-			want: []Change{{Field: "platform", Op: Added, Line: 4, Effect: Rebuild, Targets: []string{"client", "server"}}},
+			name:      "project platform added: every target rebuilt, the server too (still one file)",
+			new:       strings.Replace(diffBase, "context: .\n", "context: .\nplatform: "+other+"\n", 1),
+			want:      []Change{{Field: "platform", Op: Added, Line: 4, Effect: Rebuild, Targets: []string{"client", "server"}}},
 			platforms: map[string][]string{"client": {other}, "server": {other}},
 		},
 		{
-			name: "a run target from one platform to several: not live, its binary would move",
-			new:  strings.Replace(diffBase, "    stage: server\n", "    stage: server\n    platform: [local, "+other+"]\n", 1),
-			want: []Change{{Field: "targets.server.platform", Op: Changed, Line: 12, Effect: NotLive}},
+			name:      "a run target from one platform to several: not live, its binary would move",
+			new:       strings.Replace(diffBase, "    stage: server\n", "    stage: server\n    platform: [local, "+other+"]\n", 1),
+			want:      []Change{{Field: "targets.server.platform", Op: Changed, Line: 12, Effect: NotLive}},
 			platforms: map[string][]string{"client": nil, "server": {local}},
 		},
 		{
-			name: "a target without run: rebuilt with its new platforms",
-			old:  strings.Replace(diffBase, "    stage: client\n", "    stage: client\n    platform: darwin/arm64\n", 1),
-			new:  strings.Replace(diffBase, "    stage: client\n", "    stage: client\n    platform: [darwin/arm64, windows/amd64]\n", 1),
-			want: []Change{{Field: "targets.client.platform", Op: Changed, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
+			name:      "a target without run: rebuilt with its new platforms",
+			old:       strings.Replace(diffBase, "    stage: client\n", "    stage: client\n    platform: darwin/arm64\n", 1),
+			new:       strings.Replace(diffBase, "    stage: client\n", "    stage: client\n    platform: [darwin/arm64, windows/amd64]\n", 1),
+			want:      []Change{{Field: "targets.client.platform", Op: Changed, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
 			platforms: map[string][]string{"client": {"darwin/arm64", "windows/amd64"}, "server": {local}},
 		},
 		{

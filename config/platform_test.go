@@ -24,9 +24,9 @@ func TestParsePlatforms(t *testing.T) {
 		{[]string{"darwin/arm64"}, []string{"darwin/arm64"}},
 		{[]string{"windows/amd64"}, []string{"windows/amd64"}},
 		{[]string{"linux/arm/v7"}, []string{"linux/arm/v7"}},
-		{[]string{"linux/arm"}, []string{"linux/arm/v7"}},      // normalized as BuildKit does
-		{[]string{"linux/arm64/v8"}, []string{"linux/arm64"}},  // the default variant
-		{[]string{"Linux/x86_64"}, []string{"linux/amd64"}},    // an alias, any case
+		{[]string{"linux/arm"}, []string{"linux/arm/v7"}},     // normalized as BuildKit does
+		{[]string{"linux/arm64/v8"}, []string{"linux/arm64"}}, // the default variant
+		{[]string{"Linux/x86_64"}, []string{"linux/amd64"}},   // an alias, any case
 		{[]string{"linux/amd64/v3"}, []string{"linux/amd64/v3"}},
 		{[]string{"local"}, []string{local}},
 		{[]string{"LOCAL"}, []string{local}},
