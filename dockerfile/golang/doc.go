@@ -7,10 +7,17 @@
 // returns [Warning]s (line, stage, message, the --mount flag that fixes it), RUN by
 // RUN in the order of the file.
 //
+// Cross-compilation: [CrossCompile] checks a build for another platform than the
+// builder's against [RuleGoCrossCompile] — the go builds of the target's stages must
+// run on the builder's platform (FROM --platform=$BUILDPLATFORM) and compile for the
+// target's (GOOS/GOARCH from TARGETOS/TARGETARCH, or tonistiigi/xx's xx-go) — and
+// returns [Warning]s naming the FROM or RUN line and the lines to write.
+//
 // Inference: [InputsOf] says which build-context files building a stage reads — its
 // go builds as [Build]s (host directory, package patterns, the flags and environment
 // that select packages and files, go.mod and go.work on the host: the question for
-// the host's go list, package godeps) and the other context paths its stages copy or
+// the host's go list, package godeps; xx-go's builds with the GOOS and GOARCH xx-go
+// sets) and the other context paths its stages copy or
 // read. What cannot be followed is an [*UnknownInputsError] naming the Dockerfile line
 // and why; it never guesses.
 //

@@ -123,10 +123,14 @@ type goWalker struct {
 	stages []*instructions.Stage
 	done   []*goStage
 	busy   []bool
+	// cross, when set, makes the walk CrossCompile's: RUNs only record their go
+	// builds, and nothing they do stops the walk.
+	cross *crossCheck
 }
 
 // goStage is what a stage does to the target's inputs.
 type goStage struct {
+	index  int // in the Dockerfile's stages
 	parent int // the stage it is built FROM, or -1
 	state  goState
 	builds []Build
@@ -154,6 +158,7 @@ type goState struct {
 	platform    ocispecs.Platform
 	platformWhy string
 	shell       []string // SHELL, nil for the default /bin/sh -c
+	xxWrapped   bool     // xx-go --wrap ran: go commands run as xx-go (CrossCompile)
 }
 
 // modification is a container path a RUN may have written where context files lie.
@@ -268,7 +273,7 @@ func (w *goWalker) stage(i int) (*goStage, error) {
 	w.busy[i] = true
 	defer func() { w.busy[i] = false }()
 
-	gs := &goStage{parent: -1}
+	gs := &goStage{index: i, parent: -1}
 	base, why := w.expand(s.BaseName, w.meta)
 	if why != "" {
 		return nil, w.unknown(line, fmt.Sprintf("FROM %s %s", s.BaseName, why))
@@ -467,6 +472,9 @@ func isArchive(file string) bool {
 // run follows a RUN: what its commands read, what they write where context files
 // lie, and its go builds.
 func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error {
+	if w.cross != nil {
+		return w.crossRun(gs, line, c)
+	}
 	st := &gs.state
 	layoutWhy := st.layoutWhy
 	expandErr := c.Expand(func(word string) (string, error) {
@@ -501,13 +509,20 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 		visible = append(visible, ctxRead{path: src, line: line})
 	}
 	if len(visible) == 0 && v.Why() == "" {
+		w.xxWraps(c, st)
 		return nil // the RUN sees nothing of the context: it reads none of it
 	}
 
 	var calls []dockerfile.Command
 	facts := dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
 		func(cmd dockerfile.Command, f *dockerfile.Facts) bool {
-			if cmd.Name != "go" {
+			switch {
+			case cmd.Name == "xx-go" || (cmd.Name == "go" && st.xxWrapped):
+				var wrap bool
+				if cmd, wrap = w.xxCommand(cmd, st); wrap {
+					return true
+				}
+			case cmd.Name != "go":
 				return false
 			}
 			if goCommand(cmd, f) {

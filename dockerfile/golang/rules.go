@@ -32,13 +32,17 @@ var (
 	}
 )
 
-// Warning is a problem a [Rule] found in a Dockerfile: one that makes rebuilds slow.
+// Warning is a problem a [Rule] found in a Dockerfile: one that makes rebuilds slow,
+// or a build for another platform wrong.
 type Warning struct {
 	Rule    string // the Rule's Name
 	Line    int    // 1-based line of the RUN
 	Stage   string // stage name, or "stage-N" for an unnamed stage
 	Message string // "<Dockerfile path>:12: RUN go build without …"
-	Fix     string // the flag to add to the RUN, e.g. "--mount=type=cache,target=/root/.cache/go-build"
+	// Fix is what to write: the flag to add to the RUN for the cache-mount rules
+	// ("--mount=type=cache,target=/root/.cache/go-build"); the lines to write, one per
+	// line, for RuleGoCrossCompile.
+	Fix string
 }
 
 // Lint checks every RUN of d, in the order of the Dockerfile, against

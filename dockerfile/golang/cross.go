@@ -1,0 +1,346 @@
+package golang
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/devloop/devloop/dockerfile"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// RuleGoCrossCompile: a build for a platform other than the builder's must run its go
+// builds on the builder's platform and have them compile for the target platform.
+var RuleGoCrossCompile = Rule{
+	Name: "GoCrossCompile",
+	Description: "A build for another platform than the builder's must run go build on the builder's platform " +
+		"(FROM --platform=$BUILDPLATFORM) and compile for the target platform (GOOS=$TARGETOS GOARCH=$TARGETARCH, or xx-go)",
+}
+
+// goSite is one go build or go install of the target, as [CrossCompile] judges it.
+type goSite struct {
+	stage       int
+	line        int
+	name        string         // "go build", "xx-go build"
+	env         dockerfile.Env // the go command's environment
+	xx          bool           // run through tonistiigi/xx's xx-go: GOOS and GOARCH come from TARGET*
+	platform    ocispecs.Platform
+	platformWhy string
+}
+
+// crossCheck collects the go builds of a target for CrossCompile (goWalker.cross).
+type crossCheck struct {
+	sites []goSite
+}
+
+// CrossCompile checks the Dockerfile's build of opt.Stage for opt.Platform on a
+// builder whose platform is opt.BuildPlatform, as `docker build --platform` would run
+// it, against [RuleGoCrossCompile]. Every go build and go install of the stages the
+// target is built from, copies from or mounts (go, xx-go, and go after xx-go --wrap)
+// must run in a stage whose platform is the builder's — its FROM chain starts with
+// `FROM --platform=$BUILDPLATFORM` (or BUILDOS/BUILDARCH, or any platform that is the
+// builder's) — else the stage pulls an image for the target platform (a darwin image
+// does not exist; another Linux architecture runs only under emulation), and must
+// compile for the target platform: GOOS and GOARCH from TARGETOS and TARGETARCH
+// (inline, ENV, ARG, export, build args), or xx-go with TARGETPLATFORM (or TARGETOS and
+// TARGETARCH) declared. A go build that leaves GOOS unset compiles for its stage's
+// platform, which is the builder's once the stage runs where it should.
+//
+// It returns one [Warning] per Dockerfile line to change (the FROM, the RUN), in the
+// order of the file, each with the lines to write in Fix. It returns none when the
+// platforms are equal or unknown, and judges nothing it cannot follow: a variable
+// without a known value, a stage it cannot analyse (what [InputsOf] would call
+// unknown stops the check there, with what it found so far).
+func CrossCompile(d *dockerfile.Dockerfile, opt Options) []Warning {
+	target, builder := opt.Platform, opt.BuildPlatform
+	if target.OS == "" || builder.OS == "" || samePlatform(target, builder) {
+		return nil
+	}
+	meta, stages, err := d.Instructions()
+	if err != nil {
+		return nil
+	}
+	w := &goWalker{
+		d:      d,
+		opt:    opt,
+		ctx:    opt.Context,
+		lex:    d.NewLex(),
+		stages: stages,
+		done:   make([]*goStage, len(stages)),
+		busy:   make([]bool, len(stages)),
+		cross:  &crossCheck{},
+	}
+	w.metaArgs(meta)
+	start := d.Lookup(opt.Stage, dockerfile.RefTarget, 0)
+	if start < 0 {
+		return nil
+	}
+	_, _ = w.stage(start) // an error ends the walk; what it found is judged
+	return w.cross.judge(w, target, builder)
+}
+
+// samePlatform compares two platforms as normalized, without OS version or features.
+func samePlatform(a, b ocispecs.Platform) bool {
+	return platforms.Format(platforms.Normalize(a)) == platforms.Format(platforms.Normalize(b))
+}
+
+// crossRun follows a RUN in CrossCompile's walk: the stages it mounts from, and its
+// go builds.
+func (w *goWalker) crossRun(gs *goStage, line int, c *instructions.RunCommand) error {
+	st := &gs.state
+	if err := c.Expand(func(word string) (string, error) {
+		v, _ := w.expand(word, st.env)
+		return v, nil
+	}); err != nil {
+		return nil // mounts it cannot expand: their stages are not followed
+	}
+	for _, m := range instructions.GetMounts(c) {
+		if m.From == "" {
+			continue
+		}
+		if j := w.d.Lookup(m.From, dockerfile.RefMountFrom, 0); j >= 0 {
+			if _, err := w.stage(j); err != nil {
+				return err
+			}
+			gs.deps = append(gs.deps, j)
+		}
+	}
+	dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
+		func(cmd dockerfile.Command, _ *dockerfile.Facts) bool {
+			if cmd.Name != "go" && cmd.Name != "xx-go" {
+				return false
+			}
+			sub, ok := goSubcommand(cmd)
+			switch {
+			case cmd.Name == "xx-go" && sub == "--wrap":
+				st.xxWrapped = true // later go commands of the stage run as xx-go
+			case cmd.Name == "xx-go" && sub == "--unwrap":
+				st.xxWrapped = false
+			case ok && (sub == "build" || sub == "install"):
+				xx := cmd.Name == "xx-go" || st.xxWrapped
+				w.cross.sites = append(w.cross.sites, goSite{
+					stage: gs.index, line: line, name: cmd.Name + " " + sub, env: cmd.Env, xx: xx,
+					platform: st.platform, platformWhy: st.platformWhy,
+				})
+			}
+			return true
+		})
+	return nil
+}
+
+// goSubcommand is the go command's subcommand ("build"), after a leading -C DIR; false
+// when it has none or it is unknown.
+func goSubcommand(cmd dockerfile.Command) (string, bool) {
+	args := cmd.Args
+	if len(args) > 1 && args[0].Text == "-C" {
+		args = args[2:]
+	}
+	if len(args) == 0 || args[0].Why != "" {
+		return "", false
+	}
+	return args[0].Text, true
+}
+
+// judge turns the go builds found into warnings: one per FROM to change, one per RUN.
+func (c *crossCheck) judge(w *goWalker, target, builder ocispecs.Platform) []Warning {
+	var out []Warning
+	seen := map[int]bool{} // lines warned about
+	add := func(wn Warning) {
+		if !seen[wn.Line] {
+			seen[wn.Line] = true
+			out = append(out, wn)
+		}
+	}
+	tp, bp := formatPlatform(target), formatPlatform(builder)
+	for _, s := range c.sites {
+		onBuilder := s.platformWhy == "" && samePlatform(s.platform, builder)
+		if s.platformWhy == "" && !onBuilder {
+			if wn, ok := w.fromWarning(s, tp, bp); ok {
+				add(wn)
+			}
+		}
+		if wn, ok := w.compileWarning(s, target, builder, onBuilder); ok {
+			add(wn)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Warning) int { return a.Line - b.Line })
+	return out
+}
+
+// fromWarning is the warning for the FROM that sets the platform of site's stage: the
+// nearest stage of its FROM chain that names a platform, else the one that starts
+// from an image.
+func (w *goWalker) fromWarning(s goSite, tp, bp string) (Warning, bool) {
+	j := s.stage
+	for w.stages[j].Platform == "" && w.done[j] != nil && w.done[j].parent >= 0 {
+		j = w.done[j].parent
+	}
+	st := w.stages[j]
+	if st.BaseName == "scratch" {
+		return Warning{}, false
+	}
+	fix := "FROM --platform=$BUILDPLATFORM " + st.BaseName
+	if st.Name != "" && !isStageIndex(st.Name) {
+		fix += " AS " + st.Name
+	}
+	line := stageLine(st)
+	where := fmt.Sprintf("the %s on line %d", s.name, s.line)
+	if j != s.stage {
+		where += " (stage " + w.d.StageName(s.stage) + ")"
+	}
+	what := fmt.Sprintf("FROM %s", st.BaseName)
+	if st.Platform != "" {
+		what = fmt.Sprintf("FROM --platform=%s %s", st.Platform, st.BaseName)
+	}
+	return Warning{
+		Rule:  RuleGoCrossCompile.Name,
+		Line:  line,
+		Stage: w.d.StageName(j),
+		Message: fmt.Sprintf("%s:%d: %s runs %s on the target platform (%s), not the builder's (%s): there may be no image for %s, or it runs only under emulation; run it on the builder's platform and let go build cross-compile",
+			w.d.Path, line, what, where, tp, bp, tp),
+		Fix: fix,
+	}, true
+}
+
+// isStageIndex reports a stage name that is BuildKit's own ("0" for an unnamed stage).
+func isStageIndex(name string) bool { return strings.Trim(name, "0123456789") == "" }
+
+// compileWarning is the warning for a go build that does not compile for the target
+// platform, judged as it runs once its stage is on the builder's platform.
+func (w *goWalker) compileWarning(s goSite, target, builder ocispecs.Platform, onBuilder bool) (Warning, bool) {
+	goos, goarch, known := s.compiles(builder)
+	if !known || (goos == target.OS && goarch == target.Architecture) {
+		return Warning{}, false
+	}
+	tp := formatPlatform(target)
+	wn := Warning{Rule: RuleGoCrossCompile.Name, Line: s.line, Stage: w.d.StageName(s.stage)}
+	if s.xx {
+		wn.Message = fmt.Sprintf("%s:%d: %s compiles for %s/%s, not the target platform (%s): xx-go takes the platform from TARGETPLATFORM, which the stage does not declare",
+			w.d.Path, s.line, s.name, goos, goarch, tp)
+		wn.Fix = "ARG TARGETPLATFORM"
+		return wn, true
+	}
+	osSet, archSet := s.sets("GOOS"), s.sets("GOARCH")
+	var why string
+	switch {
+	case !osSet && !archSet && onBuilder:
+		why = fmt.Sprintf("GOOS and GOARCH are not set: it compiles for the builder's platform (%s)", formatPlatform(builder))
+	case !osSet && !archSet:
+		why = fmt.Sprintf("GOOS and GOARCH are not set: it compiles for its stage's platform, which is the builder's (%s) once the stage runs there", formatPlatform(builder))
+	default:
+		why = fmt.Sprintf("it compiles for GOOS=%s GOARCH=%s", goos, goarch)
+	}
+	wn.Message = fmt.Sprintf("%s:%d: %s does not compile for the target platform (%s): %s; set GOOS and GOARCH from TARGETOS and TARGETARCH",
+		w.d.Path, s.line, s.name, tp, why)
+	var lines []string
+	if v := s.env["TARGETOS"]; !v.Known() || v.Value != target.OS {
+		lines = append(lines, "ARG TARGETOS TARGETARCH")
+	} else if v := s.env["TARGETARCH"]; !v.Known() || v.Value != target.Architecture {
+		lines = append(lines, "ARG TARGETOS TARGETARCH")
+	}
+	lines = append(lines, fmt.Sprintf("RUN … GOOS=$TARGETOS GOARCH=$TARGETARCH %s …", s.name))
+	wn.Fix = strings.Join(lines, "\n")
+	return wn, true
+}
+
+// compiles is the platform site's go command compiles for when its stage runs on the
+// builder's platform; known is false when a variable it depends on has no known value.
+func (s goSite) compiles(builder ocispecs.Platform) (goos, goarch string, known bool) {
+	get := func(k string) (string, bool, bool) { // value, set, known
+		v, ok := s.env[k]
+		if !ok || v.Unset { // as goBuild: an ARG without a value sets nothing
+			return "", false, true
+		}
+		return v.Value, true, v.Known()
+	}
+	if s.xx {
+		// xx-info: TARGETPLATFORM, else TARGETOS and TARGETARCH, else the machine's
+		// architecture on linux.
+		goos, goarch = "linux", builder.Architecture
+		if tp, set, ok := get("TARGETPLATFORM"); !ok {
+			return "", "", false
+		} else if set && tp != "" {
+			p, err := platforms.Parse(tp)
+			if err != nil {
+				return "", "", false
+			}
+			return p.OS, p.Architecture, true
+		}
+		os, osSet, osOK := get("TARGETOS")
+		arch, archSet, archOK := get("TARGETARCH")
+		if !osOK || !archOK {
+			return "", "", false
+		}
+		if osSet && os != "" {
+			goos = os
+		}
+		if archSet && arch != "" {
+			goarch = arch
+		}
+		return goos, goarch, true
+	}
+	goos, goarch = builder.OS, builder.Architecture
+	if v, set, ok := get("GOOS"); !ok {
+		return "", "", false
+	} else if set && v != "" {
+		goos = v
+	}
+	if v, set, ok := get("GOARCH"); !ok {
+		return "", "", false
+	} else if set && v != "" {
+		goarch = v
+	}
+	return goos, goarch, true
+}
+
+// sets reports whether the go command's environment sets k.
+func (s goSite) sets(k string) bool {
+	v, ok := s.env[k]
+	return ok && !v.Unset
+}
+
+// xxCommand turns a go command run through tonistiigi/xx's xx-go (or go after xx-go
+// --wrap) into the go command it runs: GOOS and GOARCH set from the target platform as
+// xx-info derives it. wrap is true for xx-go --wrap and --unwrap, which only switch
+// the wrapping for the stage's later go commands (st).
+func (w *goWalker) xxCommand(cmd dockerfile.Command, st *goState) (_ dockerfile.Command, wrap bool) {
+	switch sub, _ := goSubcommand(cmd); {
+	case cmd.Name == "xx-go" && sub == "--wrap":
+		st.xxWrapped = true
+		return cmd, true
+	case cmd.Name == "xx-go" && sub == "--unwrap":
+		st.xxWrapped = false
+		return cmd, true
+	}
+	env := cmd.Env.Clone()
+	goos, goarch, known := goSite{env: cmd.Env, xx: true}.compiles(w.opt.BuildPlatform)
+	if known && w.opt.BuildPlatform.OS != "" {
+		env["GOOS"], env["GOARCH"] = dockerfile.Var{Value: goos}, dockerfile.Var{Value: goarch}
+	} else {
+		why := "xx-go's target platform is unknown"
+		env["GOOS"], env["GOARCH"] = dockerfile.Var{Why: why}, dockerfile.Var{Why: why}
+	}
+	cmd.Name, cmd.Env = "go", env
+	return cmd, false
+}
+
+// xxWraps follows the xx-go --wrap and --unwrap of a RUN the go inference does not walk
+// otherwise (one that sees nothing of the build context).
+func (w *goWalker) xxWraps(c *instructions.RunCommand, st *goState) {
+	text := strings.Join(c.CmdLine, " ")
+	for _, f := range c.Files {
+		text += "\n" + f.Data
+	}
+	if !strings.Contains(text, "xx-go") {
+		return
+	}
+	dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
+		func(cmd dockerfile.Command, _ *dockerfile.Facts) bool {
+			if cmd.Name == "xx-go" {
+				w.xxCommand(cmd, st)
+			}
+			return true
+		})
+}
