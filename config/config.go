@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +38,10 @@ const (
 	// FrontendImage always runs the syntax image, as docker build does.
 	FrontendImage = "image"
 )
+
+// AddressAuto is the Builder.Address that asks for a local daemon: the one at the
+// default socket, else the one devloop started, else a new one.
+const AddressAuto = "auto"
 
 // Values of Watch.OnBusy: what a change arriving during a build does.
 const (
@@ -82,7 +88,7 @@ type Config struct {
 // Builder says how to reach BuildKit.
 type Builder struct {
 	// Address is a BuildKit address (unix://, tcp://, docker-container://,
-	// kube-pod://, docker://) or "auto"; empty means the caller decides.
+	// kube-pod://, docker://) or AddressAuto; empty means the caller decides.
 	Address string `yaml:"address" json:"address"`
 	// TLS is nil unless configured.
 	TLS      *TLS `yaml:"tls" json:"tls"`
@@ -99,7 +105,8 @@ type TLS struct {
 	ServerName string `yaml:"server_name" json:"server_name"`
 }
 
-// Cache holds buildx-style CSV cache specs such as
+// Cache holds cache specs in buildctl's --import-cache/--export-cache CSV form (see
+// rebuild.CheckCacheSpec), such as
 // "type=registry,ref=example.com/app:cache".
 type Cache struct {
 	From []string `yaml:"from" json:"from"`
@@ -159,10 +166,33 @@ type Watch struct {
 	OnBusy string `yaml:"on_busy" json:"on_busy"`
 }
 
-// Load reads and parses the config file at path. Relative paths in the file
-// resolve against its directory; path is used as given in error messages.
-// Problems in the file are returned as [Errors].
-func Load(path string) (*Config, error) {
+// Grammars are the parsers of the values whose grammar belongs to the package that
+// uses them. config checks each such value with its owner's parser, so that
+// devloop.yaml accepts exactly what that package will, and reports what it refuses at
+// the value's file:line:col. Every field must be set.
+type Grammars struct {
+	// CacheSpec checks a cache.from or cache.to entry (rebuild.CheckCacheSpec).
+	CacheSpec func(spec string) error
+	// Address checks a builder.address other than "" and "auto" (rebuild.CheckAddress).
+	Address func(addr string) error
+	// Ready checks a run.ready URL other than "" (supervisor.CheckReady).
+	Ready func(url string) error
+	// Signal checks a run.stop_signal and returns its canonical name, such as
+	// "SIGTERM" (supervisor.ParseSignal).
+	Signal func(name string) (string, error)
+}
+
+func (g Grammars) check() error {
+	if g.CacheSpec == nil || g.Address == nil || g.Ready == nil || g.Signal == nil {
+		return errors.New("config: a parser of config.Grammars is not set")
+	}
+	return nil
+}
+
+// Load reads and parses the config file at path, checking values with g. Relative
+// paths in the file resolve against its directory; path is used as given in error
+// messages. Problems in the file are returned as [Errors].
+func Load(path string, g Grammars) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
@@ -171,13 +201,16 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}
-	return Parse(path, data, dir)
+	return Parse(path, data, dir, g)
 }
 
-// Parse parses and validates config data. name prefixes every error message;
-// dir is the directory relative paths resolve against (made absolute if it is
-// not). Problems in the data are returned as [Errors].
-func Parse(name string, data []byte, dir string) (*Config, error) {
+// Parse parses and validates config data, checking values with g. name prefixes
+// every error message; dir is the directory relative paths resolve against (made
+// absolute if it is not). Problems in the data are returned as [Errors].
+func Parse(name string, data []byte, dir string, g Grammars) (*Config, error) {
+	if err := g.check(); err != nil {
+		return nil, err
+	}
 	if !filepath.IsAbs(dir) {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
@@ -185,7 +218,7 @@ func Parse(name string, data []byte, dir string) (*Config, error) {
 		}
 		dir = abs
 	}
-	d := &decoder{file: name, dir: filepath.Clean(dir)}
+	d := &decoder{file: name, dir: filepath.Clean(dir), grammars: g}
 	c := d.decode(data)
 	if len(d.errs) > 0 {
 		return nil, d.sorted()
@@ -208,12 +241,7 @@ func (c *Config) Line(field string) int {
 
 // TargetNames returns the names of all targets, sorted.
 func (c *Config) TargetNames() []string {
-	names := make([]string, 0, len(c.Targets))
-	for name := range c.Targets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(c.Targets))
 }
 
 // Select returns the named targets in the order given, without duplicates,

@@ -141,7 +141,22 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad ready URL",
 			yaml: "targets:\n  a:\n    run: {command: [x], ready: 'tcp://localhost'}\n",
-			want: `devloop.yaml:3:32: targets.a.run.ready: invalid ready URL "tcp://localhost": want http://HOST[:PORT]/PATH, https://HOST[:PORT]/PATH or tcp://HOST:PORT`,
+			want: `devloop.yaml:3:32: targets.a.run.ready: invalid ready URL "tcp://localhost": tcp address must be host:port; want http://HOST[:PORT]/PATH, https://HOST[:PORT]/PATH or tcp://HOST:PORT`,
+		},
+		{
+			name: "ready URL without a host",
+			yaml: "targets:\n  a:\n    run: {command: [x], ready: 'tcp://:5432'}\n",
+			want: `devloop.yaml:3:32: targets.a.run.ready: invalid ready URL "tcp://:5432": missing host; want http://HOST[:PORT]/PATH, https://HOST[:PORT]/PATH or tcp://HOST:PORT`,
+		},
+		{
+			name: "ready URL with a port out of range",
+			yaml: "targets:\n  a:\n    run: {command: [x], ready: 'http://localhost:99999/'}\n",
+			want: `devloop.yaml:3:32: targets.a.run.ready: invalid ready URL "http://localhost:99999/": port "99999" is not a number from 0 to 65535; want http://HOST[:PORT]/PATH, https://HOST[:PORT]/PATH or tcp://HOST:PORT`,
+		},
+		{
+			name: "signal by number",
+			yaml: "targets:\n  a:\n    run:\n      command: [x]\n      stop_signal: '15'\n",
+			want: `devloop.yaml:5:20: targets.a.run.stop_signal: unsupported signal "15": want one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGKILL, SIGUSR1, SIGUSR2`,
 		},
 		{
 			name: "output escaping the project",
@@ -184,6 +199,12 @@ func TestParseErrors(t *testing.T) {
 			want: `devloop.yaml:1:16: cache.from[0]: cache spec "ref=example.com/app:cache" has no "type=", e.g. "type=registry,ref=registry.example.com/app:cache"`,
 		},
 		{
+			// Checked with the solve's own parser (buildctl's), not a second one.
+			name: "cache spec field without a value",
+			yaml: "targets:\n  a:\n    cache: {to: ['type=local,dest']}\n",
+			want: `devloop.yaml:3:18: targets.a.cache.to[0]: invalid cache spec "type=local,dest": invalid value dest`,
+		},
+		{
 			name: "cache list as a string",
 			yaml: "targets:\n  a:\n    cache: {to: type=local}\n",
 			want: `devloop.yaml:3:17: targets.a.cache.to: must be a list`,
@@ -206,7 +227,17 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "builder address",
 			yaml: "builder: {address: 'http://localhost:1234'}\ntargets: {a: }\n",
-			want: `devloop.yaml:1:20: builder.address: invalid builder address "http://localhost:1234": want "auto", unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or docker://`,
+			want: `devloop.yaml:1:20: builder.address: invalid builder address "http://localhost:1234": unsupported scheme "http": want unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or docker://`,
+		},
+		{
+			name: "builder address with a path",
+			yaml: "builder: {address: 'tcp://localhost:1234/x'}\ntargets: {a: }\n",
+			want: `devloop.yaml:1:20: builder.address: invalid builder address "tcp://localhost:1234/x": want tcp://HOST:PORT`,
+		},
+		{
+			name: "output in the project's parent",
+			yaml: "targets:\n  server:\n    output: ..\n",
+			want: `devloop.yaml:3:13: targets.server.output: must be inside the project directory /work/proj`,
 		},
 		{
 			name: "tls cert without key",
@@ -280,7 +311,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse("devloop.yaml", []byte(tt.yaml), testDir)
+			c, err := Parse("devloop.yaml", []byte(tt.yaml), testDir, testGrammars)
 			if err == nil {
 				t.Fatalf("Parse() = %+v, nil; want error %q", c, tt.want)
 			}
@@ -299,7 +330,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseDefaults(t *testing.T) {
-	c, err := Parse("devloop.yaml", []byte("targets:\n  server:\n    run:\n      command: [bin/server]\n  client:\n"), testDir)
+	c, err := Parse("devloop.yaml", []byte("targets:\n  server:\n    run:\n      command: [bin/server]\n  client:\n"), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}
@@ -373,7 +404,7 @@ watch:
   debounce: 3s
   on_busy: restart
 `
-	c, err := Parse("devloop.yaml", []byte(full), testDir)
+	c, err := Parse("devloop.yaml", []byte(full), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}
@@ -440,7 +471,7 @@ func TestParseNormalizesSignals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		data := "targets:\n  a:\n    run: {command: [x], stop_signal: " + tt.in + "}\n"
-		c, err := Parse("devloop.yaml", []byte(data), testDir)
+		c, err := Parse("devloop.yaml", []byte(data), testDir, testGrammars)
 		if err != nil {
 			t.Errorf("Parse(stop_signal: %s) error = %v", tt.in, err)
 			continue
@@ -468,7 +499,7 @@ targets:
       <<: [{command: [bin/worker]}, {command: [ignored], dir: work}]
       env: *env
 `
-	c, err := Parse("devloop.yaml", []byte(data), testDir)
+	c, err := Parse("devloop.yaml", []byte(data), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}
@@ -492,7 +523,7 @@ targets:
 }
 
 func TestParseRelativeDir(t *testing.T) {
-	c, err := Parse("devloop.yaml", []byte("targets: {a: }\n"), "proj")
+	c, err := Parse("devloop.yaml", []byte("targets: {a: }\n"), "proj", testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}
@@ -502,6 +533,26 @@ func TestParseRelativeDir(t *testing.T) {
 	}
 	if want := filepath.Join(wd, "proj"); c.Dir != want {
 		t.Errorf("Parse() Dir = %q, want %q", c.Dir, want)
+	}
+}
+
+// A directory whose name merely starts with ".." is inside the project.
+func TestParseOutputInDotDotNamedDir(t *testing.T) {
+	c, err := Parse("devloop.yaml", []byte("targets: {a: {output: ..cache/bin}}\n"), testDir, testGrammars)
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	if got, want := c.Targets["a"].Output, filepath.Join(testDir, "..cache", "bin"); got != want {
+		t.Errorf("output = %q, want %q", got, want)
+	}
+}
+
+// Parse refuses to run without the owners' parsers rather than accept any value.
+func TestParseNeedsGrammars(t *testing.T) {
+	g := testGrammars
+	g.Ready = nil
+	if _, err := Parse("devloop.yaml", []byte("targets: {a: }\n"), testDir, g); err == nil || !strings.Contains(err.Error(), "Grammars") {
+		t.Errorf("Parse() without Grammars.Ready: error = %v, want one naming Grammars", err)
 	}
 }
 
@@ -516,7 +567,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c, err := Load(path)
+	c, err := Load(path, testGrammars)
 	if err != nil {
 		t.Fatalf("Load(%q) error = %v", path, err)
 	}
@@ -527,13 +578,13 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load(%q) output = %q, want %q", path, got, want)
 	}
 
-	_, err = Load(bad)
+	_, err = Load(bad, testGrammars)
 	if want := bad + `:3:5: targets.server.outptu: unknown key (did you mean "output"?)`; err == nil || err.Error() != want {
 		t.Errorf("Load(%q) error = %v, want %s", bad, err, want)
 	}
 
 	missing := filepath.Join(dir, "missing.yaml")
-	_, err = Load(missing)
+	_, err = Load(missing, testGrammars)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Load(%q) error = %v, want fs.ErrNotExist", missing, err)
 	}
@@ -548,14 +599,14 @@ func TestLoadRelativePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
-	_, err := Load("devloop.yaml")
+	_, err := Load("devloop.yaml", testGrammars)
 	if want := "devloop.yaml:3:12: targets.a.stage: must not be empty"; err == nil || err.Error() != want {
 		t.Errorf("Load(devloop.yaml) error = %v, want %s", err, want)
 	}
 }
 
 func TestSelect(t *testing.T) {
-	c, err := Parse("devloop.yaml", []byte("targets: {server: , client: , worker: }\n"), testDir)
+	c, err := Parse("devloop.yaml", []byte("targets: {server: , client: , worker: }\n"), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}
@@ -665,7 +716,7 @@ targets:
 builder:
   tls: {ca: ca.pem}
 `
-	c, err := Parse("devloop.yaml", []byte(src), testDir)
+	c, err := Parse("devloop.yaml", []byte(src), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}
@@ -708,7 +759,7 @@ builder:
 // reported where it is written.
 func TestErrorAtMergeKeys(t *testing.T) {
 	src := "targets:\n  server: &s\n    stage: build\n    output: .\n  client:\n    <<: *s\n    output: out\n"
-	c, err := Parse("devloop.yaml", []byte(src), testDir)
+	c, err := Parse("devloop.yaml", []byte(src), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v", err)
 	}

@@ -3,12 +3,10 @@ package config
 import (
 	"bytes"
 	"cmp"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/devloop/devloop/internal/ospath"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -30,23 +29,18 @@ var (
 	yamlLineErrRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
-// stopSignals are the accepted run.stop_signal values, normalized.
-var stopSignals = []string{"SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGKILL", "SIGUSR1", "SIGUSR2"}
-
 // defaultWatch is the watch section when the file has none.
 var defaultWatch = Watch{Debounce: DefaultDebounce, MaxWait: DefaultMaxWait, OnBusy: DefaultOnBusy}
 
-// addressSchemes are the accepted builder.address URL schemes.
-var addressSchemes = []string{"unix", "tcp", "docker-container", "kube-pod", "docker"}
-
 // decoder walks a YAML node tree into a Config, collecting every problem.
 type decoder struct {
-	file   string
-	dir    string
-	errs   Errors
-	pos    map[string]fieldPos    // where each key path set in the file is written
-	merged map[*yaml.Node][]entry // entries of mappings, memoized for merge keys
-	active map[*yaml.Node]bool    // mappings being expanded, to catch merge cycles
+	file     string
+	dir      string
+	grammars Grammars
+	errs     Errors
+	pos      map[string]fieldPos    // where each key path set in the file is written
+	merged   map[*yaml.Node][]entry // entries of mappings, memoized for merge keys
+	active   map[*yaml.Node]bool    // mappings being expanded, to catch merge cycles
 }
 
 // entry is one key/value pair of a mapping, aliases resolved.
@@ -266,27 +260,18 @@ func (d *decoder) oneOf(path string, n *yaml.Node, a, b string) (string, bool) {
 	return s, true
 }
 
-// checkAddress validates a builder address, reporting false if it is invalid.
+// checkAddress validates a builder address, reporting false if it is invalid. ""
+// (the caller decides) and "auto" (a local daemon) are devloop's own; any other
+// address must be one rebuild can connect to.
 func (d *decoder) checkAddress(path string, n *yaml.Node, s string) bool {
-	if s == "" || s == "auto" {
+	if s == "" || s == AddressAuto {
 		return true
 	}
-	u, err := url.Parse(s)
-	ok := err == nil && slices.Contains(addressSchemes, u.Scheme)
-	if ok {
-		switch u.Scheme {
-		case "unix":
-			ok = u.Host+u.Path != ""
-		case "tcp":
-			ok = u.Hostname() != "" && u.Port() != "" && (u.Path == "" || u.Path == "/")
-		case "docker-container", "kube-pod":
-			ok = u.Host != ""
-		}
+	if err := d.grammars.Address(s); err != nil {
+		d.errorf(n, path, "invalid builder address %q: %v", s, err)
+		return false
 	}
-	if !ok {
-		d.errorf(n, path, `invalid builder address %q: want "auto", unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or docker://`, s)
-	}
-	return ok
+	return true
 }
 
 func (d *decoder) tls(path string, key, n *yaml.Node) *TLS {
@@ -298,14 +283,14 @@ func (d *decoder) tls(path string, key, n *yaml.Node) *TLS {
 		certSet, keySet bool
 	)
 	if !d.mapping(path, n, fields{
-		"ca": func(p string, _, v *yaml.Node) { t.CA, _ = d.path(p, v, true) },
+		"ca": func(p string, _, v *yaml.Node) { t.CA, _ = d.path(p, v, homeTilde) },
 		"cert": func(p string, _, v *yaml.Node) {
 			certSet = true
-			t.Cert, _ = d.path(p, v, true)
+			t.Cert, _ = d.path(p, v, homeTilde)
 		},
 		"key": func(p string, _, v *yaml.Node) {
 			keySet = true
-			t.Key, _ = d.path(p, v, true)
+			t.Key, _ = d.path(p, v, homeTilde)
 		},
 		"server_name": func(p string, _, v *yaml.Node) {
 			t.ServerName, _ = d.str(p, v)
@@ -328,8 +313,7 @@ func (d *decoder) cache(path string, n *yaml.Node) cacheSpec {
 	return c
 }
 
-// cacheSpecs decodes a list of buildx-style CSV cache specs, each of which
-// must name its type.
+// cacheSpecs decodes a list of cache specs, each checked with the solve's parser.
 func (d *decoder) cacheSpecs(path string, n *yaml.Node) []string {
 	var specs []string
 	for i, item := range d.seq(path, n) {
@@ -338,13 +322,8 @@ func (d *decoder) cacheSpecs(path string, n *yaml.Node) []string {
 		if !ok {
 			continue
 		}
-		kvs, err := csv.NewReader(strings.NewReader(s)).Read()
-		if err != nil {
-			d.errorf(item, p, "invalid cache spec %q: %v", s, err)
-			continue
-		}
-		if !slices.ContainsFunc(kvs, func(kv string) bool { return len(kv) > len("type=") && strings.HasPrefix(kv, "type=") }) {
-			d.errorf(item, p, `cache spec %q has no "type=", e.g. "type=registry,ref=registry.example.com/app:cache"`, s)
+		if err := d.grammars.CacheSpec(s); err != nil {
+			d.errorf(item, p, "%v", err)
 			continue
 		}
 		specs = append(specs, s)
@@ -366,7 +345,7 @@ func (d *decoder) secrets(path string, n *yaml.Node) map[string]Secret {
 		if !d.mapping(p, e.val, fields{
 			"file": func(p string, _, v *yaml.Node) {
 				fileSet = true
-				s.File, _ = d.path(p, v, true)
+				s.File, _ = d.path(p, v, homeTilde)
 			},
 			"env": func(p string, _, v *yaml.Node) {
 				envSet = true
@@ -413,11 +392,11 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 			}
 		},
 		"output": func(p string, _, v *yaml.Node) {
-			s, ok := d.path(p, v, false)
+			s, ok := d.path(p, v, plainTilde)
 			if !ok {
 				return
 			}
-			if rel, err := filepath.Rel(d.dir, s); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			if _, inside := ospath.Child(d.dir, s); !inside {
 				d.errorf(v, p, "must be inside the project directory %s", d.dir)
 				return
 			}
@@ -489,7 +468,7 @@ func (d *decoder) run(path string, key, n *yaml.Node) *Run {
 		},
 		"env": func(p string, _, v *yaml.Node) { r.Env = d.stringMap(p, v) },
 		"dir": func(p string, _, v *yaml.Node) {
-			if s, ok := d.path(p, v, false); ok {
+			if s, ok := d.path(p, v, plainTilde); ok {
 				r.Dir = s
 			}
 		},
@@ -553,34 +532,22 @@ func (d *decoder) checkReady(path string, n *yaml.Node, s string) bool {
 	if s == "" {
 		return true
 	}
-	u, err := url.Parse(s)
-	ok := err == nil && u.Hostname() != ""
-	if ok {
-		switch u.Scheme {
-		case "http", "https":
-		case "tcp":
-			ok = u.Port() != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == ""
-		default:
-			ok = false
-		}
+	if err := d.grammars.Ready(s); err != nil {
+		d.errorf(n, path, "%v", err)
+		return false
 	}
-	if !ok {
-		d.errorf(n, path, "invalid ready URL %q: want http://HOST[:PORT]/PATH, https://HOST[:PORT]/PATH or tcp://HOST:PORT", s)
-	}
-	return ok
+	return true
 }
 
+// signal reads a stop signal and returns its canonical name.
 func (d *decoder) signal(path string, n *yaml.Node) (string, bool) {
 	s, ok := d.nonEmptyStr(path, n)
 	if !ok {
 		return "", false
 	}
-	sig := strings.ToUpper(s)
-	if !strings.HasPrefix(sig, "SIG") {
-		sig = "SIG" + sig
-	}
-	if !slices.Contains(stopSignals, sig) {
-		d.errorf(n, path, "unsupported signal %q: want one of %s", s, strings.Join(stopSignals, ", "))
+	sig, err := d.grammars.Signal(s)
+	if err != nil {
+		d.errorf(n, path, "%v", err)
 		return "", false
 	}
 	return sig, true
@@ -815,14 +782,25 @@ func (d *decoder) nonEmptyStr(path string, n *yaml.Node) (string, bool) {
 	return s, ok
 }
 
+// tilde says what a leading ~ of a path means.
+type tilde bool
+
+const (
+	// homeTilde: ~/ is the home directory, in paths of the user's own files (TLS
+	// material, secrets).
+	homeTilde tilde = true
+	// plainTilde: ~ is a name like any other, in paths of the project's files.
+	plainTilde tilde = false
+)
+
 // path returns a non-empty path made absolute against the project
-// directory, expanding a leading ~/ to the home directory if home is set.
-func (d *decoder) path(path string, n *yaml.Node, home bool) (string, bool) {
+// directory, expanding a leading ~/ to the home directory for homeTilde.
+func (d *decoder) path(path string, n *yaml.Node, t tilde) (string, bool) {
 	s, ok := d.nonEmptyStr(path, n)
 	if !ok {
 		return "", false
 	}
-	if home && (s == "~" || strings.HasPrefix(s, "~/")) {
+	if t == homeTilde && (s == "~" || strings.HasPrefix(s, "~/")) {
 		h, err := os.UserHomeDir()
 		if err != nil {
 			d.errorf(n, path, "expand %q: %v", s, err)

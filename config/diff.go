@@ -75,7 +75,7 @@ func Diff(old, new *Config) (next *Config, changes []Change) {
 	n := *new
 	next = &n
 
-	// How devloop reaches BuildKit and what it builds from: fixed for the session.
+	// How devloop reaches BuildKit and what it builds from: fixed while devloop up runs.
 	d.notLive("builder.address", old.Builder.Address != new.Builder.Address, Changed)
 	d.notLive("builder.tls", !reflect.DeepEqual(old.Builder.TLS, new.Builder.TLS), presence(old.Builder.TLS != nil, new.Builder.TLS != nil))
 	d.notLive("builder.insecure", old.Builder.Insecure != new.Builder.Insecure, Changed)

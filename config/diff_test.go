@@ -36,7 +36,7 @@ watch:
 
 func parseDiff(t *testing.T, yaml string) *Config {
 	t.Helper()
-	c, err := Parse("devloop.yaml", []byte(yaml), testDir)
+	c, err := Parse("devloop.yaml", []byte(yaml), testDir, testGrammars)
 	if err != nil {
 		t.Fatalf("Parse() error = %v\n%s", err, yaml)
 	}

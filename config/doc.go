@@ -6,6 +6,11 @@
 //
 //	devloop.yaml:7:5: targets.server.stag: unknown key (did you mean "stage"?)
 //
+// A value whose grammar belongs to the package that uses it — a cache spec, a
+// builder address, a ready URL, a stop signal — is checked with that package's
+// parser, passed in as [Grammars]: config imports none of those packages, and
+// devloop.yaml accepts exactly what they will.
+//
 // Relative paths are resolved and defaults applied, so every path in a
 // returned [Config] is absolute and every field holds its effective value.
 // The JSON Schema in schema/devloop.schema.json describes the same format for

@@ -13,7 +13,7 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "fuzz/devloop.yaml"
-		c, err := Parse(name, data, testDir)
+		c, err := Parse(name, data, testDir, testGrammars)
 		if err != nil {
 			if c != nil {
 				t.Errorf("Parse() = %+v, %v; want nil config on error", c, err)

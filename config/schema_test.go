@@ -195,7 +195,7 @@ func TestSchemaEnums(t *testing.T) {
 	normalized := map[string]bool{}
 	for _, v := range signals {
 		data := fmt.Sprintf("targets: {a: {run: {command: [x], stop_signal: %v}}}", v)
-		c, err := Parse("devloop.yaml", []byte(data), testDir)
+		c, err := Parse("devloop.yaml", []byte(data), testDir, testGrammars)
 		if err != nil {
 			t.Errorf("schema stop_signal %v: Parse() error = %v", v, err)
 			continue
@@ -311,7 +311,7 @@ func TestSchemaExamples(t *testing.T) {
 	schema := compileSchema(t)
 	for _, tt := range schemaExamples {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("devloop.yaml", []byte(tt.yaml), testDir)
+			_, err := Parse("devloop.yaml", []byte(tt.yaml), testDir, testGrammars)
 			if got := err == nil; got != tt.valid {
 				t.Errorf("Parse() valid = %v, want %v (error: %v)", got, tt.valid, err)
 			}
@@ -341,7 +341,7 @@ func TestSchemaOwnExamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Parse("devloop.yaml", data, testDir); err != nil {
+		if _, err := Parse("devloop.yaml", data, testDir, testGrammars); err != nil {
 			t.Errorf("schema examples[%d]: Parse() error = %v", i, err)
 		}
 		if err := schema.Validate(ex); err != nil {
@@ -374,7 +374,7 @@ func TestSchemaRepoConfigs(t *testing.T) {
 		t.Fatalf("found %d configs, want devloop.yaml and the README's quickstart", len(configs))
 	}
 	for name, config := range configs {
-		if _, err := Parse("devloop.yaml", []byte(config), testDir); err != nil {
+		if _, err := Parse("devloop.yaml", []byte(config), testDir, testGrammars); err != nil {
 			t.Errorf("%s: Parse() error = %v", name, err)
 		}
 		var doc any

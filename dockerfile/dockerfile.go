@@ -453,7 +453,7 @@ func (a *analyzer) producedFiles(i int) []string {
 		default:
 			continue
 		}
-		l := NewCopyLayer(workdir, sd, true)
+		l := NewCopyLayer(workdir, sd, FromContext)
 		for _, src := range l.sources {
 			if isDirPath(src) || HasWildcard(src) || IsRemote(src) {
 				continue // the names of what lands there are unknown

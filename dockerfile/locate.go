@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"golang.org/x/mod/modfile"
 )
 
@@ -218,7 +219,7 @@ func parseStep(step string) (stage string, hasStage bool, i, n int, cmd string) 
 func FormatLocation(l Location, cwd string) string {
 	file := l.File
 	if l.Mapped && cwd != "" {
-		if rel, err := filepath.Rel(cwd, l.File); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if rel, ok := ospath.Child(cwd, l.File); ok {
 			file = rel
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"maps"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -820,12 +820,7 @@ func (e *environ) Get(name string) expand.Variable {
 }
 
 func (e *environ) Each(f func(string, expand.Variable) bool) {
-	names := make([]string, 0, len(e.st.vars))
-	for k := range e.st.vars {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(e.st.vars)) {
 		if v := e.st.vars[k]; v.Known() && !f(k, expand.Variable{Set: true, Exported: e.st.exported[k], Kind: expand.String, Str: v.Value}) {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -21,6 +22,12 @@ type CopyLayer struct {
 	// ("stage gen", "image alpine"), for messages.
 	Origin string
 }
+
+// Values of NewCopyLayer's fromContext.
+const (
+	FromContext   = true  // the sources are build-context paths
+	FromElsewhere = false // another stage or an image (COPY --from)
+)
 
 // NewCopyLayer is the layer a COPY or ADD of sd creates in a stage whose working
 // directory is workdir; fromContext says its sources are build-context paths (no
@@ -195,7 +202,7 @@ func ContextPath(source, rest string) string {
 	return p
 }
 
-func (v *View) all() []mapping { return append(append([]mapping(nil), v.mounts...), v.copies...) }
+func (v *View) all() []mapping { return slices.Concat(v.mounts, v.copies) }
 
 // resolve finds the mapping p lies in: the innermost mount, else the innermost layer.
 func (v *View) resolve(p string) (mapping, bool) {

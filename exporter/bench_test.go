@@ -28,7 +28,7 @@ func BenchmarkCommit10MB(b *testing.B) {
 				if bc.changed {
 					i++
 				}
-				st, err := e.Stage()
+				st, err := e.Begin()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"go.uber.org/zap"
 )
 
@@ -50,12 +51,12 @@ type stagedEntry struct {
 // Commit verifies the staged tree and swaps it into OutputDir (see the
 // package documentation). It holds the target's swap lock meanwhile, waiting
 // for another process's swap first. On an error before the first rename,
-// OutputDir is unchanged and the caller's Discard removes the stage.
-func (s *Stage) Commit() (Result, error) {
+// OutputDir is unchanged and the caller's Discard removes the staging dir.
+func (s *Staging) Commit() (Result, error) {
 	e := s.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s.state != stageOpen {
+	if s.state != stagingOpen {
 		return Result{}, fmt.Errorf("commit staging dir %s: already committed or discarded", s.base)
 	}
 	if e.closed {
@@ -88,12 +89,12 @@ func (s *Stage) Commit() (Result, error) {
 	if err := writeFileAtomic(filepath.Join(s.base, journalName), j); err != nil {
 		return Result{}, fmt.Errorf("commit export of target %q: %w", e.target, err)
 	}
-	removed, touched, err := e.apply(s.base, j, true)
+	removed, touched, err := e.apply(s.base, j, freshSwap)
 	if err != nil {
 		if touched {
 			// The journal now drives the swap: the next commit or New of the
 			// target, in any process, completes it.
-			s.state = stageKept
+			s.state = stagingKept
 			s.unlock()
 			return Result{}, fmt.Errorf("swap export of target %q into %s stopped midway; it is completed by the next commit or start: %w",
 				e.target, e.out, err)
@@ -107,10 +108,10 @@ func (s *Stage) Commit() (Result, error) {
 	return res, nil
 }
 
-// done removes a committed stage's dir and releases it; the caller holds e.mu.
-func (s *Stage) done() {
-	s.state = stageDone
-	s.e.cleanupStage(s.base)
+// done removes a committed staging dir and releases it; the caller holds e.mu.
+func (s *Staging) done() {
+	s.state = stagingDone
+	s.e.cleanupStaging(s.base)
 	s.unlock()
 }
 
@@ -118,7 +119,7 @@ func (s *Stage) done() {
 // the manifest on disk; view is the manifest as this Exporter saw it last,
 // to tell which unchanged entries another process put there meanwhile.
 func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
-	entries, err := scanStage(dir)
+	entries, err := scanStaged(dir)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -275,9 +276,9 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	return j, res, nil
 }
 
-// scanStage lists the staged tree, parents before children, refusing
+// scanStaged lists the staged tree, parents before children, refusing
 // anything but regular files, directories and symlinks.
-func scanStage(dir string) ([]*stagedEntry, error) {
+func scanStaged(dir string) ([]*stagedEntry, error) {
 	var entries []*stagedEntry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -286,8 +287,8 @@ func scanStage(dir string) ([]*stagedEntry, error) {
 		if p == dir {
 			return nil
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || !filepath.IsLocal(rel) {
+		rel, ok := ospath.Child(dir, p)
+		if !ok {
 			return fmt.Errorf("staged entry %s: path leaves the output dir", p)
 		}
 		en := &stagedEntry{rel: filepath.ToSlash(rel)}
@@ -399,12 +400,25 @@ func dirWritable(dir string) error {
 	return checkWritable(dir, fi.Mode())
 }
 
+// applyMode says whose journal apply runs.
+type applyMode bool
+
+const (
+	// freshSwap is Commit's own journal, just planned: a failure before the first
+	// rename is undone.
+	freshSwap applyMode = true
+	// rollForward is a journal found by recovery: OutputDir may have changed
+	// since it was planned.
+	rollForward applyMode = false
+)
+
 // apply performs j's swap from the staging dir base, then writes the
 // manifest. Renames whose staged entry is gone were done before, so apply
-// can roll a journal forward any number of times. If undoable and it fails
-// before the first rename, it removes the directories it created and the
+// can roll a journal forward any number of times. If mode is freshSwap and it
+// fails before the first rename, it removes the directories it created and the
 // journal; touched reports whether OutputDir may have changed.
-func (e *Exporter) apply(base string, j *journal, undoable bool) (removed []string, touched bool, err error) {
+func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []string, touched bool, err error) {
+	undoable := mode == freshSwap
 	var created []string
 	loosened := map[string]fs.FileMode{}
 	undo := func(err error) ([]string, bool, error) {

@@ -4,7 +4,7 @@
 // BuildKit's local exporter is not atomic: it creates each file empty and then
 // streams its content, and it never removes files an earlier export produced.
 // devloop therefore lets BuildKit export into a private staging directory
-// (Exporter.Stage, Stage.Dir) and then calls Stage.Commit, which:
+// (Exporter.Begin, Staging.Dir) and then calls Staging.Commit, which:
 //
 //  1. Verifies the staged tree. Only regular files, directories and symlinks
 //     are accepted. A symlink must resolve inside the output directory; it is
@@ -88,7 +88,7 @@
 // swap lock (StateDir/locks/<target>.lock), a few milliseconds, so swaps take
 // turns and each is planned against the manifest the previous one wrote.
 // Options.Waiting hears when one has to wait. A staging dir is locked while
-// its Stage is open, so recovery removes only those of killed processes. An
+// its Staging is open, so recovery removes only those of killed processes. An
 // entry another process put in place since this Exporter last looked counts
 // as Changed although nothing is renamed: the processes this one started run
 // the old content. Options.Exclusive (devloop up) additionally holds the

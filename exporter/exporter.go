@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/gofrs/flock"
 	"go.uber.org/zap"
 )
@@ -59,7 +60,7 @@ type Options struct {
 }
 
 // Exporter swaps staged exports of one target into its output directory.
-// Its methods are safe for concurrent use; a Stage is used by one goroutine.
+// Its methods are safe for concurrent use; a Staging is used by one goroutine.
 type Exporter struct {
 	out         string // cleaned OutputDir
 	realOut     string // OutputDir with symlinks resolved
@@ -70,7 +71,7 @@ type Exporter struct {
 	log         *zap.Logger
 	afterRename func(rel string) error
 
-	stagingParent string // where Stage creates staging dirs
+	stagingParent string // where Begin creates staging dirs
 	stagingPrefix string // their name prefix, followed by a random suffix
 	reserved      string // slash path of StateDir relative to OutputDir, "" if outside
 
@@ -80,8 +81,8 @@ type Exporter struct {
 	// man is the target's manifest as this Exporter last saw it: read by New,
 	// written by its commits. Another process's commit shows as a manifest on
 	// disk with a different Seq.
-	man    manifest
-	stages map[*Stage]bool // open stages, whose staging dir locks Close releases
+	man  manifest
+	open map[*Staging]bool // open stagings, whose staging dir locks Close releases
 }
 
 // New validates the output directory, creates it if missing, takes the
@@ -110,7 +111,7 @@ func New(opts Options) (*Exporter, error) {
 		waiting:     opts.Waiting,
 		log:         log.Named("exporter").With(zap.String("target", opts.Target)),
 		afterRename: opts.afterRename,
-		stages:      map[*Stage]bool{},
+		open:        map[*Staging]bool{},
 	}
 	if err := prepareOutputDir(e.out); err != nil {
 		return nil, &OutputDirError{Target: e.target, Dir: e.out, Err: err}
@@ -161,7 +162,7 @@ func (e *Exporter) init() error {
 			zap.String("state_dir", e.state), zap.String("output_dir", e.out))
 	}
 	if realState, err := filepath.EvalSymlinks(e.state); err == nil {
-		if rel, err := filepath.Rel(e.realOut, realState); err == nil && filepath.IsLocal(rel) {
+		if rel, ok := ospath.Child(e.realOut, realState); ok && rel != "." {
 			e.reserved = filepath.ToSlash(rel)
 		}
 	}
@@ -183,7 +184,7 @@ func (e *Exporter) Close() error {
 		return nil
 	}
 	e.closed = true
-	for s := range e.stages {
+	for s := range e.open {
 		s.unlock()
 	}
 	if e.exclusive != nil {
@@ -219,13 +220,13 @@ func (e *Exporter) Files() []string {
 	return e.man.files()
 }
 
-// Stage creates an empty staging dir for one export. It takes the swap lock for
+// Begin creates an empty staging dir for one export. It takes the swap lock for
 // a moment, so it may wait for another process's swap.
-func (e *Exporter) Stage() (*Stage, error) {
+func (e *Exporter) Begin() (*Staging, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, fmt.Errorf("stage export of target %q: %w", e.target, errClosed)
+		return nil, fmt.Errorf("begin export of target %q: %w", e.target, errClosed)
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -256,51 +257,51 @@ func (e *Exporter) Stage() (*Stage, error) {
 		_ = os.Remove(base)
 		return nil, fmt.Errorf("create staging dir %s: %w", dir, err)
 	}
-	s := &Stage{e: e, base: base, dir: dir, live: live}
-	e.stages[s] = true
+	s := &Staging{e: e, base: base, dir: dir, live: live}
+	e.open[s] = true
 	return s, nil
 }
 
-type stageState int
+type stagingState int
 
 const (
-	stageOpen stageState = iota
-	stageDone            // committed or discarded: the dir is gone
-	stageKept            // swap failed midway: kept for roll-forward
+	stagingOpen stagingState = iota
+	stagingDone              // committed or discarded: the dir is gone
+	stagingKept              // swap failed midway: kept for roll-forward
 )
 
-// Stage is one export's staging dir. Callers defer Discard right after Stage.
-type Stage struct {
+// Staging is one export's staging dir. Callers defer Discard right after Begin.
+type Staging struct {
 	e     *Exporter
 	base  string
 	dir   string
-	state stageState
+	state stagingState
 	live  *flock.Flock // the staging dir's lock while the stage is open
 }
 
 // unlock releases the staging dir's lock; the caller holds e.mu.
-func (s *Stage) unlock() {
+func (s *Staging) unlock() {
 	if s.live != nil {
 		_ = s.live.Unlock()
 		s.live = nil
 	}
-	delete(s.e.stages, s)
+	delete(s.e.open, s)
 }
 
 // Dir is the directory BuildKit's local exporter writes into.
-func (s *Stage) Dir() string { return s.dir }
+func (s *Staging) Dir() string { return s.dir }
 
 // Discard removes the staging dir, leaving OutputDir untouched. It is
 // idempotent and does nothing after Commit. After a Commit that failed midway
 // through the swap it keeps the dir, whose journal the next Commit or New
 // rolls forward.
-func (s *Stage) Discard() error {
+func (s *Staging) Discard() error {
 	s.e.mu.Lock()
 	defer s.e.mu.Unlock()
-	if s.state != stageOpen {
+	if s.state != stagingOpen {
 		return nil
 	}
-	s.state = stageDone
+	s.state = stagingDone
 	defer s.unlock()
 	return removeTree(s.base)
 }
@@ -309,7 +310,7 @@ func (s *Stage) Discard() error {
 func (e *Exporter) stagingRoot() string { return filepath.Join(e.state, "staging") }
 
 // isStagingName reports whether name is a staging dir name of this target,
-// as Stage creates in dir. Other targets' names never match: the suffix must
+// as Begin creates in dir. Other targets' names never match: the suffix must
 // be exactly the random hex.
 func isStagingName(name, prefix string) bool {
 	suffix, ok := strings.CutPrefix(name, prefix)
@@ -328,8 +329,10 @@ func (e *Exporter) abs(rel string) string {
 // reservedPath reports whether phys (slash, relative to OutputDir) lies in
 // devloop's state dir or is a staging dir inside OutputDir.
 func (e *Exporter) reservedPath(phys string) bool {
-	if e.reserved != "" && (phys == e.reserved || strings.HasPrefix(phys, e.reserved+"/")) {
-		return true
+	if e.reserved != "" {
+		if _, in := ospath.Child(e.reserved, phys); in {
+			return true
+		}
 	}
 	first, _, _ := strings.Cut(phys, "/")
 	return strings.HasPrefix(first, outsideStagingPrefix)

@@ -126,9 +126,9 @@ func dirs(t testing.TB) (out, state string) {
 // export stages tree and commits it.
 func export(t testing.TB, e *Exporter, tree map[string]node) (Result, error) {
 	t.Helper()
-	st, err := e.Stage()
+	st, err := e.Begin()
 	if err != nil {
-		t.Fatalf("Stage() error = %v", err)
+		t.Fatalf("Staging() error = %v", err)
 	}
 	defer func() {
 		if err := st.Discard(); err != nil {
@@ -433,7 +433,7 @@ func TestCommitRefusesEscapes(t *testing.T) {
 			e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
 			before, outsideBefore := snapshot(t, out), snapshot(t, outside)
 
-			st, err := e.Stage()
+			st, err := e.Begin()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -504,7 +504,7 @@ func TestDiscard(t *testing.T) {
 	mustExport(t, e, map[string]node{"bin/server": file("v1")})
 	before := snapshot(t, out)
 
-	st, err := e.Stage()
+	st, err := e.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +524,7 @@ func TestDiscard(t *testing.T) {
 		t.Error("Commit() after Discard error = nil, want an error")
 	}
 
-	st, err = e.Stage()
+	st, err = e.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -729,7 +729,7 @@ func TestSwapWaitsForLock(t *testing.T) {
 }
 
 // TestLiveStageSurvivesRecovery: another process starting (New) or committing
-// removes staging dirs of killed exports but never one a live Stage is writing.
+// removes staging dirs of killed exports but never one a live Staging is writing.
 func TestLiveStageSurvivesRecovery(t *testing.T) {
 	out, state := dirs(t)
 	up := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
@@ -741,7 +741,7 @@ func TestLiveStageSurvivesRecovery(t *testing.T) {
 		t.Fatalf("live staging dir after another process's New and Commit: %v", err)
 	}
 	if res, err := st.Commit(); err != nil || !slices.Equal(res.Changed, []string{"bin/server"}) {
-		t.Fatalf("Commit() of the live stage = %v, %v, want bin/server changed", res.Changed, err)
+		t.Fatalf("Commit() of the live staging = %v, %v, want bin/server changed", res.Changed, err)
 	}
 	if got, want := snapshot(t, out), treeSnapshot(t, map[string]node{"bin/server": file("v1")}); !maps.Equal(got, want) {
 		t.Errorf("output = %v, want %v", got, want)
@@ -760,12 +760,12 @@ func TestSharedProjectRoot(t *testing.T) {
 	server := newExporter(t, Options{OutputDir: root, StateDir: state, Target: "server"})
 	client := newExporter(t, Options{OutputDir: root, StateDir: state, Target: "client"})
 
-	st, err := server.Stage()
+	st, err := server.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(st.Dir(), filepath.Join(state, "staging", "server-")) {
-		t.Errorf("Stage().Dir() = %s, want it in %s", st.Dir(), filepath.Join(state, "staging"))
+		t.Errorf("Staging().Dir() = %s, want it in %s", st.Dir(), filepath.Join(state, "staging"))
 	}
 	if err := st.Discard(); err != nil {
 		t.Fatal(err)
@@ -817,12 +817,12 @@ func TestStagingOnAnotherMount(t *testing.T) {
 		t.Skipf("/dev/shm is on the same mount as %s (err %v)", state, err)
 	}
 
-	st, err := e.Stage()
+	st, err := e.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(st.Dir(), filepath.Join(out, outsideStagingPrefix+"app-")) {
-		t.Errorf("Stage().Dir() = %s, want it in %s", st.Dir(), out)
+		t.Errorf("Staging().Dir() = %s, want it in %s", st.Dir(), out)
 	}
 	writeTree(t, st.Dir(), map[string]node{"bin/server": file("s")})
 	if _, err := st.Commit(); err != nil {
@@ -836,7 +836,7 @@ func TestStagingOnAnotherMount(t *testing.T) {
 	}
 
 	// A leftover from a killed run is removed by the next New.
-	st, err = e.Stage()
+	st, err = e.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 //     for it (Options.Waiting hears about it).
 //   - StateDir/locks/<target>.exclusive.lock: held for an Exporter's lifetime
 //     when Options.Exclusive is set; a second exclusive Exporter fails fast.
-//   - each staging dir itself, while its Stage is open, so that another
+//   - each staging dir itself, while its Staging is open, so that another
 //     process's recovery tells a live export from a killed one's leftover.
 //
 // The two lock files hold "<pid> <owner>" of their last holder, for messages.
@@ -80,7 +80,7 @@ func (e *Exporter) lockExclusive() (*flock.Flock, error) {
 }
 
 // lockDir takes the lock on a staging dir without waiting; ok is false while a
-// live Stage holds it.
+// live Staging holds it.
 func lockDir(dir string) (fl *flock.Flock, ok bool, err error) {
 	fl = flock.New(dir, flock.SetFlag(os.O_RDONLY))
 	ok, err = fl.TryLock()

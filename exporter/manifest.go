@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/moby/sys/atomicwriter"
 	"go.uber.org/zap"
 )
 
@@ -137,12 +139,20 @@ func (e *Exporter) emptyManifest() manifest {
 	return manifest{Version: formatVersion, Target: e.target, OutputDir: e.out, Files: map[string]fileEntry{}}
 }
 
+// tempPrefix starts the name of the temporary file atomicwriter writes beside its
+// destination: ".tmp-" + the destination's name + os.CreateTemp's random digits.
+const tempPrefix = ".tmp-"
+
 // readManifest loads the target's manifest and removes leftover temporary
 // files of interrupted writes; the caller holds the swap lock.
 func (e *Exporter) readManifest() (manifest, error) {
-	if tmps, err := filepath.Glob(e.manifestPath() + ".tmp-*"); err == nil {
+	prefix := tempPrefix + e.target + ".json"
+	if tmps, err := filepath.Glob(filepath.Join(e.manifestDir(), prefix+"[0-9]*")); err == nil {
 		for _, t := range tmps {
-			_ = os.Remove(t)
+			// The random suffix is digits: "a.json1"'s temporary files are not "a"'s.
+			if suffix := strings.TrimPrefix(filepath.Base(t), prefix); strings.Trim(suffix, "0123456789") == "" {
+				_ = os.Remove(t)
+			}
 		}
 	}
 	return e.loadManifest()
@@ -198,35 +208,18 @@ func readJournal(base string) (*journal, error) {
 	return &j, nil
 }
 
-// writeFileAtomic writes v as JSON to a temporary file beside dst, fsyncs it,
-// renames it to dst and fsyncs the directory.
-func writeFileAtomic(dst string, v any) (err error) {
-	dir := filepath.Dir(dst)
-	f, err := os.CreateTemp(dir, filepath.Base(dst)+".tmp-*")
+// writeFileAtomic writes v as indented JSON to dst atomically (a synced temporary
+// file beside it, renamed over it: moby/sys/atomicwriter), then syncs the directory
+// so that the rename survives a crash too.
+func writeFileAtomic(dst string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write %s: %w", f.Name(), err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
+	if err := atomicwriter.WriteFile(dst, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(dst))
 }
 
 func syncDir(dir string) error {

@@ -16,11 +16,11 @@ import (
 
 // stageTree stages tree, then gives the listed entries their exact modes the way
 // BuildKit's local exporter does (chmod after create, so no umask applies).
-func stageTree(t testing.TB, e *Exporter, tree map[string]node, modes map[string]fs.FileMode) *Stage {
+func stageTree(t testing.TB, e *Exporter, tree map[string]node, modes map[string]fs.FileMode) *Staging {
 	t.Helper()
-	st, err := e.Stage()
+	st, err := e.Begin()
 	if err != nil {
-		t.Fatalf("Stage() error = %v", err)
+		t.Fatalf("Staging() error = %v", err)
 	}
 	t.Cleanup(func() { _ = st.Discard() })
 	writeTree(t, st.Dir(), tree)

@@ -16,7 +16,7 @@ import (
 // exports of the target did; the caller holds the swap lock. It reloads the
 // manifest (another process may have committed since), rolls staging dirs
 // with a journal forward in journal order (a swap that stopped midway, in any
-// process), and removes staging dirs without one that no open Stage holds
+// process), and removes staging dirs without one that no open Staging holds
 // (exports of a process that was killed).
 func (e *Exporter) recover() error {
 	m, err := e.readManifest()
@@ -73,13 +73,13 @@ func (e *Exporter) recover() error {
 	return nil
 }
 
-// removeDead removes a staging dir without a journal unless an open Stage (of
+// removeDead removes a staging dir without a journal unless an open Staging (of
 // this or another process) holds it.
 func (e *Exporter) removeDead(base string) error {
 	fl, ok, err := lockDir(base)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil // removed meanwhile by its Stage's Discard
+		return nil // removed meanwhile by its Staging's Discard
 	case err != nil:
 		return err
 	case !ok:
@@ -94,19 +94,19 @@ func (e *Exporter) removeDead(base string) error {
 // then removes its staging dir.
 func (e *Exporter) finish(base string, j *journal) error {
 	if j.Manifest.Seq > e.man.Seq {
-		if _, _, err := e.apply(base, j, false); err != nil {
+		if _, _, err := e.apply(base, j, rollForward); err != nil {
 			return err
 		}
 	}
-	e.cleanupStage(base)
+	e.cleanupStaging(base)
 	return nil
 }
 
-// cleanupStage removes a finished staging dir: the journal first, so that a
+// cleanupStaging removes a finished staging dir: the journal first, so that a
 // crash during the removal leaves a dir that New simply deletes. Failures
 // only leave garbage behind (the manifest's Seq keeps an old journal from
 // being replayed), so they are logged.
-func (e *Exporter) cleanupStage(base string) {
+func (e *Exporter) cleanupStaging(base string) {
 	if err := os.Remove(filepath.Join(base, journalName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("cannot remove journal of a finished export", zap.String("dir", base), zap.Error(err))
 		return

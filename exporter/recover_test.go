@@ -5,6 +5,7 @@ package exporter
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func TestRecoveryRollsForward(t *testing.T) {
 			e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app", afterRename: crashAfter(crash + 4)})
 			mustExport(t, e, oldSet) // four renames
 
-			st, err := e.Stage()
+			st, err := e.Begin()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,12 +130,12 @@ func TestRecoveryWithoutJournal(t *testing.T) {
 	mustExport(t, e, oldSet)
 	// Another target's leftover must survive this target's recovery.
 	other := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app-debug"})
-	otherStage, err := other.Stage()
+	otherStaging, err := other.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	st, err := e.Stage() // killed while BuildKit was exporting
+	st, err := e.Begin() // killed while BuildKit was exporting
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +149,8 @@ func TestRecoveryWithoutJournal(t *testing.T) {
 		t.Errorf("output after recovery = %v, want the old set %v", got, want)
 	}
 	left := stagingDirs(t, out, state)
-	if len(left) != 1 || !strings.HasPrefix(otherStage.Dir(), filepath.Join(state, "staging", left[0])) {
-		t.Errorf("staging dirs after recovery = %v, want only %s", left, filepath.Dir(otherStage.Dir()))
+	if len(left) != 1 || !strings.HasPrefix(otherStaging.Dir(), filepath.Join(state, "staging", left[0])) {
+		t.Errorf("staging dirs after recovery = %v, want only %s", left, filepath.Dir(otherStaging.Dir()))
 	}
 	if _, err := os.Stat(st.Dir()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stat of the journal-less staging dir error = %v, want not exist", err)
@@ -164,7 +165,7 @@ func TestAppliedJournalNotReplayed(t *testing.T) {
 	e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
 	mustExport(t, e, newSet)
 
-	st, err := e.Stage()
+	st, err := e.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,5 +191,40 @@ func TestAppliedJournalNotReplayed(t *testing.T) {
 	}
 	if left := stagingDirs(t, out, state); len(left) != 0 {
 		t.Errorf("staging dirs after New() = %v, want none", left)
+	}
+}
+
+// New removes the temporary files an interrupted manifest write left (a crash between
+// atomicwriter's create and rename), and only the target's own.
+func TestNewRemovesManifestTempFiles(t *testing.T) {
+	out, state := dirs(t)
+	dir := filepath.Join(state, "manifests")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(dir, ".tmp-app.json2718281828")
+	other := filepath.Join(dir, ".tmp-app.json1.json31415") // target "app.json1"'s
+	for _, p := range []string{own, other} {
+		if err := os.WriteFile(p, []byte("{"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
+	if _, err := os.Stat(own); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("leftover %s: stat error = %v, want it removed", own, err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another target's temporary file %s: %v, want it kept", other, err)
+	}
+	// A manifest write leaves no temporary file behind.
+	if _, err := export(t, newExporter(t, Options{OutputDir: out, StateDir: state, Target: "b"}), map[string]node{"b": file("b")}); err != nil {
+		t.Fatal(err)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-b.json*"))
+	if len(tmps) > 0 {
+		t.Errorf("temporary files after a commit: %v", tmps)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.json")); err != nil {
+		t.Errorf("manifest of b: %v", err)
 	}
 }

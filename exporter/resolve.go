@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/devloop/devloop/internal/ospath"
 )
 
 // maxLinkHops bounds symlink expansion, like the kernel's ELOOP limit.
@@ -97,7 +99,7 @@ func (e *Exporter) resolve(start, name string, lookup lookupFunc) (string, nodeK
 func (e *Exporter) relToOut(p string) (string, bool) {
 	p = filepath.Clean(p)
 	for _, root := range []string{e.out, e.realOut} {
-		if rel, err := filepath.Rel(root, p); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+		if rel, ok := ospath.Child(root, p); ok {
 			if rel == "." {
 				rel = ""
 			}

@@ -28,14 +28,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
+
+	"github.com/devloop/devloop/internal/ospath"
 )
 
 // Query is one go build configuration.
@@ -159,12 +161,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 		return Inputs{}, err
 	}
 	env := slices.Clone(base)
-	keys := make([]string, 0, len(q.Env))
-	for k := range q.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q.Env)) {
 		env = append(env, k+"="+q.Env[k])
 	}
 	gowork := "off"
@@ -206,7 +203,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 			return Inputs{}, err
 		}
 	}
-	return Inputs{Dirs: sortedKeys(r.dirs), Trees: sortedKeys(r.trees)}, nil
+	return Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees))}, nil
 }
 
 // resolver is one Inputs call.
@@ -332,8 +329,7 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 // rel turns a host directory into a context-relative one; ok is false outside.
 func (r *resolver) rel(dir string) (string, bool) {
 	for _, base := range []string{r.root, r.realRoot} {
-		rel, err := filepath.Rel(base, dir)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+		if rel, ok := ospath.Child(base, dir); ok {
 			return filepath.ToSlash(rel), true
 		}
 	}
@@ -362,13 +358,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

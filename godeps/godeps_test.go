@@ -1,6 +1,7 @@
 package godeps
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,10 +61,7 @@ func TestInputs(t *testing.T) {
 	t.Setenv("GOOS", "windows")
 	linux := map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"}
 	with := func(kv ...string) map[string]string {
-		env := map[string]string{}
-		for k, v := range linux {
-			env[k] = v
-		}
+		env := maps.Clone(linux)
 		for i := 0; i+1 < len(kv); i += 2 {
 			env[kv[i]] = kv[i+1]
 		}

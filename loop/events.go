@@ -2,12 +2,14 @@ package loop
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
 // Event is one step of the loop's progress, delivered to Options.Events. Every
-// event marshals to a JSON object whose "kind" field is its Kind; durations are
-// integer nanoseconds (fields ending in _ns), errors are strings.
+// event marshals to a JSON object whose first field "kind" is its Kind (see
+// [MarshalEvent]); durations are integer nanoseconds (fields ending in _ns), errors are
+// strings ("error").
 type Event interface {
 	// Kind is the event's snake_case name.
 	Kind() string
@@ -125,84 +127,111 @@ func (BuilderUnavailable) Kind() string { return "builder_unavailable" }
 // Kind implements Event.
 func (Skipped) Kind() string { return "skipped" }
 
-// MarshalJSON adds the "kind" field.
-func (e ChangeDetected) MarshalJSON() ([]byte, error) {
-	type plain ChangeDetected
-	return json.Marshal(struct {
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e ChangeDetected) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e BuildStarted) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e TargetFinished) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e BuildFinished) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e BuildSuperseded) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e Restarted) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e BuilderUnavailable) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// MarshalJSON implements [json.Marshaler] (see [Event]).
+func (e Skipped) MarshalJSON() ([]byte, error) { return marshal(e) }
+
+// marshal is an event's own JSON object: "kind" first.
+func marshal(ev Event) ([]byte, error) {
+	return MarshalEvent(struct {
 		Kind string `json:"kind"`
-		plain
-	}{e.Kind(), plain(e)})
+	}{ev.Kind()}, ev)
 }
 
-// MarshalJSON adds the "kind" field.
-func (e BuildStarted) MarshalJSON() ([]byte, error) {
-	type plain BuildStarted
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-	}{e.Kind(), plain(e)})
-}
-
-// MarshalJSON adds the "kind" field and renders Err as "error".
-func (e TargetFinished) MarshalJSON() ([]byte, error) {
-	type plain TargetFinished
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-		Err string `json:"error,omitempty"`
-	}{e.Kind(), plain(e), errString(e.Err)})
-}
-
-// MarshalJSON adds the "kind" field.
-func (e BuildFinished) MarshalJSON() ([]byte, error) {
-	type plain BuildFinished
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-	}{e.Kind(), plain(e)})
-}
-
-// MarshalJSON adds the "kind" field.
-func (e BuildSuperseded) MarshalJSON() ([]byte, error) {
-	type plain BuildSuperseded
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-	}{e.Kind(), plain(e)})
-}
-
-// MarshalJSON adds the "kind" field and renders Err as "error".
-func (e Restarted) MarshalJSON() ([]byte, error) {
-	type plain Restarted
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-		Err string `json:"error,omitempty"`
-	}{e.Kind(), plain(e), errString(e.Err)})
-}
-
-// MarshalJSON adds the "kind" field and renders Err as "error".
-func (e BuilderUnavailable) MarshalJSON() ([]byte, error) {
-	type plain BuilderUnavailable
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-		Err string `json:"error,omitempty"`
-	}{e.Kind(), plain(e), errString(e.Err)})
-}
-
-// MarshalJSON adds the "kind" field.
-func (e Skipped) MarshalJSON() ([]byte, error) {
-	type plain Skipped
-	return json.Marshal(struct {
-		Kind string `json:"kind"`
-		plain
-	}{e.Kind(), plain(e)})
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
+// MarshalEvent writes ev as one JSON object: the members of head, then ev's fields,
+// then "error" when ev carries one, then the members of each of tail. head and tail are
+// values that encoding/json writes as objects, such as structs and maps; a nil one
+// adds nothing. An event's own JSON has {"kind": Kind()} as its head; a stream that
+// names events its own way passes its own head instead.
+func MarshalEvent(head any, ev Event, tail ...any) ([]byte, error) {
+	fields, evErr := plain(ev)
+	parts := []any{head, fields}
+	if evErr != nil {
+		parts = append(parts, struct {
+			Err string `json:"error"`
+		}{evErr.Error()})
 	}
-	return err.Error()
+	out := []byte("{}")
+	for _, p := range append(parts, tail...) {
+		if p == nil {
+			continue
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("marshal %s event: %w", ev.Kind(), err)
+		}
+		if string(b) == "null" { // a nil map or pointer
+			continue
+		}
+		if len(b) < 2 || b[0] != '{' {
+			return nil, fmt.Errorf("marshal %s event: %T is not a JSON object", ev.Kind(), p)
+		}
+		out = appendMembers(out, b)
+	}
+	return out, nil
+}
+
+// plain returns ev as a value of a type with ev's fields and no methods, so that
+// encoding it does not call MarshalJSON again, and the error ev carries.
+func plain(ev Event) (fields any, err error) {
+	switch e := ev.(type) {
+	case ChangeDetected:
+		type plain ChangeDetected
+		return plain(e), nil
+	case BuildStarted:
+		type plain BuildStarted
+		return plain(e), nil
+	case TargetFinished:
+		type plain TargetFinished
+		return plain(e), e.Err
+	case BuildFinished:
+		type plain BuildFinished
+		return plain(e), nil
+	case BuildSuperseded:
+		type plain BuildSuperseded
+		return plain(e), nil
+	case Restarted:
+		type plain Restarted
+		return plain(e), e.Err
+	case BuilderUnavailable:
+		type plain BuilderUnavailable
+		return plain(e), e.Err
+	case Skipped:
+		type plain Skipped
+		return plain(e), nil
+	}
+	return ev, nil // not one of loop's: encoded as it is
+}
+
+// appendMembers appends the members of the JSON object obj to the JSON object dst.
+func appendMembers(dst, obj []byte) []byte {
+	members := obj[1 : len(obj)-1]
+	if len(members) == 0 {
+		return dst
+	}
+	dst = dst[:len(dst)-1] // its closing brace
+	if len(dst) > 1 {
+		dst = append(dst, ',')
+	}
+	return append(append(dst, members...), '}')
 }

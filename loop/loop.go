@@ -226,7 +226,7 @@ func New(opts Options) (*Loop, error) {
 // nil. If changes is closed, Run stops reading it and carries on until ctx is done.
 // Run must not be called concurrently with itself or Once.
 func (l *Loop) Run(ctx context.Context, changes <-chan Change) error {
-	s := &session{l: l, done: make(chan outcome), started: make(map[string]bool)}
+	s := &runState{l: l, done: make(chan outcome), started: make(map[string]bool)}
 	defer s.wg.Wait()
 	defer s.stopRetry()
 
@@ -258,8 +258,8 @@ func (l *Loop) Run(ctx context.Context, changes <-chan Change) error {
 	}
 }
 
-// session is the state owned by Run's goroutine.
-type session struct {
+// runState is the state owned by Run's goroutine.
+type runState struct {
 	l       *Loop
 	wg      sync.WaitGroup // job goroutines
 	done    chan outcome   // job → Run: the job ended
@@ -275,7 +275,7 @@ type session struct {
 }
 
 // start starts a job for b unless shutting down or no target is affected.
-func (s *session) start(ctx context.Context, b *batch, reason Reason) {
+func (s *runState) start(ctx context.Context, b *batch, reason Reason) {
 	l := s.l
 	if ctx.Err() != nil {
 		return
@@ -305,7 +305,7 @@ func (s *session) start(ctx context.Context, b *batch, reason Reason) {
 }
 
 // change handles a change arriving from the watcher.
-func (s *session) change(ctx context.Context, c Change) {
+func (s *runState) change(ctx context.Context, c Change) {
 	l := s.l
 	now := time.Now()
 	l.emit(ChangeDetected{Paths: c.Paths, Overflow: c.Overflow, Time: now})
@@ -327,14 +327,14 @@ func (s *session) change(ctx context.Context, c Change) {
 
 // cancelWindow is how long the oldest change a build covers may have waited for the
 // build to still be cancelled by newer changes under PolicyRestart.
-func (s *session) cancelWindow() time.Duration {
+func (s *runState) cancelWindow() time.Duration {
 	return max(s.l.opts.MaxWait, s.lastSolve)
 }
 
 // mayCancel reports whether a change arriving at now may cancel the running build:
 // only while the oldest change it covers is younger than the cancel window. The
 // initial build covers no change and may always be cancelled.
-func (s *session) mayCancel(now time.Time) bool {
+func (s *runState) mayCancel(now time.Time) bool {
 	first := s.cur.batch.first
 	if first.IsZero() || now.Sub(first) < s.cancelWindow() {
 		return true
@@ -345,7 +345,7 @@ func (s *session) mayCancel(now time.Time) bool {
 }
 
 // finished handles the end of the running job.
-func (s *session) finished(ctx context.Context, o outcome) {
+func (s *runState) finished(ctx context.Context, o outcome) {
 	l := s.l
 	s.cur = nil
 	if o.solveTime > 0 {
@@ -374,7 +374,7 @@ func (s *session) finished(ctx context.Context, o outcome) {
 	}
 }
 
-func (s *session) stopRetry() {
+func (s *runState) stopRetry() {
 	if s.retry != nil {
 		s.retry.Stop()
 		s.retry = nil

@@ -723,3 +723,27 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// MarshalEvent writes an event's fields after another head and before more members,
+// in one object, without "kind".
+func TestMarshalEvent(t *testing.T) {
+	head := struct {
+		V    int    `json:"v"`
+		Type string `json:"type"`
+	}{1, "target_finished"}
+	ev := loop.TargetFinished{ID: 2, Target: "server", Err: errors.New("boom")}
+	b, err := loop.MarshalEvent(head, ev, map[string]any{"step": "RUN go build"}, map[string]any(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"v":1,"type":"target_finished","id":2,"target":"server","ok":false,"solve_ns":0,"export_ns":0,"swap_ns":0,"error":"boom","step":"RUN go build"}`
+	if string(b) != want {
+		t.Errorf("MarshalEvent() = %s, want %s", b, want)
+	}
+	if b, err := loop.MarshalEvent(struct{}{}, loop.BuildSuperseded{ID: 1}); err != nil || string(b) != `{"id":1}` {
+		t.Errorf("MarshalEvent(empty head) = %s, %v; want {\"id\":1}", b, err)
+	}
+	if _, err := loop.MarshalEvent("not an object", ev); err == nil {
+		t.Errorf("MarshalEvent(string head) error = nil, want one")
+	}
+}

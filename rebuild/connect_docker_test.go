@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +85,7 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *fakeEngine) seen() []upgrade {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]upgrade(nil), f.upgrades...)
+	return slices.Clone(f.upgrades)
 }
 
 // chanListener hands the upgraded connections to a gRPC server.

@@ -38,9 +38,45 @@ var errPlainRemote = errors.New("refusing a plain-text connection to a remote bu
 	"configure mutual TLS with builder.tls {ca, cert, key} (buildkitd --tlscacert/--tlscert/--tlskey), " +
 	"or set builder.insecure: true if the network is trusted")
 
+// CheckAddress reports why addr is not a BuildKit address devloop can connect to, or
+// nil: unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or
+// docker://[CONTEXT or HOST]. It checks the form only: whether the TLS files exist,
+// a plain-text remote is allowed or a Docker context exists, Connect finds out.
+func CheckAddress(addr string) error {
+	_, err := parseAddress(addr)
+	return err
+}
+
+// parseAddress is the address grammar: the one parser of builder addresses.
+func parseAddress(addr string) (*url.URL, error) {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "unix":
+		if u.Host+u.Path == "" {
+			return nil, errors.New("missing socket path (unix:///path/to/buildkitd.sock)")
+		}
+	case "tcp":
+		if u.Hostname() == "" || u.Port() == "" || u.Path != "" && u.Path != "/" {
+			return nil, errors.New("want tcp://HOST:PORT")
+		}
+	case "docker-container", "kube-pod":
+		if u.Hostname() == "" {
+			return nil, fmt.Errorf("missing name (%s://NAME)", u.Scheme)
+		}
+		// client.New finds the registered connection helper by scheme.
+	case "docker":
+	default:
+		return nil, fmt.Errorf("unsupported scheme %q: want unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or docker://", u.Scheme)
+	}
+	return u, nil
+}
+
 func resolveEndpoint(opts Options, log *zap.Logger) (endpoint, error) {
 	addr := opts.Address
-	u, err := url.Parse(addr)
+	u, err := parseAddress(addr)
 	if err != nil {
 		return endpoint{}, &EndpointError{Address: addr, Err: err}
 	}
@@ -49,14 +85,7 @@ func resolveEndpoint(opts Options, log *zap.Logger) (endpoint, error) {
 		log.Warn("builder.tls applies to tcp:// addresses only; ignoring it", zap.String("address", addr))
 	}
 	switch u.Scheme {
-	case "unix":
-		if u.Host+u.Path == "" {
-			return endpoint{}, &EndpointError{Address: addr, Err: errors.New("missing socket path (unix:///path/to/buildkitd.sock)")}
-		}
 	case "tcp":
-		if u.Hostname() == "" || u.Port() == "" {
-			return endpoint{}, &EndpointError{Address: addr, Err: errors.New("want tcp://HOST:PORT")}
-		}
 		if opts.TLS == nil {
 			if !opts.Insecure && !isLoopback(u.Hostname()) {
 				return endpoint{}, &EndpointError{Address: addr, Err: errPlainRemote}
@@ -69,11 +98,6 @@ func resolveEndpoint(opts Options, log *zap.Logger) (endpoint, error) {
 		}
 		ep.opts, ep.tls = topts, true
 		ep.diagnose = func(ctx context.Context) error { return diagnoseTLS(ctx, u.Host, tcfg) }
-	case "docker-container", "kube-pod":
-		if u.Hostname() == "" {
-			return endpoint{}, &EndpointError{Address: addr, Err: fmt.Errorf("missing name (%s://NAME)", u.Scheme)}
-		}
-		// client.New finds the registered connection helper by scheme.
 	case "docker":
 		eng, err := resolveDockerEngine(strings.TrimPrefix(addr, "docker://"), opts.Insecure)
 		if err != nil {
@@ -81,9 +105,6 @@ func resolveEndpoint(opts Options, log *zap.Logger) (endpoint, error) {
 		}
 		ep.target, ep.display, ep.tls = "", "docker://"+eng.display, eng.tls != nil
 		ep.opts = eng.clientOpts()
-	default:
-		return endpoint{}, &EndpointError{Address: addr, Err: errors.New(
-			"unsupported scheme: want unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or docker://")}
 	}
 	return ep, nil
 }

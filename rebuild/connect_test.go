@@ -32,6 +32,8 @@ func TestResolveEndpoint(t *testing.T) {
 		{name: "tcp remote hostname plain refused", opts: Options{Address: "tcp://buildkit.example.com:1234"}, errHas: "builder.insecure: true"},
 		{name: "tcp remote plain insecure", opts: Options{Address: "tcp://10.1.2.3:1234", Insecure: true}},
 		{name: "tcp without port", opts: Options{Address: "tcp://10.1.2.3"}, errHas: "tcp://HOST:PORT"},
+		{name: "tcp with a path", opts: Options{Address: "tcp://127.0.0.1:1234/buildkit"}, errHas: "tcp://HOST:PORT"},
+		{name: "tcp with a trailing slash", opts: Options{Address: "tcp://127.0.0.1:1234/"}},
 		{name: "tcp remote TLS with system roots", opts: Options{Address: "tcp://10.1.2.3:1234", TLS: &TLS{}}, wantTLS: true},
 		{name: "tcp TLS missing CA", opts: Options{Address: "tcp://10.1.2.3:1234", TLS: &TLS{CA: missing}}, errHas: "builder.tls.ca"},
 		{name: "tcp TLS cert without key", opts: Options{Address: "tcp://10.1.2.3:1234", TLS: &TLS{Cert: missing}}, errHas: "cert and key"},
@@ -69,6 +71,39 @@ func TestResolveEndpoint(t *testing.T) {
 				t.Errorf("resolveEndpoint(%s).display = %q, want %q", tt.opts.Address, ep.display, want)
 			}
 		})
+	}
+}
+
+// TestCheckAddress: the address grammar devloop.yaml's builder.address is checked
+// with is the one Connect uses; it checks the form only.
+func TestCheckAddress(t *testing.T) {
+	tests := []struct {
+		addr   string
+		errHas string // empty: accepted
+	}{
+		{"unix:///run/buildkit/buildkitd.sock", ""},
+		{"tcp://buildkit.example.com:1234", ""}, // plain text to a remote: Connect refuses it, not the grammar
+		{"tcp://[::1]:1234/", ""},
+		{"docker-container://buildx_buildkit_default0", ""},
+		{"kube-pod://buildkitd-0?namespace=ci", ""},
+		{"docker://", ""},
+		{"docker://no-such-context", ""},
+		{"unix://", "missing socket path"},
+		{"unix:relative.sock", "missing socket path"},
+		{"tcp://localhost", "tcp://HOST:PORT"},
+		{"tcp://:1234", "tcp://HOST:PORT"},
+		{"tcp://localhost:1234/x", "tcp://HOST:PORT"},
+		{"kube-pod://", "missing name"},
+		{"http://localhost:1234", `unsupported scheme "http": want unix://PATH, tcp://HOST:PORT, docker-container://NAME, kube-pod://NAME or docker://`},
+		{"auto", `unsupported scheme ""`}, // devloop's own keyword, for its caller to handle
+		{"localhost:1234", `unsupported scheme "localhost"`},
+		{"tcp://[::1", "missing ']'"},
+	}
+	for _, tt := range tests {
+		err := CheckAddress(tt.addr)
+		if tt.errHas == "" && err != nil || tt.errHas != "" && (err == nil || !strings.Contains(err.Error(), tt.errHas)) {
+			t.Errorf("CheckAddress(%q) = %v, want %q", tt.addr, err, tt.errHas)
+		}
 	}
 }
 

@@ -4,6 +4,10 @@
 // provides (a staging directory), shows progress with BuildKit's own progressui, and
 // turns a failed solve into a [BuildError] that carries the failing step's output.
 //
+// The grammars of the values it uses are its own: [CheckAddress] for builder addresses
+// and [CheckCacheSpec] for cache specs (buildctl's --import-cache/--export-cache
+// parser, the type required); config checks devloop.yaml with them.
+//
 // It is the only devloop package that imports BuildKit's client; what devloop reads
 // from the Dockerfile itself is package dockerfile's.
 package rebuild

@@ -17,6 +17,10 @@ func TestBuiltinCovers(t *testing.T) {
 		{"docker/dockerfile:1", "v0.19.9", false},               // built-in frontend too old
 		{"docker/dockerfile:1", "v0.0.0+unknown", false},        // version cannot be told
 		{"docker/dockerfile:1", "", false},                      // version cannot be told
+		{"docker/dockerfile:1", "unknown", false},               // version cannot be told
+		{"docker/dockerfile:1", "0.34.2", true},                 // without the v
+		{"docker/dockerfile:1", "v0.20.0-rc1", true},            // a pre-release of the 0.20 line
+		{"docker/dockerfile:1", "v0.100.0", true},               // compared as numbers, not text
 		{"docker/dockerfile:1.7", "v0.34.2", false},             // a pinned minor is run as written
 		{"docker/dockerfile:1-labs", "v0.34.2", false},          // labs features
 		{"docker/dockerfile:1.7-labs", "v0.34.2", false},        //

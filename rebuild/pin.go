@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -209,7 +208,7 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 		// Report before waking the waiters: what was pinned is said before the
 		// build that waited for it goes on.
 		if len(pinned) > 0 && p.opts.Pinned != nil {
-			sort.Strings(pinned)
+			slices.Sort(pinned)
 			p.opts.Pinned(pinned, pins)
 		}
 		if err != nil && !stopped && p.opts.Failed != nil {
@@ -244,13 +243,8 @@ func (p Pins) policy() *spb.Policy {
 	if len(p) == 0 {
 		return nil
 	}
-	refs := make([]string, 0, len(p))
-	for r := range p {
-		refs = append(refs, r)
-	}
-	sort.Strings(refs)
 	pol := &spb.Policy{Version: 1}
-	for _, r := range refs {
+	for _, r := range slices.Sorted(maps.Keys(p)) {
 		pol.Rules = append(pol.Rules, &spb.Rule{
 			Action:   spb.PolicyAction_CONVERT,
 			Selector: &spb.Selector{Identifier: "docker-image://" + r, MatchType: spb.MatchType_EXACT},

@@ -3,20 +3,21 @@ package rebuild
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	cplatforms "github.com/containerd/platforms"
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/cmd/buildctl/build"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
@@ -45,7 +46,7 @@ type Request struct {
 	// rule patterns cannot express, such as editor temp file names; it is called for
 	// every path the context walk visits.
 	Skip      func(rel string, isDir bool) bool
-	CacheFrom []string // buildx-style cache specs: "type=registry,ref=…"
+	CacheFrom []string // cache specs: "type=registry,ref=…" (see [CheckCacheSpec])
 	CacheTo   []string
 	Secrets   map[string]Secret
 	// Pins rewrite images to digests resolved earlier (see [Client.Resolve]).
@@ -192,10 +193,10 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
 		SourcePolicy:  req.Pins.policy(),
 	}
-	if opt.CacheImports, err = parseCacheSpecs(req.CacheFrom); err != nil {
+	if opt.CacheImports, err = parseCacheSpecs(req.CacheFrom, build.ParseImportCache); err != nil {
 		return client.SolveOpt{}, fmt.Errorf("cache.from: %w", err)
 	}
-	if opt.CacheExports, err = parseCacheSpecs(req.CacheTo); err != nil {
+	if opt.CacheExports, err = parseCacheSpecs(req.CacheTo, build.ParseExportCache); err != nil {
 		return client.SolveOpt{}, fmt.Errorf("cache.to: %w", err)
 	}
 	if len(req.Secrets) > 0 {
@@ -221,13 +222,8 @@ func CheckSecret(id string, s Secret) error {
 }
 
 func secretAttachable(secrets map[string]Secret) (session.Attachable, error) {
-	ids := make([]string, 0, len(secrets))
-	for id := range secrets {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	srcs := make([]secretsprovider.Source, 0, len(ids))
-	for _, id := range ids {
+	srcs := make([]secretsprovider.Source, 0, len(secrets))
+	for _, id := range slices.Sorted(maps.Keys(secrets)) {
 		s := secrets[id]
 		srcs = append(srcs, secretsprovider.Source{ID: id, FilePath: s.File, Env: s.Env})
 	}
@@ -239,36 +235,32 @@ func secretAttachable(secrets map[string]Secret) (session.Attachable, error) {
 }
 
 // CheckCacheSpec reports why Solve would refuse spec as a cache.from or cache.to
-// entry, or nil.
+// entry, or nil. The grammar is buildctl's --import-cache/--export-cache CSV
+// ("type=registry,ref=example.com/app:cache,mode=max"), except that the type must be
+// written: buildctl's legacy bare-reference form is refused.
 func CheckCacheSpec(spec string) error {
-	_, err := parseCacheSpecs([]string{spec})
+	_, err := parseCacheSpecs([]string{spec}, build.ParseImportCache)
+	if err == nil {
+		_, err = parseCacheSpecs([]string{spec}, build.ParseExportCache)
+	}
 	return err
 }
 
-// parseCacheSpecs parses buildx-style CSV cache specs ("type=registry,ref=x,mode=max").
-func parseCacheSpecs(specs []string) ([]client.CacheOptionsEntry, error) {
-	var out []client.CacheOptionsEntry
+// parseCacheSpecs parses cache specs with one of buildctl's parsers
+// (build.ParseImportCache for cache.from, build.ParseExportCache for cache.to).
+func parseCacheSpecs(specs []string, parse func([]string) ([]client.CacheOptionsEntry, error)) ([]client.CacheOptionsEntry, error) {
+	out := make([]client.CacheOptionsEntry, 0, len(specs))
 	for _, spec := range specs {
-		fields, err := csv.NewReader(strings.NewReader(spec)).Read()
+		// buildctl reads a spec without "type=" as a registry reference (deprecated
+		// since BuildKit v0.4): in devloop.yaml it is far more likely a typo.
+		if !strings.Contains(spec, "type=") {
+			return nil, fmt.Errorf(`cache spec %q has no "type=", e.g. "type=registry,ref=registry.example.com/app:cache"`, spec)
+		}
+		e, err := parse([]string{spec})
 		if err != nil {
-			return nil, fmt.Errorf("parse %q: %w", spec, err)
+			return nil, fmt.Errorf("invalid cache spec %q: %w", spec, err)
 		}
-		e := client.CacheOptionsEntry{Attrs: map[string]string{}}
-		for _, f := range fields {
-			k, v, ok := strings.Cut(f, "=")
-			if !ok {
-				return nil, fmt.Errorf("parse %q: %q is not key=value", spec, f)
-			}
-			if k == "type" {
-				e.Type = v
-			} else {
-				e.Attrs[k] = v
-			}
-		}
-		if e.Type == "" {
-			return nil, fmt.Errorf("parse %q: missing type=", spec)
-		}
-		out = append(out, e)
+		out = append(out, e...)
 	}
 	return out, nil
 }

@@ -130,20 +130,47 @@ func TestSolveOptSkip(t *testing.T) {
 	}
 }
 
-func TestParseCacheSpecs(t *testing.T) {
+func TestCheckCacheSpec(t *testing.T) {
 	tests := []struct {
 		spec    string
 		wantErr string
 	}{
 		{"type=registry,ref=x", ""},
-		{"ref=x", "missing type="},
-		{"type=local,dest", "not key=value"},
+		{"type=local,dest=/tmp/c,mode=max", ""},
+		{`type=local,"src=/a,b"`, ""}, // CSV quoting
+		{"ref=x", `has no "type="`},   // buildctl's legacy bare reference: refused
+		{"example.com/app:cache", `has no "type="`},
+		{"TYPE=registry,ref=x", `has no "type="`},
+		{"type=local,dest", `invalid cache spec "type=local,dest": invalid value dest`}, // not key=value
+		{"type=", "requires type="},
+		{"ref=x,xtype=local", "requires type="},
+		{`type=local,"src`, "invalid cache spec"}, // unterminated quote
 	}
 	for _, tt := range tests {
-		_, err := parseCacheSpecs([]string{tt.spec})
+		err := CheckCacheSpec(tt.spec)
 		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("parseCacheSpecs(%q) error = %v, want %q", tt.spec, err, tt.wantErr)
+			t.Errorf("CheckCacheSpec(%q) error = %v, want %q", tt.spec, err, tt.wantErr)
 		}
+	}
+}
+
+// The solve reads cache specs with the grammar CheckCacheSpec checks: buildctl's, which
+// defaults an export's mode to min.
+func TestSolveOptCacheSpecs(t *testing.T) {
+	ctx := contextDir(t, "Dockerfile")
+	req := Request{Context: ctx, Dockerfile: filepath.Join(ctx, "Dockerfile"),
+		CacheFrom: []string{"type=local,src=/c"}, CacheTo: []string{"type=local,dest=/c"}}
+	opt, err := solveOpt(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []client.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"dest": "/c", "mode": "min"}}}
+	if !reflect.DeepEqual(opt.CacheExports, want) {
+		t.Errorf("CacheExports = %+v, want %+v", opt.CacheExports, want)
+	}
+	req.CacheFrom = []string{"ref=x"}
+	if _, err := solveOpt(req); err == nil || !strings.Contains(err.Error(), `cache.from: cache spec "ref=x" has no "type="`) {
+		t.Errorf("solveOpt with cache.from ref=x: error = %v, want the spec named", err)
 	}
 }
 

@@ -29,7 +29,11 @@
 // ([Backoff]), whatever its exit code; whatever it left running is stopped first, as
 // above. A Restart during the wait starts it at once and resets the delay.
 // Each line the process writes is copied to the configured writers behind a
-// "NAME | " prefix.
+// "NAME | " prefix, coloured when asked unless $NO_COLOR is set.
+//
+// The grammars of the values this package uses are its own: [ParseSignal] for stop
+// signals (names only, through github.com/moby/sys/signal) and [CheckReady] for ready
+// URLs; config checks devloop.yaml with them.
 //
 // # Ready: an answer from this start's own process
 //

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/sys/atomicwriter"
 	"go.uber.org/zap"
 )
 
@@ -121,15 +122,14 @@ func (s *Supervisor) forgetRun() {
 	}
 }
 
+// writeFileAtomic replaces the file at path with data, creating its directory: a
+// synced temporary file renamed over it (moby/sys/atomicwriter), so a crash leaves the
+// old id or the new one, never a part.
 func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("record run id in %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("record run id in %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicwriter.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("record run id in %s: %w", path, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ func (w *writes) Write(p []byte) (int, error) {
 func (w *writes) get() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]string(nil), w.w...)
+	return slices.Clone(w.w)
 }
 
 func TestCopyLines(t *testing.T) {
@@ -98,7 +99,7 @@ func TestPrefix(t *testing.T) {
 			t.Errorf("prefix(%q, %d, %v) = %q, want %q", tt.name, tt.width, tt.color, got, tt.want)
 		}
 	}
-	a, b := string(prefix("api", 6, true)), string(prefix("api", 6, true))
+	a, b := string(prefix("api", 6, withColor)), string(prefix("api", 6, withColor))
 	if a != b {
 		t.Errorf("coloured prefix differs between calls: %q, %q", a, b)
 	}
@@ -108,9 +109,28 @@ func TestPrefix(t *testing.T) {
 	// Names are spread over the palette rather than all getting one colour.
 	colours := map[string]bool{}
 	for _, n := range []string{"server", "client", "api", "web", "worker", "db"} {
-		colours[string(prefix(n, 0, true))[:5]] = true
+		colours[string(prefix(n, 0, withColor))[:5]] = true
 	}
 	if len(colours) < 3 {
 		t.Errorf("6 names got %d distinct colours, want at least 3", len(colours))
+	}
+}
+
+const withColor = true
+
+// Color is honoured unless NO_COLOR is set and not empty (https://no-color.org).
+func TestNoColor(t *testing.T) {
+	for _, tt := range []struct {
+		noColor string
+		colored bool
+	}{{"", true}, {"1", false}, {"0", false}} {
+		t.Setenv("NO_COLOR", tt.noColor)
+		s, err := newSupervisor(Options{Name: "srv", Command: []string{"x"}, Dir: t.TempDir(), Color: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(s.prefix), "\x1b["); got != tt.colored {
+			t.Errorf("NO_COLOR=%q: prefix %q coloured = %v, want %v", tt.noColor, s.prefix, got, tt.colored)
+		}
 	}
 }

@@ -3,13 +3,10 @@ package supervisor
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
-	"net/url"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -27,33 +24,14 @@ type prober struct {
 	client *http.Client
 }
 
-// newProber parses ready: an http://, https:// or tcp://host:port URL.
+// newProber makes the prober of a ready URL (see [CheckReady]).
 func newProber(ready string) (*prober, error) {
-	u, err := url.Parse(ready)
+	r, err := parseReady(ready)
 	if err != nil {
-		return nil, fmt.Errorf("ready %q: %w", ready, err)
+		return nil, err
 	}
-	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "tcp" {
-		return nil, fmt.Errorf("ready %q: unsupported scheme %q, want http, https or tcp", ready, u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("ready %q: missing host", ready)
-	}
-	port := u.Port()
-	switch {
-	case port == "" && u.Scheme == "tcp":
-		return nil, fmt.Errorf("ready %q: tcp address must be host:port", ready)
-	case port == "" && u.Scheme == "http":
-		port = "80"
-	case port == "":
-		port = "443"
-	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return nil, fmt.Errorf("ready %q: port %q is not a number from 0 to 65535", ready, port)
-	}
-	p := &prober{addr: net.JoinHostPort(u.Hostname(), port), port: int(n)}
-	if u.Scheme == "tcp" {
+	p := &prober{addr: r.addr, port: r.port}
+	if !r.http {
 		return p, nil
 	}
 	p.url = ready

@@ -19,7 +19,7 @@ func TestNewProber(t *testing.T) {
 		{"https://localhost:8443", ""},
 		{"tcp://localhost:5432", ""},
 		{"tcp://localhost", "host:port"},
-		{"tcp://:5432", ""},
+		{"tcp://:5432", "missing host"}, // as devloop.yaml always refused it
 		{"ftp://localhost:21", `unsupported scheme "ftp"`},
 		{"localhost:8080", "unsupported scheme"},
 		{"http://", "missing host"},

@@ -135,7 +135,7 @@ func (s *Supervisor) terminate(p *proc) waitResult {
 	defer grace.Stop()
 	poll := time.NewTicker(pollInterval)
 	defer poll.Stop()
-	st := &strays{s: s, pgid: p.pid, sig: s.opts.StopSignal, sent: map[procID]syscall.Signal{}}
+	st := &strays{s: s, pgid: p.pid, sig: s.stop, sent: map[procID]syscall.Signal{}}
 	var giveUp <-chan time.Time
 	kill := func() {
 		grace.Stop()
@@ -151,7 +151,7 @@ func (s *Supervisor) terminate(p *proc) waitResult {
 	case p.killed:
 		kill()
 	case p.result == nil || !groupGone(p.pid):
-		s.signal(p, s.opts.StopSignal)
+		s.signal(p, s.stop)
 	}
 	polled := false
 wait:
@@ -166,8 +166,8 @@ wait:
 			}
 		case <-grace.C:
 			s.log.Debug("process group did not stop in time, sending SIGKILL", zap.Int("pgid", p.pid),
-				zap.String("signal", signalName(s.opts.StopSignal)), zap.Duration("stop_timeout", s.opts.StopTimeout))
-			s.emit(Event{Kind: EventStopTimeout, PID: p.pid, Signal: signalName(s.opts.StopSignal), Delay: s.opts.StopTimeout})
+				zap.String("signal", s.opts.StopSignal), zap.Duration("stop_timeout", s.opts.StopTimeout))
+			s.emit(Event{Kind: EventStopTimeout, PID: p.pid, Signal: s.opts.StopSignal, Delay: s.opts.StopTimeout})
 			kill()
 		case <-s.kill:
 			if giveUp == nil {

@@ -33,8 +33,9 @@ type Options struct {
 	Env []string
 	// Dir is the absolute working directory.
 	Dir string
-	// StopSignal is sent to the whole process group to stop it; 0 means SIGTERM.
-	StopSignal syscall.Signal
+	// StopSignal names the signal sent to the whole process group to stop it, as
+	// [ParseSignal] reads it ("SIGTERM", "int"); "" means SIGTERM.
+	StopSignal string
 	// StopTimeout is how long a stopping group may take before it is SIGKILLed;
 	// 0 means 5s.
 	StopTimeout time.Duration
@@ -49,7 +50,8 @@ type Options struct {
 	// PrefixWidth pads the name in the prefix to this width, to align the output of
 	// several processes.
 	PrefixWidth int
-	// Color colours the prefix with a colour derived from Name.
+	// Color colours the prefix with a colour derived from Name, unless $NO_COLOR is
+	// set and not empty (https://no-color.org, as BuildKit's progress display does).
 	Color bool
 	// Events, if set, is called synchronously from Run's goroutine; it must not block.
 	Events func(Event)
@@ -130,7 +132,8 @@ type Supervisor struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	prefix  []byte
-	prober  *prober // nil without a ready probe
+	stop    syscall.Signal // Options.StopSignal
+	prober  *prober        // nil without a ready probe
 	backoff Backoff
 	log     *zap.Logger
 	runID   string // carried by every process of this run as RunIDEnv
@@ -185,9 +188,14 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 			return nil, fmt.Errorf("env %q is not KEY=VALUE", kv)
 		}
 	}
-	if opts.StopSignal == 0 {
-		opts.StopSignal = syscall.SIGTERM
+	if opts.StopSignal == "" {
+		opts.StopSignal = "SIGTERM"
 	}
+	stopName, stop, err := parseSignal(opts.StopSignal)
+	if err != nil {
+		return nil, err
+	}
+	opts.StopSignal = stopName
 	switch {
 	case opts.StopTimeout < 0:
 		return nil, fmt.Errorf("stop timeout %s is negative", opts.StopTimeout)
@@ -206,7 +214,8 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 		env:      append(append(os.Environ(), opts.Env...), RunIDEnv+"="+runID),
 		stdout:   opts.Stdout,
 		stderr:   opts.Stderr,
-		prefix:   prefix(opts.Name, opts.PrefixWidth, opts.Color),
+		prefix:   prefix(opts.Name, opts.PrefixWidth, opts.Color && os.Getenv("NO_COLOR") == ""),
+		stop:     stop,
 		backoff:  b,
 		log:      opts.Logger,
 		restart:  make(chan restartRequest),

@@ -121,7 +121,7 @@ func helper(mode string) int {
 		_, _ = os.Stdout.WriteString(strings.Repeat("x", 150000) + "\ntail")
 		return 0
 	case "spawn-stray": // leaves the group through setsid, then sleeps or crashes
-		if err := spawn("stray", true, true); err != nil {
+		if err := spawn("stray", newSession, waitForIt); err != nil {
 			return 20
 		}
 		fmt.Println("spawned a stray")
@@ -130,13 +130,13 @@ func helper(mode string) int {
 		}
 		time.Sleep(time.Hour)
 	case "daemonize": // double fork: a setsid child starts the daemon and exits
-		if err := spawn("daemon-mid", true, true); err != nil {
+		if err := spawn("daemon-mid", newSession, waitForIt); err != nil {
 			return 21
 		}
 		fmt.Println("daemonized")
 		time.Sleep(time.Hour)
 	case "daemon-mid":
-		if err := spawn("stray", false, false); err != nil {
+		if err := spawn("stray", sameSession, leaveIt); err != nil {
 			return 22
 		}
 		return 0
@@ -189,6 +189,12 @@ func helper(mode string) int {
 	}
 	return 99
 }
+
+// Values of spawn's setsid and wait.
+const (
+	newSession, sameSession = true, false
+	waitForIt, leaveIt      = true, false
+)
 
 // spawn re-executes the test binary as helper mode, with this process's environment
 // (run id included). A setsid child leaves the process group and session; a child
@@ -416,6 +422,8 @@ func TestNew(t *testing.T) {
 		{"negative timeout", func(o *Options) { o.StopTimeout = -time.Second }, "stop timeout -1s is negative"},
 		{"bad backoff", func(o *Options) { o.Backoff = Backoff{Initial: time.Second, Max: time.Millisecond} }, "backoff max"},
 		{"bad ready", func(o *Options) { o.Ready = "udp://x:1" }, `unsupported scheme "udp"`},
+		{"stop signal by name", func(o *Options) { o.StopSignal = "int" }, ""},
+		{"bad stop signal", func(o *Options) { o.StopSignal = "SIGSTOP" }, `unsupported signal "SIGSTOP"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -486,6 +494,20 @@ func TestRestartReplacesProcess(t *testing.T) {
 	}
 	if !dead(evs[2].PID) {
 		t.Errorf("pid %d alive after Run returned", evs[2].PID)
+	}
+}
+
+// StopSignal, given by name as devloop.yaml writes it, is the signal sent: a process
+// that ignores SIGTERM stops at once on "int", with no stop timeout.
+func TestStopSignalByName(t *testing.T) {
+	h := newHarness(t, "ignore-term", func(o *Options) { o.StopSignal = "int" })
+	h.restart()
+	h.waitOutput(h.stdout, "srv | ignoring SIGTERM\n")
+	if took := h.stop(); took >= waitLimit {
+		t.Errorf("stop took %v, want less than the stop timeout %v", took, waitLimit)
+	}
+	if got, want := h.kinds(), []EventKind{EventStarted, EventStopped}; !slices.Equal(got, want) {
+		t.Fatalf("event kinds = %v, want %v (no stop timeout)", got, want)
 	}
 }
 

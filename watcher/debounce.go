@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 )
@@ -153,13 +154,5 @@ type burst struct {
 }
 
 func (b *burst) batch() Batch {
-	var paths []string
-	if len(b.paths) > 0 {
-		paths = make([]string, 0, len(b.paths))
-		for p := range b.paths {
-			paths = append(paths, p)
-		}
-		slices.Sort(paths)
-	}
-	return Batch{Paths: paths, Overflow: b.overflow, First: b.first, Last: b.last}
+	return Batch{Paths: slices.Sorted(maps.Keys(b.paths)), Overflow: b.overflow, First: b.first, Last: b.last}
 }

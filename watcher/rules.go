@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
@@ -63,7 +64,7 @@ type Rules struct {
 	outputs           []string        // slash paths relative to root
 	always            map[string]bool // slash paths relative to root, may start with "../"
 	alwaysAbs         []string
-	config            string // slash path of devloop.yaml relative to root, may start with "../"; "" if none
+	config            string // slash path of devloop.yaml relative to root; "" if none or outside the root
 }
 
 type ignorePattern struct {
@@ -123,7 +124,9 @@ func NewRules(opts RulesOptions) (*Rules, error) {
 		if !filepath.IsAbs(opts.Config) {
 			return nil, fmt.Errorf("watch rules: config file %q is not an absolute path", opts.Config)
 		}
-		r.config = r.rel(filepath.Clean(opts.Config))
+		if rel, inside := ospath.Child(r.root, filepath.Clean(opts.Config)); inside {
+			r.config = filepath.ToSlash(rel)
+		}
 		always = append(always[:len(always):len(always)], opts.Config)
 	}
 	for _, p := range always {
@@ -215,7 +218,7 @@ func (r *Rules) Explain(rel string, isDir bool) Decision {
 	if rel == "." {
 		return Decision{Watched: true, InContext: true, Rule: "build context root"}
 	}
-	if rel == ".." || strings.HasPrefix(rel, "../") {
+	if outside(rel) {
 		if r.always[rel] {
 			return Decision{Watched: true, Rule: "always watched (outside the build context)"}
 		}
@@ -250,6 +253,12 @@ func (r *Rules) Explain(rel string, isDir bool) Decision {
 	return Decision{Watched: true, InContext: true, Rule: "default: watched"}
 }
 
+// Values of the isDir arguments of Watched and Explain.
+const (
+	asDir  = true
+	asFile = false
+)
+
 // Watched reports whether changes to rel (slash-separated, relative to the
 // root) are reported.
 func (r *Rules) Watched(rel string, isDir bool) bool {
@@ -272,7 +281,7 @@ func (r *Rules) ContextExcludes() []string {
 	for _, o := range r.outputs {
 		ex = append(ex, escapePattern(o))
 	}
-	if r.config != "" && !strings.HasPrefix(r.config, "../") && r.config != ".." {
+	if r.config != "" {
 		ex = append(ex, escapePattern(r.config))
 	}
 	return ex
@@ -309,14 +318,17 @@ func (r *Rules) descend(rel string) bool {
 	if rel == "." {
 		return true
 	}
-	if rel == ".." || strings.HasPrefix(rel, "../") || r.isOutput(rel) || r.watchIgnored(rel, true) != "" {
+	if outside(rel) || r.isOutput(rel) || r.watchIgnored(rel, asDir) != "" {
 		return false
 	}
 	if excluded, _ := r.dockerignore(rel); !excluded {
 		return true
 	}
 	for _, pre := range r.exceptionPrefixes {
-		if pre == "" || pre == rel || strings.HasPrefix(pre, rel+"/") || strings.HasPrefix(rel, pre+"/") {
+		// An exception below rel, or rel below an exception's literal prefix.
+		_, below := ospath.Child(rel, pre)
+		_, above := ospath.Child(pre, rel)
+		if below || above {
 			return true
 		}
 	}
@@ -371,7 +383,7 @@ func (r *Rules) editorTemp(rel string, isDir bool) string {
 
 func (r *Rules) isOutput(rel string) bool {
 	for _, o := range r.outputs {
-		if rel == o || strings.HasPrefix(rel, o+"/") {
+		if _, in := ospath.Child(o, rel); in {
 			return true
 		}
 	}
@@ -403,11 +415,15 @@ func (r *Rules) relIn(abs string) (string, bool) {
 	if !filepath.IsAbs(abs) {
 		return "", false
 	}
-	rel := r.rel(filepath.Clean(abs))
-	if rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(filepath.FromSlash(rel)) {
-		return "", false
-	}
-	return rel, true
+	rel, ok := ospath.Child(r.root, abs)
+	return filepath.ToSlash(rel), ok
+}
+
+// outside reports whether rel (slash-separated, relative to the root, clean) names a
+// path outside the root.
+func outside(rel string) bool {
+	_, in := ospath.Child(".", filepath.FromSlash(rel))
+	return !in
 }
 
 func cleanRel(rel string) string {

@@ -113,6 +113,12 @@ func TestExplain(t *testing.T) {
 		{"sub/devloop.yaml", false, true, true, "default: watched"},
 		{"../devloop.yaml", false, true, false, "always watched (outside the build context)"},
 		{"../other.yaml", false, false, false, "outside the build context"},
+		{"..", true, false, false, "outside the build context"},
+		// Names that merely start with "..": inside the context.
+		{"..cache", true, true, true, "default: watched"},
+		{"..cache/x.go", false, true, true, "default: watched"},
+		{"...", false, true, true, "default: watched"},
+		{"bin2/x", false, true, true, "default: watched"},
 	}
 	for _, tt := range tests {
 		got := r.Explain(tt.rel, tt.isDir)
@@ -151,7 +157,7 @@ func TestInContextMatchesPatternmatcher(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: MatchesOrParentMatches(%q) error = %v", name, p, err)
 			}
-			if got := r.Explain(p, false).InContext; got != !want {
+			if got := r.Explain(p, asFile).InContext; got != !want {
 				t.Errorf("%s: Explain(%q).InContext = %v, want %v", name, p, got, !want)
 			}
 		}
@@ -173,7 +179,7 @@ func TestContextExcludes(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ContextExcludes() = %q, want %q", got, want)
 	}
-	if d := r.Explain("node_modules/x", false); d.Rule != `Dockerfile.dockerignore:2: "/node_modules/"` {
+	if d := r.Explain("node_modules/x", asFile); d.Rule != `Dockerfile.dockerignore:2: "/node_modules/"` {
 		t.Errorf("Explain(node_modules/x).Rule = %q, want %q", d.Rule, `Dockerfile.dockerignore:2: "/node_modules/"`)
 	}
 }
@@ -249,6 +255,10 @@ func TestDescend(t *testing.T) {
 		{"bin", false},
 		{".git", false},
 		{"..", false},
+		{"../x", false},
+		{"..cache", true},
+		{"..cache/x", true},
+		{"bin2", true},
 	}
 	for _, tt := range tests {
 		if got := r.descend(tt.rel); got != tt.want {
@@ -305,7 +315,7 @@ func TestConfigNeverInContext(t *testing.T) {
 		root := t.TempDir()
 		writeFile(t, filepath.Join(root, ".dockerignore"), "!*\n")
 		r := newTestRules(t, RulesOptions{Root: root, Config: filepath.Join(root, filepath.FromSlash(name))})
-		d := r.Explain(name, false)
+		d := r.Explain(name, asFile)
 		if !d.Watched || d.InContext || !strings.Contains(d.Rule, "devloop's config file") {
 			t.Errorf("%s: Explain = %+v, want watched, not in the context, by the config rule", name, d)
 		}
@@ -321,7 +331,7 @@ func TestConfigNeverInContext(t *testing.T) {
 	}
 	outside := t.TempDir()
 	r := newTestRules(t, RulesOptions{Root: filepath.Join(outside, "ctx"), Config: filepath.Join(outside, "devloop.yaml")})
-	if d := r.Explain("../devloop.yaml", false); !d.Watched || d.InContext {
+	if d := r.Explain("../devloop.yaml", asFile); !d.Watched || d.InContext {
 		t.Errorf("Explain(../devloop.yaml) = %+v, want watched, outside the context", d)
 	}
 	if got := r.ContextExcludes(); len(got) != 0 {

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 )
@@ -96,7 +96,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 	}
 	defer fsw.Close()
 
-	s := &session{w: w, rules: w.rules, fsw: fsw, dirs: make(map[string]struct{})}
+	s := &watchSet{w: w, rules: w.rules, fsw: fsw, dirs: make(map[string]struct{})}
 	start := time.Now()
 	if err := s.watchAll(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -216,8 +216,8 @@ func (w *Watcher) stop() {
 	w.applied = nil
 }
 
-// setRules switches the session to r and rescans the context.
-func (s *session) setRules(ctx context.Context, r *Rules) error {
+// setRules switches the watch set to r and rescans the context.
+func (s *watchSet) setRules(ctx context.Context, r *Rules) error {
 	s.rules = r
 	start := time.Now()
 	if err := s.watchAll(ctx); err != nil {
@@ -236,8 +236,9 @@ func send(ctx context.Context, out chan<- Event, ev Event) bool {
 	}
 }
 
-// session is the state of one Run, owned by its goroutine.
-type session struct {
+// watchSet is the state of one Run — the fsnotify watches and the directories they
+// cover — owned by its goroutine.
+type watchSet struct {
 	w     *Watcher
 	rules *Rules
 	fsw   *fsnotify.Watcher
@@ -250,10 +251,10 @@ var errSkip = errors.New("skip directory")
 // watchAll (re)builds the whole watch set: every directory the rules descend
 // into plus the directories holding always-watched files. Watches on
 // directories no longer found are dropped.
-func (s *session) watchAll(ctx context.Context) error {
+func (s *watchSet) watchAll(ctx context.Context) error {
 	old := s.dirs
 	s.dirs = make(map[string]struct{}, len(old))
-	err := s.scan(ctx, s.rules.root, true, nil)
+	err := s.scan(ctx, s.rules.root, scanRoot, nil)
 	if err == nil {
 		for _, p := range s.rules.alwaysAbs {
 			dir := filepath.Dir(p)
@@ -277,9 +278,15 @@ func (s *session) watchAll(ctx context.Context) error {
 	return err
 }
 
+// Values of scan's isRoot.
+const (
+	scanRoot   = true // the context root: a symlink to a directory is followed
+	scanSubdir = false
+)
+
 // scan watches dir and every directory below it the rules descend into. With
 // changed non-nil it appends every watched path found (dir included) to it.
-func (s *session) scan(ctx context.Context, dir string, isRoot bool, changed *[]string) error {
+func (s *watchSet) scan(ctx context.Context, dir string, isRoot bool, changed *[]string) error {
 	start := dir
 	if isRoot {
 		// A trailing separator makes WalkDir follow a symlinked root.
@@ -303,7 +310,7 @@ func (s *session) scan(ctx context.Context, dir string, isRoot bool, changed *[]
 		}
 		if !d.IsDir() {
 			if changed != nil {
-				if rel := s.rules.rel(path); s.rules.Watched(rel, false) {
+				if rel := s.rules.rel(path); s.rules.Watched(rel, asFile) {
 					*changed = append(*changed, rel)
 				}
 			}
@@ -322,7 +329,7 @@ func (s *session) scan(ctx context.Context, dir string, isRoot bool, changed *[]
 			}
 			return err
 		}
-		if changed != nil && path != s.rules.root && s.rules.Watched(rel, true) {
+		if changed != nil && path != s.rules.root && s.rules.Watched(rel, asDir) {
 			*changed = append(*changed, rel)
 		}
 		return nil
@@ -331,7 +338,7 @@ func (s *session) scan(ctx context.Context, dir string, isRoot bool, changed *[]
 
 // add watches one directory. It returns errSkip when the directory vanished
 // or cannot be watched, and a fatal error when the watch limit is reached.
-func (s *session) add(dir string) error {
+func (s *watchSet) add(dir string) error {
 	err := s.fsw.Add(dir)
 	if err == nil {
 		s.dirs[dir] = struct{}{}
@@ -348,7 +355,7 @@ func (s *session) add(dir string) error {
 }
 
 // handle turns one fsnotify event into the changed paths to report.
-func (s *session) handle(ctx context.Context, ev fsnotify.Event) ([]string, error) {
+func (s *watchSet) handle(ctx context.Context, ev fsnotify.Event) ([]string, error) {
 	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Remove) && !ev.Has(fsnotify.Rename) {
 		return nil, nil // chmod only
 	}
@@ -370,15 +377,15 @@ func (s *session) handle(ctx context.Context, ev fsnotify.Event) ([]string, erro
 		// files written into it before the watch was added are reported too.
 		// A path already gone again is reported like a file.
 		if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
-			if err := s.scan(ctx, name, false, &changed); err != nil {
+			if err := s.scan(ctx, name, scanSubdir, &changed); err != nil {
 				return nil, err
 			}
 			return dedupe(changed), nil
 		}
-		if s.rules.Watched(rel, false) {
+		if s.rules.Watched(rel, asFile) {
 			changed = append(changed, rel)
 		}
-	} else if ev.Has(fsnotify.Write) && s.rules.Watched(rel, false) {
+	} else if ev.Has(fsnotify.Write) && s.rules.Watched(rel, asFile) {
 		changed = append(changed, rel)
 	}
 	return dedupe(changed), nil
@@ -387,13 +394,12 @@ func (s *session) handle(ctx context.Context, ev fsnotify.Event) ([]string, erro
 // drop forgets the watches on dir and everything below it (the kernel drops
 // them on removal; a renamed directory keeps them under a stale name). It
 // reports whether dir was a watched directory.
-func (s *session) drop(dir string) bool {
+func (s *watchSet) drop(dir string) bool {
 	if _, ok := s.dirs[dir]; !ok {
 		return false
 	}
-	prefix := dir + string(filepath.Separator)
 	for p := range s.dirs {
-		if p == dir || strings.HasPrefix(p, prefix) {
+		if _, in := ospath.Child(dir, p); in {
 			delete(s.dirs, p)
 			_ = s.fsw.Remove(p) // fsnotify may have dropped it already
 		}

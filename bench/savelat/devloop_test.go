@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/rebuild"
+	"github.com/devloop/devloop/supervisor"
 )
 
 func lines(text ...string) []logLine {
@@ -126,7 +128,10 @@ func TestDevloopConfigParses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
-		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly, tt.frontend, tt.debounce)), dir)
+		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly, tt.frontend, tt.debounce)), dir, config.Grammars{
+			CacheSpec: rebuild.CheckCacheSpec, Address: rebuild.CheckAddress,
+			Ready: supervisor.CheckReady, Signal: supervisor.ParseSignal,
+		})
 		if err != nil {
 			t.Fatalf("devloopConfig(serverOnly=%v) does not parse: %v", tt.serverOnly, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 )
@@ -70,7 +71,7 @@ func (l *lineLog) since(from int) []logLine {
 	if from >= len(l.lines) {
 		return nil
 	}
-	return append([]logLine(nil), l.lines[from:]...)
+	return slices.Clone(l.lines[from:])
 }
 
 // tail returns the last n lines' text, for error reports.

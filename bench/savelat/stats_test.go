@@ -29,7 +29,7 @@ func TestSummarize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := append([]time.Duration(nil), tt.in...)
+			in := slices.Clone(tt.in)
 			if got := summarize(tt.in); got != tt.want {
 				t.Errorf("summarize(%v) = %+v, want %+v", tt.in, got, tt.want)
 			}

@@ -3,8 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/devloop/devloop/internal/ospath"
 )
 
 func TestGenerate(t *testing.T) {
@@ -36,8 +37,7 @@ func TestGenerate(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				rel, _ := filepath.Rel(root, p)
-				ignored := rel == ignoredDirName || strings.HasPrefix(rel, ignoredDirName+string(filepath.Separator))
+				_, ignored := ospath.Child(filepath.Join(root, ignoredDirName), p)
 				switch {
 				case d.IsDir() && ignored:
 					onDisk.IgnoredDirs++

@@ -6,7 +6,6 @@ import (
 	"io"
 	"path"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/godeps"
+	"github.com/devloop/devloop/internal/ospath"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -63,7 +63,7 @@ func (s *inputSet) covers(p string) bool {
 		return true
 	}
 	for _, t := range s.trees {
-		if p == t || strings.HasPrefix(p, t+"/") {
+		if _, in := ospath.Child(t, p); in {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -190,9 +191,7 @@ func runAffectsCase(t *testing.T, c affectsCase) {
 	}
 	dir := t.TempDir()
 	files := affectsFiles()
-	for k, v := range c.files {
-		files[k] = v
-	}
+	maps.Copy(files, c.files)
 	files["Dockerfile"] = c.dockerfile
 	files["devloop.yaml"] = affectsYAML(c.buildArgs, "")
 	for name, content := range files {

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/internal/ospath"
+	"github.com/devloop/devloop/rebuild"
+	"github.com/devloop/devloop/supervisor"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -197,9 +198,20 @@ func (a *app) openEvents() (w io.Writer, close func(), err error) {
 	return f, func() { _ = f.Close() }, nil
 }
 
+// configGrammars are the parsers devloop.yaml's values are checked with: those of the
+// packages that use the values.
+func configGrammars() config.Grammars {
+	return config.Grammars{
+		CacheSpec: rebuild.CheckCacheSpec,
+		Address:   rebuild.CheckAddress,
+		Ready:     supervisor.CheckReady,
+		Signal:    supervisor.ParseSignal,
+	}
+}
+
 // loadConfig reads devloop.yaml; problems are usage errors (exit 2).
 func (a *app) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(a.file)
+	cfg, err := config.Load(a.file, configGrammars())
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
@@ -226,9 +238,8 @@ func relToCwd(path string) string {
 
 // relTo shows path relative to dir when it is below dir.
 func relTo(dir, path string) string {
-	rel, err := filepath.Rel(dir, path)
-	if err != nil || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return path
+	if rel, ok := ospath.Child(dir, path); ok {
+		return rel
 	}
-	return rel
+	return path
 }

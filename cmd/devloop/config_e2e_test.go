@@ -61,7 +61,7 @@ func TestConfigProblemsFoundLater(t *testing.T) {
 		{
 			name: "cache spec the solve cannot use",
 			yaml: "targets:\n  out:\n    output: out\n    cache:\n      from: [\"type=local,src\"]\n",
-			want: `devloop: devloop.yaml:5:14: targets.out.cache.from[0]: parse "type=local,src": "src" is not key=value`,
+			want: `devloop: devloop.yaml:5:14: targets.out.cache.from[0]: invalid cache spec "type=local,src": invalid value src`,
 		},
 		{
 			name: "output dir is a regular file",

@@ -15,7 +15,7 @@ import (
 
 // autoAddress means: use a daemon at the default socket, else the one devloop
 // started earlier, else start one (package localbuilder).
-const autoAddress = "auto"
+const autoAddress = config.AddressAuto
 
 // builderAddress picks the daemon address: flag > devloop.yaml > $BUILDKIT_HOST > auto.
 func (a *app) builderAddress(cfg *config.Config) string {
@@ -34,14 +34,20 @@ func (a *app) builderAddress(cfg *config.Config) string {
 // connect dials the builder, starting a local one when the address is auto and none
 // runs. An address that cannot be used is exit code 2, an unreachable daemon 3.
 func (a *app) connect(ctx context.Context, cfg *config.Config) (*rebuild.Client, error) {
-	return a.dial(ctx, cfg, true)
+	return a.dial(ctx, cfg, mayStartDaemon)
 }
 
 // connectRunning is connect without starting a daemon: for commands that only report
 // (devloop version).
 func (a *app) connectRunning(ctx context.Context, cfg *config.Config) (*rebuild.Client, error) {
-	return a.dial(ctx, cfg, false)
+	return a.dial(ctx, cfg, runningOnly)
 }
+
+// Whether dial may start a daemon for the auto address.
+const (
+	mayStartDaemon = true
+	runningOnly    = false
+)
 
 func (a *app) dial(ctx context.Context, cfg *config.Config, start bool) (*rebuild.Client, error) {
 	if cfg == nil {

@@ -27,23 +27,28 @@ func newEventStream(w io.Writer, proj *project) *eventStream {
 	return &eventStream{w: w, proj: proj, now: time.Now}
 }
 
-// loopEvent writes a loop event: its own JSON fields plus the envelope.
+// envelope starts every line of the stream (docs/events.md).
+type envelope struct {
+	V    int    `json:"v"`
+	Type string `json:"type"`
+	Time string `json:"time,omitempty"` // left out for an event that has its own
+}
+
+// loopEvent writes a loop event: the envelope, the event's own fields, and where a
+// failed target failed.
 func (s *eventStream) loopEvent(ev loop.Event) {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return
+	head := envelope{V: eventsVersion, Type: ev.Kind()}
+	switch ev.(type) {
+	case loop.ChangeDetected, loop.BuildStarted: // they carry their own time
+	default:
+		head.Time = s.now().UTC().Format(time.RFC3339Nano)
 	}
-	fields := map[string]any{}
-	if err := json.Unmarshal(data, &fields); err != nil {
-		return
-	}
-	delete(fields, "kind")
+	var failure map[string]any
 	if tf, ok := ev.(loop.TargetFinished); ok && !tf.OK {
-		for k, v := range s.proj.failureFields(tf.Err) {
-			fields[k] = v
-		}
+		failure = s.proj.failureFields(tf.Err)
 	}
-	s.write(ev.Kind(), fields)
+	line, err := loop.MarshalEvent(head, ev, failure)
+	s.writeLine(line, err)
 }
 
 // processEvent writes a supervisor event.
@@ -85,6 +90,12 @@ func (s *eventStream) write(typ string, fields map[string]any) {
 		fields["time"] = s.now().UTC().Format(time.RFC3339Nano)
 	}
 	line, err := json.Marshal(fields)
+	s.writeLine(line, err)
+}
+
+// writeLine writes one line of the stream, or an error line if the event could not be
+// encoded.
+func (s *eventStream) writeLine(line []byte, err error) {
 	if err != nil {
 		line = []byte(fmt.Sprintf(`{"v":%d,"type":"error","error":%q}`, eventsVersion, err.Error()))
 	}

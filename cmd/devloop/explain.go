@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/spf13/cobra"
 )
 
@@ -34,8 +34,8 @@ It only reads: it takes no lock and works while devloop up or devloop build run.
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
-				rel, err := filepath.Rel(cfg.Context, abs)
-				if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				rel, inside := ospath.Child(cfg.Context, abs)
+				if !inside {
 					fmt.Fprintf(a.stdout, "%s: outside the build context %s: not watched, not in the context\n", arg, relToCwd(cfg.Context))
 					continue
 				}

@@ -86,8 +86,8 @@ func (p *project) failureFields(err error) map[string]any {
 // checkProject runs before the first build and checks what only the file system and
 // the Dockerfile can tell about devloop.yaml's values: the context is a directory, the
 // Dockerfile exists, every target's stage is one of its stages (the error lists them),
-// secret files exist and cache specs parse. Each problem is a config.Error at the
-// value's position in devloop.yaml, all of them together as config.Errors. Missing Go
+// and secret files exist; cache specs config.Load already checked with rebuild's
+// parser. Each problem is a config.Error at the value's position in devloop.yaml, all of them together as config.Errors. Missing Go
 // cache mounts are reported once as warnings. dfs parses the Dockerfile.
 func checkProject(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, warn io.Writer) error {
 	var errs config.Errors
@@ -102,7 +102,6 @@ func checkProject(cfg *config.Config, targets []*config.Target, dfs *dockerfile.
 			}
 		}
 	}
-	errs = append(errs, checkCacheSpecs(cfg, targets)...)
 	stages := make([]string, len(targets))
 	for i, t := range targets {
 		stages[i] = t.Stage
@@ -130,38 +129,6 @@ func checkProject(cfg *config.Config, targets []*config.Target, dfs *dockerfile.
 		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", w.Message, w.Fix)
 	}
 	return nil
-}
-
-// checkCacheSpecs checks every cache.from and cache.to entry the targets use, where
-// the file writes it: the target's own list, or the project's that it inherits.
-func checkCacheSpecs(cfg *config.Config, targets []*config.Target) config.Errors {
-	var errs config.Errors
-	seen := map[string]bool{}
-	check := func(field string, specs []string) {
-		for i, spec := range specs {
-			f := fmt.Sprintf("%s[%d]", field, i)
-			if seen[f] {
-				continue
-			}
-			seen[f] = true
-			if err := rebuild.CheckCacheSpec(spec); err != nil {
-				errs = append(errs, cfg.ErrorAt(f, "%v", err))
-			}
-		}
-	}
-	for _, t := range targets {
-		for _, dir := range []struct {
-			key   string
-			specs []string
-		}{{"from", t.Cache.From}, {"to", t.Cache.To}} {
-			field := "targets." + t.Name + ".cache." + dir.key
-			if !cfg.Set(field) {
-				field = "cache." + dir.key
-			}
-			check(field, dir.specs)
-		}
-	}
-	return errs
 }
 
 // sortedErrors orders problems by their position in devloop.yaml; nil if none.

@@ -36,7 +36,7 @@ func TestInit(t *testing.T) {
 			t.Errorf("init output does not list stage %q:\n%s", stage, out.String())
 		}
 	}
-	cfg, err := config.Load(yaml)
+	cfg, err := config.Load(yaml, configGrammars())
 	if err != nil {
 		data, _ := os.ReadFile(yaml)
 		t.Fatalf("generated devloop.yaml does not load: %v\n%s", err, data)

@@ -321,7 +321,7 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 // load parses devloop.yaml again. An invalid file is reported, problem by problem
 // with file:line:col, and ok is false: the running config stays.
 func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
-	nc, err := config.Load(r.file)
+	nc, err := config.Load(r.file, configGrammars())
 	if err == nil {
 		// A stage that is not in the Dockerfile is reported now, not by the build.
 		var sel []*config.Target

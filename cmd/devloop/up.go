@@ -209,17 +209,13 @@ func (a *app) supervisors(stateDir string, targets []*config.Target, out io.Writ
 		if t.Run == nil {
 			continue
 		}
-		sig, err := parseSignal(t.Run.StopSignal)
-		if err != nil {
-			return nil, fmt.Errorf("targets.%s.run.stop_signal: %w", t.Name, err)
-		}
 		env := make([]string, 0, len(t.Run.Env))
 		for k, v := range t.Run.Env {
 			env = append(env, k+"="+v)
 		}
 		s, err := supervisor.New(supervisor.Options{
 			Name: t.Name, Command: t.Run.Command, Env: env, Dir: t.Run.Dir,
-			StopSignal: sig, StopTimeout: t.Run.StopTimeout, Ready: t.Run.Ready,
+			StopSignal: t.Run.StopSignal, StopTimeout: t.Run.StopTimeout, Ready: t.Run.Ready,
 			Stdout: out, Stderr: out, Color: color, PrefixWidth: width,
 			Events: events, Logger: a.log,
 			RunFile: filepath.Join(stateDir, "run", t.Name),

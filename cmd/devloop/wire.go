@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/exporter"
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/rebuild"
 	"github.com/devloop/devloop/supervisor"
@@ -149,7 +149,7 @@ func rulesFor(cfg *config.Config) (*watcher.Rules, error) {
 	for _, t := range cfg.Targets {
 		// Every configured target's outputs stay out of the context, not only the
 		// selected ones: a file another target exported must not bust the cache.
-		if t.Output != cfg.Context && !isAncestor(t.Output, cfg.Context) {
+		if _, holdsContext := ospath.Child(t.Output, cfg.Context); !holdsContext {
 			outputs = append(outputs, t.Output)
 		}
 	}
@@ -297,17 +297,12 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-func isAncestor(dir, p string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
 // excludes are the context exclusions sent with every solve: the rule set's (outputs,
 // state dir, devloop.yaml) plus every file devloop exported into the context.
 func (p *project) excludes(rules *watcher.Rules) []string {
 	ex := append(rules.ContextExcludes(), stagingPattern)
 	for _, abs := range p.outputs.list() {
-		if rel, err := filepath.Rel(p.cfg.Context, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		if rel, ok := ospath.Child(p.cfg.Context, abs); ok {
 			ex = append(ex, filepath.ToSlash(rel))
 		}
 	}
@@ -329,7 +324,7 @@ func (p *project) Build(ctx context.Context, name string) (loop.Result, error) {
 	if !ok {
 		return loop.Result{}, fmt.Errorf("build %s: unknown target", name)
 	}
-	st, err := p.exporters[name].Stage()
+	st, err := p.exporters[name].Begin()
 	if err != nil {
 		return loop.Result{}, err
 	}
@@ -469,7 +464,7 @@ func secrets(cfg *config.Config) map[string]rebuild.Secret {
 type staged struct {
 	p  *project
 	t  *config.Target
-	st *exporter.Stage
+	st *exporter.Staging
 }
 
 // Commit implements loop.Staged. Before swapping, it records every staged file as a
@@ -508,7 +503,7 @@ func (s *staged) Discard() error { return s.st.Discard() }
 
 // display shows an absolute path relative to the project directory.
 func (p *project) display(abs string) string {
-	if rel, err := filepath.Rel(p.cfg.Dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
+	if rel, ok := ospath.Child(p.cfg.Dir, abs); ok {
 		return filepath.ToSlash(rel)
 	}
 	return abs
@@ -535,12 +530,7 @@ func (s *pathSet) add(p string) {
 func (s *pathSet) list() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.m))
-	for p := range s.m {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(s.m))
 }
 
 // hasOrContains reports whether p is in the set or is a directory containing a member.
@@ -551,9 +541,8 @@ func (s *pathSet) hasOrContains(p string) bool {
 	if s.m[p] {
 		return true
 	}
-	prefix := p + string(filepath.Separator)
 	for q := range s.m {
-		if strings.HasPrefix(q, prefix) {
+		if _, ok := ospath.Child(p, q); ok {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package golang
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -34,9 +35,9 @@ func (b Build) Configs() []map[string]string {
 		if v == "0" && b.needsCgo() {
 			continue
 		}
-		env := make(map[string]string, len(b.Env)+1)
-		for k, val := range b.Env {
-			env[k] = val
+		env := maps.Clone(b.Env)
+		if env == nil {
+			env = map[string]string{}
 		}
 		env["CGO_ENABLED"] = v
 		out = append(out, env)

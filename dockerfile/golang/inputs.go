@@ -353,9 +353,9 @@ func (w *goWalker) instruction(gs *goStage, cmd instructions.Command) error {
 		if c.Parents {
 			st.layoutWhy = fmt.Sprintf("COPY --parents on line %d is not followed", line)
 		}
-		return w.copyInstr(gs, line, "COPY", c.SourcesAndDest, c.From, false)
+		return w.copyInstr(gs, line, "COPY", c.SourcesAndDest, c.From)
 	case *instructions.AddCommand:
-		return w.copyInstr(gs, line, "ADD", c.SourcesAndDest, "", true)
+		return w.copyInstr(gs, line, "ADD", c.SourcesAndDest, "")
 	case *instructions.RunCommand:
 		return w.run(gs, line, c)
 	}
@@ -367,10 +367,10 @@ func hasKey(m map[string]string, k string) bool {
 	return ok
 }
 
-// copyInstr follows a COPY or ADD.
-func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions.SourcesAndDest, from string, add bool) error {
+// copyInstr follows a COPY or ADD (kind).
+func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions.SourcesAndDest, from string) error {
 	st := &gs.state
-	sd.SourcePaths = append([]string(nil), sd.SourcePaths...)
+	sd.SourcePaths = slices.Clone(sd.SourcePaths)
 	for i, p := range append(sd.SourcePaths, sd.DestPath) {
 		v, why := w.expand(p, st.env)
 		if why != "" {
@@ -386,13 +386,13 @@ func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions
 	if st.workdirWhy != "" && !path.IsAbs(sd.DestPath) {
 		st.layoutWhy = st.workdirWhy
 	}
-	text := kind + " " + strings.Join(append(append([]string(nil), sd.SourcePaths...), sd.DestPath), " ")
+	text := kind + " " + strings.Join(append(slices.Clone(sd.SourcePaths), sd.DestPath), " ")
 	if from != "" {
 		f, why := w.expand(from, st.env)
 		if why != "" {
 			return w.unknown(line, fmt.Sprintf("COPY --from=%s %s", from, why))
 		}
-		layer := dockerfile.NewCopyLayer(st.workdir, sd, false)
+		layer := dockerfile.NewCopyLayer(st.workdir, sd, dockerfile.FromElsewhere)
 		layer.Origin = "image " + f
 		if j := w.d.Lookup(f, dockerfile.RefCopyFrom, 0); j >= 0 {
 			xs, err := w.stage(j)
@@ -422,7 +422,7 @@ func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions
 		}
 		rel := literalDir(dockerfile.ContextPath(src, ""))
 		gs.image = append(gs.image, ctxRead{path: rel, line: line, why: text + " puts the whole build context into the image"})
-		if add && isArchive(filepath.Join(w.ctx, filepath.FromSlash(rel))) {
+		if kind == "ADD" && isArchive(filepath.Join(w.ctx, filepath.FromSlash(rel))) {
 			st.layoutWhy = fmt.Sprintf("ADD on line %d extracts the archive %s", line, src)
 		}
 	}

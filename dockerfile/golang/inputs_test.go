@@ -3,9 +3,10 @@ package golang
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func describeInputs(in *Inputs, ctx string) string {
 		for k, v := range b.Env {
 			env = append(env, k+"="+v)
 		}
-		sort.Strings(env)
+		slices.Sort(env)
 		var pkgs, flags []string
 		for _, p := range b.Patterns {
 			if filepath.IsAbs(p) {
@@ -77,9 +78,7 @@ func goInputsContext(t *testing.T, extra map[string]string) string {
 		"src/cmd/server/main.go": "package main\n",
 		"scripts/env.sh":         "TAGS=prod\n",
 	}
-	for k, v := range extra {
-		files[k] = v
-	}
+	maps.Copy(files, extra)
 	for name, content := range files {
 		p := filepath.Join(ctx, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
