@@ -84,7 +84,7 @@ func TestParsePlatformKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse("devloop.yaml", []byte(tt.yaml), testDir)
+			c, err := Parse("devloop.yaml", []byte(tt.yaml), testDir, testGrammars)
 			if err != nil {
 				t.Fatalf("Parse() error = %v", err)
 			}
@@ -124,7 +124,7 @@ func TestParsePlatformErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("devloop.yaml", []byte(tt.yaml), testDir)
+			_, err := Parse("devloop.yaml", []byte(tt.yaml), testDir, testGrammars)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("Parse() error = %v\nwant %s", err, tt.want)
 			}
