@@ -4,7 +4,8 @@
 // platform it asked for, and to say what a binary is when it cannot run.
 //
 // Shapes: [Read] reads one file's header into an [Info]; [Scan] reads every regular
-// file below a directory and returns the executables. Platforms are named as Go names
+// file below a directory and returns the executables; [Check] returns those of an
+// export not built for the platform asked of their directory ([Want], [Mismatch]). Platforms are named as Go names
 // them (GOOS/GOARCH: "linux/amd64", "darwin/arm64", "windows/amd64"), as are
 // architectures in the headers ("x86-64" is "amd64"); an architecture Go does not know
 // keeps its header constant's name ("EM_SPARCV9").
@@ -319,4 +320,72 @@ func Scan(dir string) ([]File, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Want is a platform an export was built for, and where below the exported
+// directory its files are.
+type Want struct {
+	Platform string // GOOS/GOARCH[/VARIANT], e.g. "darwin/arm64"; the variant is not checked
+	// Dir is the slash-separated subdirectory holding the platform's files ("darwin_arm64"
+	// in a multi-platform export), "" for the whole directory.
+	Dir string
+}
+
+// Mismatch is an executable that is not built for the platform its directory's files
+// were built for.
+type Mismatch struct {
+	Path string // slash-separated, relative to the checked directory
+	Info Info
+	Want string // the platform asked for
+}
+
+func (m Mismatch) String() string {
+	return fmt.Sprintf("%s is %s %s, not for %s", m.Path, article(string(m.Info.Format)), m.Info, m.Want)
+}
+
+// Check reads the header of every executable below dir and returns, in lexical order of
+// their paths, those not built for the platform wanted of the directory they lie in
+// (the Want with the longest Dir holding them). Executables outside every Want's Dir
+// are not checked.
+func Check(dir string, wants []Want) ([]Mismatch, error) {
+	files, err := Scan(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Mismatch
+	for _, f := range files {
+		want, ok := wantOf(f.Path, wants)
+		if !ok {
+			continue
+		}
+		goos, rest, _ := strings.Cut(want.Platform, "/")
+		goarch, _, _ := strings.Cut(rest, "/")
+		if !f.Info.Runs(goos, goarch) {
+			out = append(out, Mismatch{Path: f.Path, Info: f.Info, Want: want.Platform})
+		}
+	}
+	return out, nil
+}
+
+// wantOf is the Want whose Dir holds p most closely.
+func wantOf(p string, wants []Want) (Want, bool) {
+	var best Want
+	found := false
+	for _, w := range wants {
+		if w.Dir != "" && p != w.Dir && !strings.HasPrefix(p, w.Dir+"/") {
+			continue
+		}
+		if !found || len(w.Dir) > len(best.Dir) {
+			best, found = w, true
+		}
+	}
+	return best, found
+}
+
+// article is the indefinite article for a format name: "an ELF", "a Mach-O", "a PE".
+func article(s string) string {
+	if s != "" && strings.ContainsRune("AEIOUaeiou", rune(s[0])) {
+		return "an"
+	}
+	return "a"
 }

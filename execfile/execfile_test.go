@@ -370,3 +370,52 @@ func TestScan(t *testing.T) {
 		t.Errorf("Scan() = %q, want %q", desc, want)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	put := func(src, rel string) {
+		t.Helper()
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	linux, darwin, windows := goBinary(t, "linux", "amd64"), goBinary(t, "darwin", "arm64"), goBinary(t, "windows", "amd64")
+	put(darwin, "darwin_arm64/bin/server")
+	put(linux, "darwin_arm64/bin/client") // a Linux binary where darwin ones belong
+	put(windows, "windows_amd64/bin/server")
+	put(darwin, "windows_amd64/bin/client")
+	put(linux, "other/tool") // in no platform's directory
+
+	got, err := Check(dir, []Want{{Platform: "darwin/arm64", Dir: "darwin_arm64"}, {Platform: "windows/amd64", Dir: "windows_amd64"}})
+	if err != nil {
+		t.Fatalf("Check() error = %v", err)
+	}
+	var desc []string
+	for _, m := range got {
+		desc = append(desc, m.String())
+	}
+	want := []string{
+		"darwin_arm64/bin/client is an ELF executable for linux/amd64, not for darwin/arm64",
+		"windows_amd64/bin/client is a Mach-O executable for darwin/arm64, not for windows/amd64",
+	}
+	if !slices.Equal(desc, want) {
+		t.Errorf("Check() = %q\nwant %q", desc, want)
+	}
+
+	// One platform: the whole directory; a variant is not checked.
+	got, err = Check(filepath.Join(dir, "darwin_arm64"), []Want{{Platform: "darwin/arm64/v8"}})
+	if err != nil {
+		t.Fatalf("Check() error = %v", err)
+	}
+	if len(got) != 1 || got[0].Path != "bin/client" {
+		t.Errorf("Check(one platform) = %v, want bin/client only", got)
+	}
+}
