@@ -110,6 +110,7 @@ func proposeConfig(df *dockerfile.Dockerfile, contextRel, dockerfileName string)
 			fmt.Fprintf(&b, "      command: [%s]\n", bin)
 			b.WriteString("      # ready: http://127.0.0.1:8080/   # announce \"ready\" once this answers\n")
 			b.WriteString("      # stop_timeout: 5s\n")
+			b.WriteString(initPlatform(df, s.Name))
 		}
 		if !aggregate {
 			wrote++

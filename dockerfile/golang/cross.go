@@ -49,18 +49,19 @@ type crossCheck struct {
 // platform, which is the builder's once the stage runs where it should.
 //
 // It returns one [Warning] per Dockerfile line to change (the FROM, the RUN), in the
-// order of the file, each with the lines to write in Fix. It returns none when the
-// platforms are equal or unknown, and judges nothing it cannot follow: a variable
-// without a known value, a stage it cannot analyse (what [InputsOf] would call
-// unknown stops the check there, with what it found so far).
-func CrossCompile(d *dockerfile.Dockerfile, opt Options) []Warning {
+// order of the file, each with the lines to write in Fix, and how many go builds it
+// found: none found, no warning says nothing about a Dockerfile. It returns nothing
+// when the platforms are equal or unknown, and judges nothing it cannot follow: a
+// variable without a known value, a stage it cannot analyse (what [InputsOf] would
+// call unknown stops the check there, with what it found so far).
+func CrossCompile(d *dockerfile.Dockerfile, opt Options) (warnings []Warning, builds int) {
 	target, builder := opt.Platform, opt.BuildPlatform
 	if target.OS == "" || builder.OS == "" || samePlatform(target, builder) {
-		return nil
+		return nil, 0
 	}
 	meta, stages, err := d.Instructions()
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	w := &goWalker{
 		d:      d,
@@ -75,10 +76,10 @@ func CrossCompile(d *dockerfile.Dockerfile, opt Options) []Warning {
 	w.metaArgs(meta)
 	start := d.Lookup(opt.Stage, dockerfile.RefTarget, 0)
 	if start < 0 {
-		return nil
+		return nil, 0
 	}
 	_, _ = w.stage(start) // an error ends the walk; what it found is judged
-	return w.cross.judge(w, target, builder)
+	return w.cross.judge(w, target, builder), len(w.cross.sites)
 }
 
 // samePlatform compares two platforms as normalized, without OS version or features.

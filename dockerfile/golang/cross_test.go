@@ -141,11 +141,14 @@ func TestCrossCompile(t *testing.T) {
 			if target == "" {
 				target = "darwin/arm64"
 			}
-			got := CrossCompile(d, Options{
+			got, builds := CrossCompile(d, Options{
 				Stage: stage, Context: t.TempDir(), BuildArgs: tt.buildArgs,
 				Platform:      platforms.MustParse(target),
 				BuildPlatform: platforms.MustParse("linux/amd64"),
 			})
+			if tt.target != "linux/amd64" && builds == 0 {
+				t.Errorf("CrossCompile() found no go build")
+			}
 			var gotS, wantS []string
 			for _, w := range got {
 				if w.Rule != RuleGoCrossCompile.Name {
