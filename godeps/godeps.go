@@ -78,12 +78,15 @@ type Inputs struct {
 	// package embeds nothing from its own directory. A Go file there whose name the
 	// build's configuration rules out ([Query.LeavesOut]) cannot reach the build.
 	Packages []string
+
+	q Query // the question answered: its configuration rules files out by name
 }
 
-// Reads reports whether the build q asked about, which read in, reads the context file
-// rel (slash-separated, relative to Query.Root): it lies in one of Dirs, except a Go
-// file of one of Packages that q leaves out by its name, or below one of Trees.
-func (in Inputs) Reads(q Query, rel string) bool {
+// Reads reports whether the build reads the context file rel (slash-separated,
+// relative to Query.Root): it lies in one of Dirs, except a Go file of one of
+// Packages that the build's configuration leaves out by its name, or below one of
+// Trees.
+func (in Inputs) Reads(rel string) bool {
 	for _, t := range in.Trees {
 		if rel == t || strings.HasPrefix(rel, t+"/") || t == "." {
 			return true
@@ -93,7 +96,7 @@ func (in Inputs) Reads(q Query, rel string) bool {
 	if !slices.Contains(in.Dirs, dir) {
 		return false
 	}
-	return !slices.Contains(in.Packages, dir) || !q.LeavesOut(path.Base(rel))
+	return !slices.Contains(in.Packages, dir) || !in.q.LeavesOut(path.Base(rel))
 }
 
 // LeavesOut reports whether a build with q's configuration never compiles a Go file
@@ -250,7 +253,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 			return Inputs{}, err
 		}
 	}
-	in := Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees))}
+	in := Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)), q: q}
 	for _, d := range in.Dirs {
 		if r.pkgDirs[d] && !r.other[d] {
 			in.Packages = append(in.Packages, d)

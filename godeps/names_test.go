@@ -81,7 +81,7 @@ func TestInputsReads(t *testing.T) {
 				"internal/assets/assets.go", "internal/assets/x_darwin.go", "internal/assets/new_windows.go",
 				"cmd/server/main.go", "cmd/client/main.go", "other.go",
 			} {
-				if in.Reads(q, f) {
+				if in.Reads(f) {
 					reads = append(reads, f)
 				}
 			}
