@@ -89,3 +89,16 @@ func (t *Target) RunPlatform() string {
 // MultiPlatform reports whether the target is built for several platforms: the
 // export then holds one subdirectory per platform.
 func (t *Target) MultiPlatform() bool { return len(t.Platforms) > 1 }
+
+// OverridePlatforms makes every target build for platforms (normalized by
+// [ParsePlatforms]), as the --platform flag of devloop build and up does over the
+// platform keys of devloop.yaml and their defaults. Nil or empty changes nothing.
+func (c *Config) OverridePlatforms(platforms []string) {
+	if len(platforms) == 0 {
+		return
+	}
+	c.Platforms = slices.Clone(platforms)
+	for _, t := range c.Targets {
+		t.Platforms = slices.Clone(platforms)
+	}
+}

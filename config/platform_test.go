@@ -131,3 +131,20 @@ func TestParsePlatformErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestOverridePlatforms(t *testing.T) {
+	c, err := Parse("devloop.yaml", []byte("platform: linux/amd64\ntargets:\n  server: {platform: local, run: {command: [x]}}\n  client:\n"), testDir, testGrammars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OverridePlatforms(nil)
+	if got := c.Targets["client"].Platforms; !slices.Equal(got, []string{"linux/amd64"}) {
+		t.Errorf("after OverridePlatforms(nil): client platforms = %q, want the file's", got)
+	}
+	c.OverridePlatforms([]string{"darwin/arm64", "windows/amd64"})
+	for _, name := range []string{"server", "client"} {
+		if got := c.Targets[name].Platforms; !slices.Equal(got, []string{"darwin/arm64", "windows/amd64"}) {
+			t.Errorf("%s platforms = %q, want the override", name, got)
+		}
+	}
+}

@@ -19,7 +19,7 @@
 // the build are followed as well. Within a package directory whose files reach the
 // build only as the package's Go files ([Inputs.Packages]), a Go file the build's
 // GOOS and GOARCH rule out by its name (x_darwin.go for a linux build) is no input
-// ([Inputs.Reads], [Query.LeavesOut]): an edit of a darwin-only file rebuilds only the
+// ([InputSet.Covers], [Query.LeavesOut]): an edit of a darwin-only file rebuilds only the
 // darwin target. Over-approximation is safe, under-approximation is
 // the fault this package exists to avoid; anything it cannot answer is an error, and
 // then the caller must assume the build reads everything.
@@ -81,27 +81,11 @@ type Inputs struct {
 	// Packages are the directories of Dirs that feed the build only through their
 	// package's Go files: no file there is embedded or included by C code, and the
 	// package embeds nothing from its own directory. A Go file there whose name the
-	// build's configuration rules out ([Query.LeavesOut]) cannot reach the build.
+	// build's configuration rules out ([Query.LeavesOut]) cannot reach the build
+	// ([InputSet.Covers]).
 	Packages []string
 
 	q Query // the question answered: its configuration rules files out by name
-}
-
-// Reads reports whether the build reads the context file rel (slash-separated,
-// relative to Query.Root): it lies in one of Dirs, except a Go file of one of
-// Packages that the build's configuration leaves out by its name, or below one of
-// Trees.
-func (in Inputs) Reads(rel string) bool {
-	for _, t := range in.Trees {
-		if rel == t || strings.HasPrefix(rel, t+"/") || t == "." {
-			return true
-		}
-	}
-	dir := path.Dir(rel)
-	if !slices.Contains(in.Dirs, dir) {
-		return false
-	}
-	return !slices.Contains(in.Packages, dir) || !in.q.LeavesOut(path.Base(rel))
 }
 
 // LeavesOut reports whether a build with q's configuration never compiles a Go file

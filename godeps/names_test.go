@@ -43,9 +43,9 @@ func TestLeavesOut(t *testing.T) {
 	}
 }
 
-// Which files of the context a build reads, file by file: a Go file another platform's
+// Which files of the context a build reads (InputSet.Covers), file by file: a Go file another platform's
 // build compiles is not read, unless its directory is read otherwise.
-func TestInputsReads(t *testing.T) {
+func TestInputSetCoversByName(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"go.mod":                        "module example.com/m\n\ngo 1.26\n",
@@ -71,6 +71,8 @@ func TestInputsReads(t *testing.T) {
 			q := Query{Root: dir, Dir: dir, Patterns: []string{"./cmd/server"},
 				Env: map[string]string{"GOOS": tt.goos, "GOARCH": tt.goarch, "CGO_ENABLED": "0"}, GoMod: filepath.Join(dir, "go.mod")}
 			in := mustInputs(t, l, q)
+			set := NewInputSet()
+			set.Add(in)
 			if got, want := strings.Join(in.Packages, ","), "cmd/server,internal/greeting"; got != want {
 				t.Errorf("Packages = %s, want %s (internal/assets embeds its own files)", got, want)
 			}
@@ -81,7 +83,7 @@ func TestInputsReads(t *testing.T) {
 				"internal/assets/assets.go", "internal/assets/x_darwin.go", "internal/assets/new_windows.go",
 				"cmd/server/main.go", "cmd/client/main.go", "other.go",
 			} {
-				if in.Reads(f) {
+				if set.Covers(f) {
 					reads = append(reads, f)
 				}
 			}
@@ -89,5 +91,42 @@ func TestInputsReads(t *testing.T) {
 				t.Errorf("reads %s\nwant  %s", got, tt.reads)
 			}
 		})
+	}
+}
+
+// A target built for two platforms reads what either build reads; a directory one of
+// its configurations reads whole keeps every file.
+func TestInputSetConfigurations(t *testing.T) {
+	linux := Query{Env: map[string]string{"GOOS": "linux", "GOARCH": "amd64"}}
+	darwin := Query{Env: map[string]string{"GOOS": "darwin", "GOARCH": "arm64"}}
+	pkg := func(q Query, dirs ...string) Inputs { return Inputs{Dirs: dirs, Packages: dirs, q: q} }
+
+	onlyLinux := NewInputSet()
+	onlyLinux.Add(pkg(linux, "internal/greeting"))
+	both := NewInputSet()
+	both.Add(pkg(linux, "internal/greeting"))
+	both.Add(pkg(darwin, "internal/greeting"))
+	embedding := NewInputSet()
+	embedding.Add(pkg(linux, "internal/greeting"))
+	embedding.Add(Inputs{Dirs: []string{"internal/greeting"}, q: darwin}) // read whole: an embed
+	embedding.Add(pkg(linux, "internal/greeting"))
+
+	tests := []struct {
+		name string
+		set  *InputSet
+		p    string
+		want bool
+	}{
+		{"linux: a darwin file", onlyLinux, "internal/greeting/g_darwin.go", false},
+		{"linux: a linux file", onlyLinux, "internal/greeting/g_linux.go", true},
+		{"linux: another directory", onlyLinux, "internal/other/g.go", false},
+		{"two platforms: a darwin file", both, "internal/greeting/g_darwin.go", true},
+		{"two platforms: a windows file", both, "internal/greeting/g_windows.go", false},
+		{"read whole by one configuration", embedding, "internal/greeting/g_windows.go", true},
+	}
+	for _, tt := range tests {
+		if got := tt.set.Covers(tt.p); got != tt.want {
+			t.Errorf("%s: Covers(%s) = %v, want %v", tt.name, tt.p, got, tt.want)
+		}
 	}
 }
