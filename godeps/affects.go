@@ -25,6 +25,9 @@ func NewInputSet(trees ...string) *InputSet {
 	return &InputSet{dirs: map[string][]Query{}, trees: slices.Clone(trees)}
 }
 
+// AddTrees adds trees (as NewInputSet takes them).
+func (s *InputSet) AddTrees(trees ...string) { s.trees = append(s.trees, trees...) }
+
 // Add adds one build configuration's inputs.
 func (s *InputSet) Add(in Inputs) {
 	for _, d := range in.Dirs {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
@@ -29,7 +30,7 @@ import (
 // them as they arrive): if the refresh after the last build has not got that far,
 // affects waits for one that has.
 type targetInputs struct {
-	platform    ocispecs.Platform // the builder's default platform: every target's, for now
+	platform    ocispecs.Platform // the daemon's default platform: a target's that names none
 	dockerfiles *dockerfile.Cache
 	lister      *godeps.Lister
 	notices     io.Writer // human output
@@ -175,13 +176,38 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	if dfErr != nil {
 		return nil, dfErr.Error()
 	}
+	// One answer per platform the target builds for: GOOS and GOARCH (and the files
+	// their names rule out) are the platform's, as the Dockerfile passes them on.
+	plats := []ocispecs.Platform{ti.platform}
+	if len(t.Platforms) > 0 {
+		plats = plats[:0]
+		for _, s := range t.Platforms {
+			pl, err := platforms.Parse(s)
+			if err != nil {
+				return nil, fmt.Sprintf("platform %s: %v", s, err)
+			}
+			plats = append(plats, platforms.Normalize(pl))
+		}
+	}
+	set := godeps.NewInputSet()
+	for _, pl := range plats {
+		if reason := ti.addInputs(ctx, cfg, df, t, pl, set, cache); reason != "" {
+			return nil, reason
+		}
+	}
+	return set, ""
+}
+
+// addInputs adds to set what building t for platform pl reads; reason says why that
+// is unknown.
+func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, pl ocispecs.Platform, set *godeps.InputSet, cache map[string]godepsResult) (reason string) {
 	in, err := golang.InputsOf(df, golang.Options{
-		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: pl, BuildPlatform: ti.platform,
 	})
 	if err != nil {
-		return nil, err.Error()
+		return err.Error()
 	}
-	set := godeps.NewInputSet(in.Reads...)
+	set.AddTrees(in.Reads...)
 	for _, b := range in.Go {
 		for _, env := range b.Configs() {
 			q := godeps.Query{
@@ -195,12 +221,12 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 				cache[key] = r
 			}
 			if r.err != nil {
-				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
+				return fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
 		}
 	}
-	return set, ""
+	return ""
 }
 
 // affects implements loop.Options.Affects with inputs learnt after every earlier
