@@ -103,18 +103,19 @@ type Project struct {
 	// choice, pinning, target inputs and failure descriptions.
 	dockerfiles *dockerfile.Cache
 
-	client *rebuild.Client
+	client  *rebuild.Client
+	solver  rebuild.Solver // client, wrapped (see newSolver)
+	pinner  *rebuild.Pinner
+	printer *rebuild.Printer
+	notices io.Writer
+	log     *zap.Logger
+
 	// daemonPlatform is the daemon's default platform (rebuild.Client.Platform), zero
 	// when unknown; platforms overrides every target's (Options.Platforms).
 	daemonPlatform ocispecs.Platform
 	platforms      []string
 	warnedMu       sync.Mutex
 	warned         map[string]bool // the cross-compilation warnings said
-	solver         rebuild.Solver  // client, wrapped (see newSolver)
-	pinner         *rebuild.Pinner
-	printer        *rebuild.Printer
-	notices        io.Writer
-	log            *zap.Logger
 }
 
 // Open sets up the rules, the output registry and, unless opts.Access is LookOnly,
