@@ -293,3 +293,26 @@ watch:
 		t.Errorf("a file both build: %q, want both rebuilt", line)
 	}
 }
+
+// TestUpRunsLocalPlatformsFile: a run: target built for several platforms starts its
+// process from the local platform's subdirectory.
+func TestUpRunsLocalPlatformsFile(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	port := e2etest.FreePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	dir := e2etest.ExampleProject(t, fmt.Sprintf("targets:\n  server:\n    output: .\n    platform: [darwin/arm64, local]\n    run:\n      command: [bin/server, --addr, \"127.0.0.1:%d\"]\n      ready: %s\n", port, url))
+	e2etest.SetGreeting(t, dir, "hello from two platforms")
+	up := startUp(t, dir)
+	e2etest.WaitServes(t, url, "hello from two platforms", 5*time.Minute)
+	if cpu := machoCPU(t, filepath.Join(dir, "darwin_arm64", "bin", "server")); cpu != macho.CpuArm64 {
+		t.Errorf("darwin_arm64/bin/server CPU = %v, want arm64", cpu)
+	}
+	local := filepath.Join(dir, strings.ReplaceAll(config.LocalPlatform(), "/", "_"), "bin", "server")
+	if _, err := os.Stat(local); err != nil {
+		t.Errorf("the local platform's server: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bin", "server")); !os.IsNotExist(err) {
+		t.Errorf("bin/server exists (%v); a two-platform export has none", err)
+	}
+	up.WaitLines(reOK, 1, time.Minute)
+}
