@@ -223,13 +223,7 @@ func TestBuildNotCrossCompiling(t *testing.T) {
 // TestUpBuildsRunTargetForLocal: a run: target with no platform: builds for this
 // machine (the daemon's platform here, so the solve names none) and serves.
 func TestUpBuildsRunTargetForLocal(t *testing.T) {
-	e2etest.RequireBuildKit(t)
-	port := e2etest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.ExampleProject(t, fmt.Sprintf("targets:\n  server:\n    output: .\n    run:\n      command: [bin/server, --addr, \"127.0.0.1:%d\"]\n      ready: %s\n", port, url))
-	e2etest.SetGreeting(t, dir, "hello local")
-	up := startUp(t, dir)
-	e2etest.WaitServes(t, url, "hello local", 5*time.Minute)
+	_, up := serveExample(t, "", "hello local")
 	if line := up.WaitLines(reStarted, 1, time.Minute)[0]; strings.Contains(line, "(") {
 		t.Errorf("build started line %q names a platform; the local one is the daemon's here", line)
 	}
@@ -297,13 +291,7 @@ watch:
 // TestUpRunsLocalPlatformsFile: a run: target built for several platforms starts its
 // process from the local platform's subdirectory.
 func TestUpRunsLocalPlatformsFile(t *testing.T) {
-	e2etest.RequireBuildKit(t)
-	port := e2etest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	dir := e2etest.ExampleProject(t, fmt.Sprintf("targets:\n  server:\n    output: .\n    platform: [darwin/arm64, local]\n    run:\n      command: [bin/server, --addr, \"127.0.0.1:%d\"]\n      ready: %s\n", port, url))
-	e2etest.SetGreeting(t, dir, "hello from two platforms")
-	up := startUp(t, dir)
-	e2etest.WaitServes(t, url, "hello from two platforms", 5*time.Minute)
+	dir, up := serveExample(t, "    platform: [darwin/arm64, local]\n", "hello from two platforms")
 	if cpu := machoCPU(t, filepath.Join(dir, "darwin_arm64", "bin", "server")); cpu != macho.CpuArm64 {
 		t.Errorf("darwin_arm64/bin/server CPU = %v, want arm64", cpu)
 	}
@@ -315,4 +303,19 @@ func TestUpRunsLocalPlatformsFile(t *testing.T) {
 		t.Errorf("bin/server exists (%v); a two-platform export has none", err)
 	}
 	up.WaitLines(reOK, 1, time.Minute)
+}
+
+// serveExample runs devloop up on the example with a server target (its output ".",
+// the lines platform adds, a run: serving on a free port) and waits until it serves
+// greeting.
+func serveExample(t *testing.T, platform, greeting string) (string, *e2etest.Up) {
+	t.Helper()
+	e2etest.RequireBuildKit(t)
+	port := e2etest.FreePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	dir := e2etest.ExampleProject(t, fmt.Sprintf("targets:\n  server:\n    output: .\n%s    run:\n      command: [bin/server, --addr, \"127.0.0.1:%d\"]\n      ready: %s\n", platform, port, url))
+	e2etest.SetGreeting(t, dir, greeting)
+	up := startUp(t, dir)
+	e2etest.WaitServes(t, url, greeting, 5*time.Minute)
+	return dir, up
 }

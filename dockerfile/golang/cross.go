@@ -98,14 +98,8 @@ func (w *goWalker) crossRun(gs *goStage, line int, c *instructions.RunCommand) e
 		return nil // mounts it cannot expand: their stages are not followed
 	}
 	for _, m := range instructions.GetMounts(c) {
-		if m.From == "" {
-			continue
-		}
-		if j := w.d.Lookup(m.From, dockerfile.RefMountFrom, 0); j >= 0 {
-			if _, err := w.stage(j); err != nil {
-				return err
-			}
-			gs.deps = append(gs.deps, j)
+		if _, err := w.mountStage(gs, m); err != nil {
+			return err
 		}
 	}
 	dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},

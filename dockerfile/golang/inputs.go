@@ -493,14 +493,11 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 		if st.workdirWhy != "" && !path.IsAbs(m.Target) && layoutWhy == "" {
 			layoutWhy = st.workdirWhy
 		}
-		if m.From == "" {
-			continue
+		j, err := w.mountStage(gs, m)
+		if err != nil {
+			return err
 		}
-		if j := w.d.Lookup(m.From, dockerfile.RefMountFrom, 0); j >= 0 {
-			if _, err := w.stage(j); err != nil {
-				return err
-			}
-			gs.deps = append(gs.deps, j)
+		if j >= 0 {
 			visible = append(visible, w.imageReads(j)...)
 		}
 	}
@@ -574,6 +571,23 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 		}
 	}
 	return nil
+}
+
+// mountStage analyses the stage a RUN's mount m mounts from and adds it to gs's
+// dependencies; -1 when m mounts no stage of the Dockerfile.
+func (w *goWalker) mountStage(gs *goStage, m *instructions.Mount) (int, error) {
+	if m.From == "" {
+		return -1, nil
+	}
+	j := w.d.Lookup(m.From, dockerfile.RefMountFrom, 0)
+	if j < 0 {
+		return -1, nil
+	}
+	if _, err := w.stage(j); err != nil {
+		return -1, err
+	}
+	gs.deps = append(gs.deps, j)
+	return j, nil
 }
 
 // imageReads are the context paths in stage j's filesystem: its COPY and ADD from
