@@ -176,6 +176,10 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	if dfErr != nil {
 		return nil, dfErr.Error()
 	}
+	target, err := df.TargetStage(stageRef(cfg, t))
+	if err != nil {
+		return nil, err.Error()
+	}
 	// One answer per platform the target builds for: GOOS and GOARCH (and the files
 	// their names rule out) are the platform's, as the Dockerfile passes them on.
 	plats := []ocispecs.Platform{ti.platform}
@@ -191,18 +195,18 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	}
 	set := godeps.NewInputSet()
 	for _, pl := range plats {
-		if reason := ti.addInputs(ctx, cfg, df, t, pl, set, cache); reason != "" {
+		if reason := ti.addInputs(ctx, cfg, df, t, target, pl, set, cache); reason != "" {
 			return nil, reason
 		}
 	}
 	return set, ""
 }
 
-// addInputs adds to set what building t for platform pl reads; reason says why that
-// is unknown.
-func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, pl ocispecs.Platform, set *godeps.InputSet, cache map[string]godepsResult) (reason string) {
+// addInputs adds to set what building t (its stage target) for platform pl reads;
+// reason says why that is unknown.
+func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, target dockerfile.Target, pl ocispecs.Platform, set *godeps.InputSet, cache map[string]godepsResult) (reason string) {
 	in, err := golang.InputsOf(df, golang.Options{
-		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: pl, BuildPlatform: ti.platform,
+		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: pl, BuildPlatform: ti.platform,
 	})
 	if err != nil {
 		return err.Error()
@@ -224,8 +228,14 @@ func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *d
 				return fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
+			if ce := ti.log.Check(zap.DebugLevel, "target inputs: go build resolved"); ce != nil {
+				ce.Write(zap.String("target", t.Name), zap.String("build", fmt.Sprintf("%s:%d: %s", filepath.Base(df.Path), b.Line, b.Command)),
+					zap.Strings("patterns", b.Patterns), zap.Any("env", env), zap.Strings("packages", r.in.Dirs), zap.Strings("trees", r.in.Trees))
+			}
 		}
 	}
+	ti.log.Debug("target inputs", zap.String("target", t.Name), zap.String("stage", df.StageName(target.Index)),
+		zap.String("platform", platforms.Format(pl)), zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
 	return ""
 }
 

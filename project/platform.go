@@ -87,7 +87,7 @@ func (p *Project) crossWarnings(t *config.Target, buildArgs map[string]string) (
 		return "", nil // the solve fails with the Dockerfile's error
 	}
 	warnings, _ = golang.CrossCompile(df, golang.Options{
-		Stage: t.Stage, Context: p.cfg.Context, BuildArgs: buildArgs,
+		Stage: frontendTarget(p.dockerfiles, p.live.Load().cfg, t), Context: p.cfg.Context, BuildArgs: buildArgs,
 		Platform: target, BuildPlatform: p.daemonPlatform,
 	})
 	return platform, warnings

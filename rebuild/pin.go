@@ -2,6 +2,7 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
@@ -36,13 +38,27 @@ func normalizeRef(s string) (string, bool) {
 
 // Resolve asks the daemon (and through it the registry) for the current digest of
 // every ref, concurrently, in one gateway session.
+//
+// Pins are of no use on a daemon that would not apply them: what it answers decides
+// ([PinSupport] on its version, then the LLB capability "source.policy" its gateway
+// lists), and such a daemon gets an error wrapping [ErrPinsIgnored] before anything is
+// resolved.
 func (c *Client) Resolve(ctx context.Context, refs []string) (Pins, error) {
 	pins := Pins{}
 	if len(refs) == 0 {
 		return pins, nil
 	}
+	version, verr := c.DaemonVersion(ctx)
+	if err := PinSupport(c.addr, version, verr); err != nil {
+		return nil, err
+	}
 	dgsts := make([]digest.Digest, len(refs))
+	noPolicy := false
 	_, err := c.bk.Build(ctx, client.SolveOpt{}, "devloop", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
+		if caps := gw.BuildOpts().LLBCaps; caps.Supports(pb.CapSourcePolicy) != nil {
+			noPolicy = true // a clean return: a failed build function costs seconds
+			return gateway.NewResult(), nil
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		for i, ref := range refs {
 			g.Go(func() error {
@@ -62,6 +78,10 @@ func (c *Client) Resolve(ctx context.Context, refs []string) (Pins, error) {
 		}
 		return gateway.NewResult(), nil
 	}, nil)
+	if noPolicy {
+		return nil, &PinsIgnoredError{Address: c.addr,
+			Reason: fmt.Sprintf("its gateway does not list the LLB capability %s", pb.CapSourcePolicy)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pin base images at %s: %w", c.addr, simplifyDialError(err))
 	}
@@ -87,6 +107,10 @@ type PinnerOptions struct {
 	// [Pinner.Close]); the refs stay unpinned and the next call to [Pinner.Pins]
 	// tries again.
 	Failed func(refs []string, err error)
+	// Ignored, if set, is called instead of Failed when the resolver says that the
+	// daemon would not apply pins (an error wrapping [ErrPinsIgnored]): the Pinner
+	// resolves nothing more for the session, so it is called at most once.
+	Ignored func(err error)
 }
 
 // Pinner keeps the digests of a session's images and resolves the missing ones.
@@ -103,10 +127,11 @@ type Pinner struct {
 	opts PinnerOptions
 	wg   sync.WaitGroup // the resolution in flight
 
-	mu     sync.Mutex
-	pins   Pins    // never modified: replaced by a new map when refs are pinned
-	flight *flight // the resolution in flight, nil when none
-	closed bool
+	mu      sync.Mutex
+	pins    Pins    // never modified: replaced by a new map when refs are pinned
+	flight  *flight // the resolution in flight, nil when none
+	closed  bool
+	ignored bool // the daemon would not apply pins: resolve nothing
 }
 
 // flight is one background resolution. refs and cancel are set before it starts,
@@ -135,14 +160,14 @@ func (p *Pinner) Known() Pins {
 
 // Pins returns the pins known for refs once every ref is pinned, resolving the
 // missing ones (see [Pinner]). It returns early, with the pins known so far, when
-// ctx ends, when the resolution that covered the missing refs failed, or after
-// Close; a solve given fewer pins resolves the other images itself. The map must
-// not be modified.
+// ctx ends, when the resolution that covered the missing refs failed, after Close,
+// and at once (with none) when the daemon would not apply pins; a solve given fewer
+// pins resolves the other images itself. The map must not be modified.
 func (p *Pinner) Pins(ctx context.Context, refs []string) Pins {
 	for {
 		p.mu.Lock()
 		missing := p.missing(refs)
-		if len(missing) == 0 || p.closed {
+		if len(missing) == 0 || p.closed || p.ignored {
 			pins := p.pins
 			p.mu.Unlock()
 			return pins
@@ -202,6 +227,8 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 				err = fmt.Errorf("pin base images: the resolver returned no digest for some of %s", strings.Join(refs, ", "))
 			}
 		}
+		ignored := errors.Is(err, ErrPinsIgnored)
+		p.ignored = p.ignored || ignored
 		pins := p.pins
 		f.err = err
 		p.mu.Unlock()
@@ -211,7 +238,13 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 			slices.Sort(pinned)
 			p.opts.Pinned(pinned, pins)
 		}
-		if err != nil && !stopped && p.opts.Failed != nil {
+		switch {
+		case err == nil || stopped:
+		case ignored:
+			if p.opts.Ignored != nil {
+				p.opts.Ignored(err)
+			}
+		case p.opts.Failed != nil:
 			p.opts.Failed(refs, err)
 		}
 		close(f.done)

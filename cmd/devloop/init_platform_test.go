@@ -34,7 +34,8 @@ func TestInitPlatform(t *testing.T) {
 			[]string{"# platform"}},
 		{"not cross-compiling", native,
 			[]string{
-				"    # platform: local       # the default for a run: target",
+				"    # platform: local ",
+				"# the default for a run: target",
 				"make it cross-compile:",
 				"    #   Dockerfile:" + itoa(lineOf(native, "FROM golang")) + ": FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-alpine AS base\n",
 				"    #   Dockerfile:" + itoa(lineOf(native, "FROM base AS build-server")+2) + ": ARG TARGETOS TARGETARCH\n",

@@ -26,6 +26,8 @@ type goSite struct {
 	name        string         // "go build", "xx-go build"
 	env         dockerfile.Env // the go command's environment
 	xx          bool           // run through tonistiigi/xx's xx-go: GOOS and GOARCH come from TARGET*
+	cmd         dockerfile.Command
+	wrap        *dockerfile.Command // the xx-go --wrap before a go command, or nil
 	platform    ocispecs.Platform
 	platformWhy string
 }
@@ -98,8 +100,13 @@ func (w *goWalker) crossRun(gs *goStage, line int, c *instructions.RunCommand) e
 		return nil // mounts it cannot expand: their stages are not followed
 	}
 	for _, m := range instructions.GetMounts(c) {
-		if _, err := w.mountStage(gs, m); err != nil {
-			return err
+		if m.From == "" {
+			continue
+		}
+		if j := w.d.Lookup(m.From, dockerfile.RefMountFrom, 0); j >= 0 {
+			if _, err := w.stage(j); err != nil {
+				return err
+			}
 		}
 	}
 	dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
@@ -107,18 +114,19 @@ func (w *goWalker) crossRun(gs *goStage, line int, c *instructions.RunCommand) e
 			if cmd.Name != "go" && cmd.Name != "xx-go" {
 				return false
 			}
-			sub, ok := goSubcommand(cmd)
-			switch {
-			case cmd.Name == "xx-go" && sub == "--wrap":
-				st.xxWrapped = true // later go commands of the stage run as xx-go
-			case cmd.Name == "xx-go" && sub == "--unwrap":
-				st.xxWrapped = false
-			case ok && (sub == "build" || sub == "install"):
-				xx := cmd.Name == "xx-go" || st.xxWrapped
-				w.cross.sites = append(w.cross.sites, goSite{
-					stage: gs.index, line: line, name: cmd.Name + " " + sub, env: cmd.Env, xx: xx,
-					platform: st.platform, platformWhy: st.platformWhy,
-				})
+			if wrap, ok := xxWrapping(cmd); ok {
+				st.xxWrap = wrap // later go commands of the stage run as xx-go set them
+				return true
+			}
+			if sub, ok := goSubcommand(cmd); ok && (sub == "build" || sub == "install") {
+				site := goSite{
+					stage: gs.index, line: line, name: cmd.Name + " " + sub, env: cmd.Env,
+					xx: cmd.Name == "xx-go", cmd: cmd, platform: st.platform, platformWhy: st.platformWhy,
+				}
+				if cmd.Name == "go" && st.xxWrap != nil {
+					site.xx, site.wrap = true, st.xxWrap
+				}
+				w.cross.sites = append(w.cross.sites, site)
 			}
 			return true
 		})
@@ -195,7 +203,8 @@ func (w *goWalker) fromWarning(s goSite, tp, bp string) (Warning, bool) {
 		Stage: w.d.StageName(j),
 		Message: fmt.Sprintf("%s:%d: %s runs %s on the target platform (%s), not the builder's (%s): there may be no image for %s, or it runs only under emulation; run it on the builder's platform and let go build cross-compile",
 			w.d.Path, line, what, where, tp, bp, tp),
-		Fix: fix,
+		Fix:  fix,
+		Hint: "change that line to: " + fix,
 	}, true
 }
 
@@ -215,6 +224,7 @@ func (w *goWalker) compileWarning(s goSite, target, builder ocispecs.Platform, o
 		wn.Message = fmt.Sprintf("%s:%d: %s compiles for %s/%s, not the target platform (%s): xx-go takes the platform from TARGETPLATFORM, which the stage does not declare",
 			w.d.Path, s.line, s.name, goos, goarch, tp)
 		wn.Fix = "ARG TARGETPLATFORM"
+		wn.Hint = "add ARG TARGETPLATFORM to the stage before that RUN"
 		return wn, true
 	}
 	osSet, archSet := s.sets("GOOS"), s.sets("GOARCH")
@@ -237,55 +247,41 @@ func (w *goWalker) compileWarning(s goSite, target, builder ocispecs.Platform, o
 	}
 	lines = append(lines, fmt.Sprintf("RUN … GOOS=$TARGETOS GOARCH=$TARGETARCH %s …", s.name))
 	wn.Fix = strings.Join(lines, "\n")
+	wn.Hint = fmt.Sprintf("run it as GOOS=$TARGETOS GOARCH=$TARGETARCH %s …", s.name)
+	if len(lines) > 1 {
+		wn.Hint = "add ARG TARGETOS TARGETARCH to the stage and " + wn.Hint
+	}
 	return wn, true
 }
 
 // compiles is the platform site's go command compiles for when its stage runs on the
 // builder's platform; known is false when a variable it depends on has no known value.
 func (s goSite) compiles(builder ocispecs.Platform) (goos, goarch string, known bool) {
-	get := func(k string) (string, bool, bool) { // value, set, known
-		v, ok := s.env[k]
-		if !ok || v.Unset { // as goBuild: an ARG without a value sets nothing
-			return "", false, true
-		}
-		return v.Value, true, v.Known()
-	}
+	env := s.env
 	if s.xx {
-		// xx-info: TARGETPLATFORM, else TARGETOS and TARGETARCH, else the machine's
-		// architecture on linux.
-		goos, goarch = "linux", builder.Architecture
-		if tp, set, ok := get("TARGETPLATFORM"); !ok {
-			return "", "", false
-		} else if set && tp != "" {
-			p, err := platforms.Parse(tp)
-			if err != nil {
-				return "", "", false
-			}
-			return p.OS, p.Architecture, true
+		// As xx-go on the builder: its target platform, GOOS and GOARCH set from it.
+		cmd, why := xxGo(s.cmd, builder, "")
+		if s.wrap != nil {
+			cmd, why = wrappedGo(s.cmd, *s.wrap, builder, "")
 		}
-		os, osSet, osOK := get("TARGETOS")
-		arch, archSet, archOK := get("TARGETARCH")
-		if !osOK || !archOK {
+		if why != "" {
 			return "", "", false
 		}
-		if osSet && os != "" {
-			goos = os
-		}
-		if archSet && arch != "" {
-			goarch = arch
-		}
-		return goos, goarch, true
+		env = cmd.Env
 	}
 	goos, goarch = builder.OS, builder.Architecture
-	if v, set, ok := get("GOOS"); !ok {
-		return "", "", false
-	} else if set && v != "" {
-		goos = v
-	}
-	if v, set, ok := get("GOARCH"); !ok {
-		return "", "", false
-	} else if set && v != "" {
-		goarch = v
+	for _, kv := range []struct {
+		name string
+		dst  *string
+	}{{"GOOS", &goos}, {"GOARCH", &goarch}} {
+		v, ok := env[kv.name]
+		switch {
+		case !ok || v.Unset: // as goBuild: an ARG without a value sets nothing
+		case !v.Known():
+			return "", "", false
+		case v.Value != "":
+			*kv.dst = v.Value
+		}
 	}
 	return goos, goarch, true
 }
@@ -294,48 +290,4 @@ func (s goSite) compiles(builder ocispecs.Platform) (goos, goarch string, known 
 func (s goSite) sets(k string) bool {
 	v, ok := s.env[k]
 	return ok && !v.Unset
-}
-
-// xxCommand turns a go command run through tonistiigi/xx's xx-go (or go after xx-go
-// --wrap) into the go command it runs: GOOS and GOARCH set from the target platform as
-// xx-info derives it. wrap is true for xx-go --wrap and --unwrap, which only switch
-// the wrapping for the stage's later go commands (st).
-func (w *goWalker) xxCommand(cmd dockerfile.Command, st *goState) (_ dockerfile.Command, wrap bool) {
-	switch sub, _ := goSubcommand(cmd); {
-	case cmd.Name == "xx-go" && sub == "--wrap":
-		st.xxWrapped = true
-		return cmd, true
-	case cmd.Name == "xx-go" && sub == "--unwrap":
-		st.xxWrapped = false
-		return cmd, true
-	}
-	env := cmd.Env.Clone()
-	goos, goarch, known := goSite{env: cmd.Env, xx: true}.compiles(w.opt.BuildPlatform)
-	if known && w.opt.BuildPlatform.OS != "" {
-		env["GOOS"], env["GOARCH"] = dockerfile.Var{Value: goos}, dockerfile.Var{Value: goarch}
-	} else {
-		why := "xx-go's target platform is unknown"
-		env["GOOS"], env["GOARCH"] = dockerfile.Var{Why: why}, dockerfile.Var{Why: why}
-	}
-	cmd.Name, cmd.Env = "go", env
-	return cmd, false
-}
-
-// xxWraps follows the xx-go --wrap and --unwrap of a RUN the go inference does not walk
-// otherwise (one that sees nothing of the build context).
-func (w *goWalker) xxWraps(c *instructions.RunCommand, st *goState) {
-	text := strings.Join(c.CmdLine, " ")
-	for _, f := range c.Files {
-		text += "\n" + f.Data
-	}
-	if !strings.Contains(text, "xx-go") {
-		return
-	}
-	dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
-		func(cmd dockerfile.Command, _ *dockerfile.Facts) bool {
-			if cmd.Name == "xx-go" {
-				w.xxCommand(cmd, st)
-			}
-			return true
-		})
 }

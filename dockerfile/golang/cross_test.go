@@ -2,10 +2,13 @@ package golang
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/containerd/platforms"
+	"github.com/devloop/devloop/dockerfile"
 )
 
 // The guide's multi-platform chapter: the Dockerfile that cross-compiles.
@@ -133,7 +136,7 @@ func TestCrossCompile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := writeDockerfile(t, tt.dockerfile)
+			d := parseDockerfile(t, tt.dockerfile)
 			stage, target := tt.stage, tt.target
 			if stage == "" {
 				stage = "server"
@@ -181,9 +184,9 @@ func TestInputsOfCrossCompiled(t *testing.T) {
 		name, dockerfile, platform, want string
 	}{
 		{"the guide's cross-compiling Dockerfile for darwin/arm64", crossExample, "darwin/arm64",
-			"dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=arm64,GOOS=darwin mod=go.mod"},
+			"dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=arm64,GOOS=darwin mod=go.mod\nreads=go.mod,go.sum"},
 		{"the same for windows/amd64", crossExample, "windows/amd64",
-			"dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=windows mod=go.mod"},
+			"dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=windows mod=go.mod\nreads=go.mod,go.sum"},
 		{"a native Dockerfile for another platform compiles for the stage's", nativeExample, "darwin/arm64",
 			"dir=. pkgs=./cmd/server flags= env=GOARCH=arm64,GOOS=darwin mod=go.mod"},
 		{"xx-go with TARGETPLATFORM", xx("ARG TARGETPLATFORM", run+"xx-go build -o /out/server ./cmd/server"), "darwin/arm64",
@@ -196,7 +199,7 @@ func TestInputsOfCrossCompiled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := goInputsContext(t, nil)
-			d := writeDockerfile(t, tt.dockerfile)
+			d := parseDockerfile(t, tt.dockerfile)
 			in, err := InputsOf(d, Options{Stage: "server", Context: ctx,
 				Platform: platforms.MustParse(tt.platform), BuildPlatform: platforms.MustParse("linux/amd64")})
 			if err != nil {
@@ -207,4 +210,18 @@ func TestInputsOfCrossCompiled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseDockerfile writes content to a Dockerfile in a fresh directory and parses it.
+func parseDockerfile(t *testing.T, content string) *dockerfile.Dockerfile {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := dockerfile.NewCache().Load(p)
+	if err != nil {
+		t.Fatalf("Load(%q) error = %v", p, err)
+	}
+	return d
 }
