@@ -42,8 +42,8 @@ func xxLayer(sd instructions.SourcesAndDest) instructions.SourcesAndDest {
 // defaults to linux and arm's variant to v7. xx-go then sets GOOS and GOARCH to it
 // (GOOS js for wasi) and, when not set, GOAMD64, GOARM, GOMIPS or GOMIPS64 from
 // the variant. why says what cannot be known: a variable without a known value,
-// or xx-go --wrap/--unwrap, which rewrite the go env file that every later go
-// command reads.
+// or xx-go --wrap/--unwrap given here, which rewrite the go env file that every
+// later go command reads (the walk follows them: xxWrapping, wrappedGo).
 func xxGo(cmd dockerfile.Command, native ocispecs.Platform, nativeWhy string) (dockerfile.Command, string) {
 	if len(cmd.Args) > 0 && (cmd.Args[0].Text == "--wrap" || cmd.Args[0].Text == "--unwrap") {
 		return cmd, fmt.Sprintf("xx-go %s rewrites the go env file that every later go command reads", cmd.Args[0].Text)
