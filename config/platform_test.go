@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -145,6 +146,28 @@ func TestOverridePlatforms(t *testing.T) {
 	for _, name := range []string{"server", "client"} {
 		if got := c.Targets[name].Platforms; !slices.Equal(got, []string{"darwin/arm64", "windows/amd64"}) {
 			t.Errorf("%s platforms = %q, want the override", name, got)
+		}
+	}
+}
+
+// The repository's devloop.yaml is what `make demo` builds, and the demo runs every
+// binary it builds here: each target must build for this machine, not for the daemon's
+// platform (a Linux one under Docker Desktop on a Mac or Windows).
+func TestRepoConfigBuildsForLocal(t *testing.T) {
+	data, err := os.ReadFile("../devloop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("devloop.yaml", data, testDir, testGrammars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Targets) == 0 {
+		t.Fatal("the repository's devloop.yaml has no targets")
+	}
+	for name, tg := range c.Targets {
+		if want := []string{LocalPlatform()}; !slices.Equal(tg.Platforms, want) {
+			t.Errorf("target %s builds for %q, want %q: make demo runs it on this machine", name, tg.Platforms, want)
 		}
 	}
 }
