@@ -301,6 +301,42 @@ func TestUpRunsLocalPlatformsFile(t *testing.T) {
 	up.WaitLines(reOK, 1, time.Minute)
 }
 
+// TestUpPlatformFlag: --platform on devloop up replaces devloop.yaml's platform, and
+// still does after a reload of devloop.yaml rebuilds the target.
+func TestUpPlatformFlag(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	yaml := func(version string) string {
+		return "build_args: {APP_VERSION: " + version + "}\ntargets:\n  server:\n    output: .\n    platform: windows/amd64\nwatch:\n  debounce: 50ms\n"
+	}
+	dir := e2etest.ExampleProject(t, yaml("one"))
+	server := filepath.Join(dir, "bin", "server")
+	up := startUp(t, dir, "--platform", "darwin/arm64")
+	if m := up.WaitLines(reStartedLine, 1, 5*time.Minute); m[2] != "server (darwin/arm64)" {
+		t.Errorf("build started #%s: %q, want server (darwin/arm64)", m[1], m[2])
+	}
+	up.WaitLines(reOK, 1, 5*time.Minute)
+	if cpu := machoCPU(t, server); cpu != macho.CpuArm64 {
+		t.Errorf("bin/server CPU = %v, want arm64", cpu)
+	}
+	first, err := os.ReadFile(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), yaml("two"))
+	up.WaitLines(regexp.MustCompile(`^\[devloop\] reloaded devloop\.yaml: applied build_args\.APP_VERSION; rebuilding server$`), 1, time.Minute)
+	if m := up.WaitLines(reStartedLine, 2, 2*time.Minute); !strings.HasPrefix(m[2], "server (darwin/arm64) — ") {
+		t.Errorf("build started #%s after the reload: %q, want server (darwin/arm64) and the change", m[1], m[2])
+	}
+	up.WaitLines(reOK, 2, 2*time.Minute)
+	if cpu := machoCPU(t, server); cpu != macho.CpuArm64 {
+		t.Errorf("bin/server CPU after the reload = %v, want arm64", cpu)
+	}
+	if second, err := os.ReadFile(server); err != nil || string(second) == string(first) {
+		t.Errorf("bin/server was not rebuilt by the reload (%v)", err)
+	}
+}
+
 // serveExample runs devloop up on the example with a server target (its output ".",
 // the lines platform adds, a run: serving on a free port) and waits until it serves
 // greeting.
