@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
@@ -31,7 +32,7 @@ import (
 // them as they arrive): if the refresh after the last build has not got that far,
 // affects waits for one that has.
 type targetInputs struct {
-	platform    ocispecs.Platform // the builder's default platform: every target's, for now
+	platform    ocispecs.Platform // the daemon's default platform: a target's that names none
 	dockerfiles *dockerfile.Cache
 	lister      *godeps.Lister
 	notices     io.Writer // human output
@@ -191,18 +192,47 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	if err != nil {
 		return nil, nil, err.Error()
 	}
+	// One answer per platform the target builds for: GOOS and GOARCH (and the files
+	// their names rule out) are the platform's, as the Dockerfile passes them on.
+	plats := []ocispecs.Platform{ti.platform}
+	if len(t.Platforms) > 0 {
+		plats = plats[:0]
+		for _, s := range t.Platforms {
+			pl, err := platforms.Parse(s)
+			if err != nil {
+				return nil, nil, fmt.Sprintf("platform %s: %v", s, err)
+			}
+			plats = append(plats, platforms.Normalize(pl))
+		}
+	}
+	set := godeps.NewInputSet()
+	// The narrowed context is what every platform's solve reads; nil (the whole
+	// context) when one of them is unknown.
+	n := &narrowing{}
+	for _, pl := range plats {
+		if reason := ti.addInputs(ctx, cfg, df, t, target, pl, set, &n, cache); reason != "" {
+			return nil, nil, reason
+		}
+	}
+	return set, n, ""
+}
+
+// addInputs adds to set what building t (its stage target) for platform pl reads,
+// and to *n what its solve reads (*n becomes nil when that is unknown); reason says
+// why the inputs are unknown.
+func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, target dockerfile.Target, pl ocispecs.Platform, set *godeps.InputSet, n **narrowing, cache map[string]godepsResult) (reason string) {
 	in, err := golang.InputsOf(df, golang.Options{
-		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: pl, BuildPlatform: ti.platform,
 	})
 	if err != nil {
-		return nil, nil, err.Error()
+		return err.Error()
 	}
-	set := godeps.NewInputSet(in.Reads...)
+	set.AddTrees(in.Reads...)
 	for _, b := range in.Go {
 		for _, env := range b.Configs() {
 			r := ti.goInputs(ctx, cfg, b, env, cache)
 			if r.err != nil {
-				return nil, nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
+				return fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
 			if ce := ti.log.Check(zap.DebugLevel, "target inputs: go build resolved"); ce != nil {
@@ -211,29 +241,31 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 			}
 		}
 	}
-	// The narrowed context holds what the whole solve reads: the go builds of other
-	// executables in the same stages too, which must compile.
-	var n *narrowing
-	if in.Solve != nil {
-		n = &narrowing{subset: rebuild.Subset{Trees: slices.Clone(in.Solve.Reads)}}
-		for _, b := range in.Solve.Go {
-			n.addBuild(cfg.Context, b.Dir, b.GoMod)
-			for _, env := range b.Configs() {
-				r := ti.goInputs(ctx, cfg, b, env, cache)
-				if r.err != nil {
-					n = nil // unknown: the whole context, as a go build that fails needs
-					break
-				}
-				n.add(r.in)
+	ti.log.Debug("target inputs", zap.String("target", t.Name), zap.String("stage", df.StageName(target.Index)),
+		zap.String("platform", platforms.Format(pl)), zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
+	*n = ti.addSolve(ctx, cfg, *n, in.Solve, cache)
+	return ""
+}
+
+// addSolve adds to n what a solve reads (see golang.Inputs.Solve): the go builds of
+// other executables in the same stages too, which must compile. It returns nil, the
+// whole context, when n is nil or what the solve reads is unknown.
+func (ti *targetInputs) addSolve(ctx context.Context, cfg *config.Config, n *narrowing, solve *golang.Solve, cache map[string]godepsResult) *narrowing {
+	if n == nil || solve == nil {
+		return nil
+	}
+	n.subset.Trees = append(n.subset.Trees, solve.Reads...)
+	for _, b := range solve.Go {
+		n.addBuild(cfg.Context, b.Dir, b.GoMod)
+		for _, env := range b.Configs() {
+			r := ti.goInputs(ctx, cfg, b, env, cache)
+			if r.err != nil {
+				return nil
 			}
-			if n == nil {
-				break
-			}
+			n.add(r.in)
 		}
 	}
-	ti.log.Debug("target inputs", zap.String("target", t.Name), zap.String("stage", df.StageName(target.Index)),
-		zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
-	return set, n, ""
+	return n
 }
 
 // goInputs asks go list, once per refresh, what go build b reads in configuration env.

@@ -38,15 +38,20 @@ kills at once.`,
 	cmd.Flags().StringVar(&progress, "progress", progress, "BuildKit progress output: quiet, plain, rawjson")
 	cmd.Flags().BoolVar(&f.onlyAffected, "only-affected", f.onlyAffected, "rebuild only the targets a change can affect (Go targets: from go list -deps); false rebuilds every target on every change")
 	cmd.Flags().BoolVar(&f.pin, "pin", f.pin, "resolve base images and the # syntax frontend once, then pin their digests for the session (--pin=false resolves them on every build)")
+	cmd.Flags().StringVar(&f.platform, "platform", f.platform, platformUsage)
 	cmd.Flags().BoolVar(&f.narrow, "narrow-context", f.narrow, narrowFlagUsage)
 	cmd.Flags().BoolVar(&f.contextCache, "context-cache", f.contextCache, "list the build context for BuildKit from what the file watcher knows is unchanged; false walks the whole context on every build")
 	return cmd
 }
 
-// upFlags are devloop up's switches; each false is the "before" of an optimization.
+// upFlags are devloop up's switches; each bool false is the "before" of an optimization.
 type upFlags struct {
 	pin, onlyAffected, narrow, contextCache bool
+	platform                                string // --platform
 }
+
+// platformUsage is the --platform flag's help, for build and up.
+const platformUsage = `platforms to build every selected target for, as docker build --platform ("darwin/arm64", "linux/amd64,linux/arm64", "local": this machine); replaces devloop.yaml's platform keys`
 
 func (a *app) up(ctx context.Context, args []string, progress string, f upFlags) error {
 	// Files devloop itself writes (`devloop up > up.log`, `| tee dev.log`, --events
@@ -59,7 +64,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, f upFlags)
 	}
 	self := feedback.New(feedback.Options{Outputs: stdio, Logger: a.log})
 	out := &lockedWriter{w: self.Writer(a.human())}
-	proj, err := a.openProject(ctx, args, openOptions{progress: progress, access: project.Hold, pin: f.pin, narrow: f.narrow, waits: out, notices: out})
+	proj, err := a.openProject(ctx, args, openOptions{progress: progress, access: project.Hold, pin: f.pin, narrow: f.narrow, platform: f.platform, waits: out, notices: out})
 	if err != nil {
 		return err
 	}
