@@ -258,3 +258,26 @@ COPY --from=build /out/client /
 		}
 	}
 }
+
+// TestNarrowingEveryPlatform: a target built for two platforms is sent what each
+// platform's build reads: a package only the darwin build imports too.
+func TestNarrowingEveryPlatform(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"cmd/server/main.go":     "package main\n\nfunc main() {}\n",
+		"cmd/server/x_darwin.go": "package main\n\nimport _ \"example.com/aff/internal/mac\"\n",
+		"internal/mac/mac.go":    "package mac\n",
+		"Dockerfile": `FROM --platform=$BUILDPLATFORM golang:1.26-alpine AS build
+ARG TARGETOS TARGETARCH
+WORKDIR /src
+ENV CGO_ENABLED=0
+RUN --mount=type=bind,target=. GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/server ./cmd/server
+FROM scratch AS server
+COPY --from=build /out/server /
+`,
+	})
+	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	targets := []*config.Target{{Name: "server", Stage: "server", Platforms: []string{"linux/amd64", "darwin/arm64"}}}
+	ti := newTargetInputs(cfg, targets, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.NewNop())
+	defer runInputs(ti)()
+	serverSubset(t, ti, "cmd/server", "internal/mac")
+}
