@@ -179,6 +179,36 @@ func TestParseErrors(t *testing.T) {
 			want: `devloop.yaml:3:13: targets.server.output: must be inside the project directory /work/proj`,
 		},
 		{
+			name: "only: a glob",
+			yaml: "targets:\n  server:\n    only: [go.mod, 'web/*.html']\n",
+			want: `devloop.yaml:3:20: targets.server.only[1]: "web/*.html" is a glob: list the file or the directory that holds the files (everything below a directory is sent)`,
+		},
+		{
+			name: "only: outside the context",
+			yaml: "targets:\n  server:\n    only: [web/../../x]\n",
+			want: `devloop.yaml:3:12: targets.server.only[0]: "web/../../x" is outside the build context`,
+		},
+		{
+			name: "only: absolute",
+			yaml: "targets:\n  server:\n    only: [/etc/app]\n",
+			want: `devloop.yaml:3:12: targets.server.only[0]: "/etc/app" is absolute: write it relative to the build context`,
+		},
+		{
+			name: "only: the whole context",
+			yaml: "targets:\n  server:\n    only: [./]\n",
+			want: `devloop.yaml:3:12: targets.server.only[0]: "./" is the whole build context: leave the key out instead`,
+		},
+		{
+			name: "only: empty",
+			yaml: "targets:\n  server:\n    only: []\n",
+			want: `devloop.yaml:3:11: targets.server.only: must list at least one path; leave the key out to send the whole build context`,
+		},
+		{
+			name: "only: a string",
+			yaml: "targets:\n  server:\n    only: web\n",
+			want: `devloop.yaml:3:11: targets.server.only: must be a list`,
+		},
+		{
 			name: "empty stage",
 			yaml: "targets:\n  server:\n    stage:\n",
 			want: `devloop.yaml:3:5: targets.server.stage: must not be empty`,
@@ -360,6 +390,7 @@ func TestParseDefaults(t *testing.T) {
 					StopSignal: "SIGTERM", StopTimeout: 5 * time.Second,
 				},
 				DevTransform: true,
+				Platforms:    []string{LocalPlatform()}, // it runs here
 			},
 			"client": {Name: "client", Stage: "client", Output: testDir + "/bin", BuildArgs: map[string]string{}, DevTransform: true},
 		},
@@ -412,6 +443,7 @@ targets:
   client:
     cache: {from: ["type=registry,ref=example.com/client:cache"]}
     dev_transform: true
+    only: [./web/dist/, package.json]
 watch:
   ignore: ["**/*.md", "docs/**"]
   debounce: 3s
@@ -463,6 +495,8 @@ watch:
 		{"project dev_transform", c.DevTransform, false},
 		{"target inherits dev_transform", server.DevTransform, false},
 		{"target sets dev_transform", client.DevTransform, true},
+		{"only, clean", client.Only, []string{"web/dist", "package.json"}},
+		{"no only", server.Only, []string(nil)},
 		{"watch; max_wait follows a longer debounce", c.Watch, Watch{
 			Ignore: []string{"**/*.md", "docs/**"}, Debounce: 3 * time.Second, MaxWait: 3 * time.Second, OnBusy: OnBusyRestart,
 		}},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -54,10 +55,11 @@ type fields map[string]func(path string, key, val *yaml.Node)
 
 // targetSpec is a target as written, before project-level values are merged in.
 type targetSpec struct {
-	target *Target
-	args   map[string]string
-	cache  cacheSpec
-	dev    *bool // dev_transform, nil when the target does not set it
+	target    *Target
+	args      map[string]string
+	cache     cacheSpec
+	dev       *bool    // dev_transform, nil when the target does not set it
+	platforms []string // nil when not set
 }
 
 // cacheSpec is a cache section as written; the set flags tell an absent list
@@ -175,6 +177,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		"build_args": func(p string, _, v *yaml.Node) { c.BuildArgs = d.stringMap(p, v) },
 		"cache":      func(p string, _, v *yaml.Node) { cache = d.cache(p, v) },
 		"secrets":    func(p string, _, v *yaml.Node) { c.Secrets = d.secrets(p, v) },
+		"platform":   func(p string, _, v *yaml.Node) { c.Platforms = d.platforms(p, v) },
 		"targets": func(p string, k, v *yaml.Node) {
 			targetsNode = k
 			specs = d.targets(p, k, v)
@@ -209,6 +212,14 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		t.DevTransform = c.DevTransform
 		if ts.dev != nil {
 			t.DevTransform = *ts.dev
+		}
+		switch {
+		case ts.platforms != nil:
+			t.Platforms = ts.platforms
+		case c.Platforms != nil:
+			t.Platforms = slices.Clone(c.Platforms)
+		case t.Run != nil:
+			t.Platforms = []string{LocalPlatform()}
 		}
 		c.Targets[t.Name] = t
 	}
@@ -402,12 +413,95 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 		"build_args": func(p string, _, v *yaml.Node) { ts.args = d.stringMap(p, v) },
 		"cache":      func(p string, _, v *yaml.Node) { ts.cache = d.cache(p, v) },
 		"run":        func(p string, k, v *yaml.Node) { t.Run = d.run(p, k, v) },
+		"only":       func(p string, _, v *yaml.Node) { t.Only = d.only(p, v) },
+		"platform":   func(p string, _, v *yaml.Node) { ts.platforms = d.platforms(p, v) },
 		"dev_transform": func(p string, _, v *yaml.Node) {
 			b := d.boolean(p, v)
 			ts.dev = &b
 		},
 	})
 	return ts
+}
+
+// only reads targets.NAME.only: context paths, each a file or a directory, written
+// slash-separated and relative to the context. Globs are refused (the directory that
+// holds the files is the path to write), and so is a path outside the context or the
+// context itself (that is leaving the key out).
+func (d *decoder) only(path string, n *yaml.Node) []string {
+	items := d.seq(path, n)
+	if len(items) == 0 && (n.Kind == yaml.SequenceNode || isNull(n)) {
+		d.errorf(n, path, "must list at least one path; leave the key out to send the whole build context")
+		return nil
+	}
+	out := []string{}
+	for i, item := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, ok := d.nonEmptyStr(p, item)
+		if !ok {
+			continue
+		}
+		clean := pathpkg.Clean(s)
+		switch {
+		case strings.ContainsAny(s, "*?["):
+			d.errorf(item, p, "%q is a glob: list the file or the directory that holds the files (everything below a directory is sent)", s)
+		case strings.Contains(s, `\`):
+			d.errorf(item, p, "%q: write paths with / as the separator", s)
+		case pathpkg.IsAbs(s) || filepath.IsAbs(s):
+			d.errorf(item, p, "%q is absolute: write it relative to the build context", s)
+		case clean == "..", strings.HasPrefix(clean, "../"):
+			d.errorf(item, p, "%q is outside the build context", s)
+		case clean == ".":
+			d.errorf(item, p, "%q is the whole build context: leave the key out instead", s)
+		default:
+			out = append(out, clean)
+		}
+	}
+	return out
+}
+
+// platforms decodes a platform key: one platform, a comma-separated list of them as
+// for docker build --platform, or a list of either, parsed by [ParsePlatforms]. It
+// returns nil when nothing valid is set.
+func (d *decoder) platforms(path string, n *yaml.Node) []string {
+	var items []*yaml.Node
+	var paths []string
+	switch {
+	case n.Kind == yaml.SequenceNode:
+		items = d.seq(path, n)
+		if len(items) == 0 {
+			d.errorf(n, path, "must not be empty; %s", platformSyntax)
+			return nil
+		}
+		for i := range items {
+			paths = append(paths, fmt.Sprintf("%s[%d]", path, i))
+		}
+	default:
+		items, paths = []*yaml.Node{n}, []string{path}
+	}
+	var out []string
+	ok := true
+	for i, item := range items {
+		s, valid := d.str(paths[i], item)
+		if !valid {
+			ok = false
+			continue
+		}
+		ps, err := ParsePlatforms(s)
+		if err != nil {
+			d.errorf(item, paths[i], "%v", err)
+			ok = false
+			continue
+		}
+		for _, p := range ps {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return out
 }
 
 func (d *decoder) run(path string, key, n *yaml.Node) *Run {

@@ -119,6 +119,13 @@ func TestDiff(t *testing.T) {
 			want: []Change{{Field: "targets.client.dev_transform", Op: Changed, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
 		},
 		{
+			name: "only added",
+			edit: func(s string) string {
+				return strings.Replace(s, "stage: client\n", "stage: client\n    only: [cmd/client]\n", 1)
+			},
+			want: []Change{{Field: "targets.client.only", Op: Added, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
+		},
+		{
 			name: "stage",
 			edit: func(s string) string { return strings.Replace(s, "stage: client", "stage: binaries", 1) },
 			want: []Change{{Field: "targets.client.stage", Op: Changed, Line: 19, Effect: Rebuild, Targets: []string{"client"}}},

@@ -16,7 +16,11 @@
 // directories of headers included from elsewhere and the trees -I and -L name. The host's toolchain
 // need not be the build's: files that a release tag (go1.N), a GOEXPERIMENT tag or an
 // architecture feature tag (amd64.v3) leaves out on the host but might let in inside
-// the build are followed as well. Over-approximation is safe, under-approximation is
+// the build are followed as well. Within a package directory whose files reach the
+// build only as the package's Go files ([Inputs.Packages]), a Go file the build's
+// GOOS and GOARCH rule out by its name (x_darwin.go for a linux build) is no input
+// ([InputSet.Covers], [Query.LeavesOut]): an edit of a darwin-only file rebuilds only the
+// darwin target. Over-approximation is safe, under-approximation is
 // the fault this package exists to avoid; anything it cannot answer is an error, and
 // then the caller must assume the build reads everything.
 //
@@ -32,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"maps"
 	"os"
@@ -41,6 +46,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/devloop/devloop/internal/ospath"
 )
@@ -73,14 +79,60 @@ type Query struct {
 type Inputs struct {
 	Dirs  []string // directories whose files (not subdirectories) feed the build
 	Trees []string // directories whose whole tree feeds it (embedded directories)
+	// Files are the module files inside the context the go command reads besides the
+	// packages: go.mod, go.sum, go.work, go.work.sum,
+	// vendor/modules.txt and the go.mod of local replacements and workspace modules,
+	// whether or not they exist yet.
+	Files []string
+	// Missing are the import paths the build imports that no package provides (yet):
+	// the build fails until one appears.
+	Missing []string
+	// Embeds are the files the packages embed (all of them lie in Dirs).
+	Embeds []string
+	// Open is set when a package pattern holds "...": a new directory may add a
+	// package the build compiles.
+	Open bool
+
+	// Packages are the directories of Dirs that feed the build only through their
+	// package's Go files: no file there is embedded or included by C code, and the
+	// package embeds nothing from its own directory. A Go file there whose name the
+	// build's configuration rules out ([Query.LeavesOut]) cannot reach the build
+	// ([InputSet.Covers]).
+	Packages []string
+
+	root    string            // Query.Root
+	dirs    map[string]bool   // Dirs as a set
+	headers map[string]string // Go file in Dirs → goHeader when go list read it; "" unknown
+	q       Query             // the question answered: its configuration rules files out by name
+}
+
+// LeavesOut reports whether a build with q's configuration never compiles a Go file
+// named name, whatever it holds, by the go command's file name rules (go/build's
+// MatchFile): a _GOOS, _GOARCH or _GOOS_GOARCH suffix for another platform
+// (x_darwin.go, x_arm64.go, x_windows_amd64.go; android counts as linux, ios as
+// darwin), or a name starting with _ or . (ignored). Only .go files: a C header is
+// included by whatever name it has. The GOOS and GOARCH names are the host
+// toolchain's; one newer than the build's might know a name the build's does not.
+func (q Query) LeavesOut(name string) bool {
+	if path.Ext(name) != ".go" || q.Env["GOOS"] == "" || q.Env["GOARCH"] == "" {
+		return false
+	}
+	ctxt := build.Context{GOOS: q.Env["GOOS"], GOARCH: q.Env["GOARCH"], Compiler: "gc", CgoEnabled: true}
+	// Only the name decides: the content is a file without build constraints.
+	ctxt.OpenFile = func(string) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("package p\n")), nil
+	}
+	ok, err := ctxt.MatchFile(".", name)
+	return err == nil && !ok
 }
 
 // Lister runs go list. Its zero value is not usable; use [NewLister].
 type Lister struct {
 	goCmd string
 
-	mu      sync.Mutex
-	hostEnv []string // the host's download and cache settings, once known
+	mu          sync.Mutex
+	hostEnv     []string                // the host's download and cache settings, once known
+	headerCache map[string]cachedHeader // Go file → its header, for recordHeaders
 }
 
 // NewLister returns a Lister using the go command on PATH.
@@ -175,7 +227,8 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	}
 	env = append(env, "GOWORK="+gowork)
 
-	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}}
+	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{},
+		missing: map[string]bool{}, embeds: map[string]bool{}, pkgDirs: map[string]bool{}, other: map[string]bool{}}
 	r.root, err = filepath.Abs(q.Root)
 	if err != nil {
 		return Inputs{}, err
@@ -184,6 +237,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	if err != nil {
 		r.realRoot = r.root
 	}
+	start := time.Now() // before go list reads a file
 	pkgs, err := r.list(ctx, q.Patterns)
 	if err != nil {
 		return Inputs{}, err
@@ -195,6 +249,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 		return Inputs{}, err
 	}
 	for round := 0; ; round++ {
+		r.round = round
 		extra := r.add(pkgs)
 		if len(extra) == 0 {
 			break
@@ -208,7 +263,26 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 			return Inputs{}, err
 		}
 	}
-	return Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees))}, nil
+	in := Inputs{
+		Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)),
+		Missing: slices.Sorted(maps.Keys(r.missing)), Embeds: slices.Sorted(maps.Keys(r.embeds)), root: r.root, dirs: r.dirs, q: q,
+	}
+	for _, d := range in.Dirs {
+		if r.pkgDirs[d] && !r.other[d] {
+			in.Packages = append(in.Packages, d)
+		}
+	}
+	for _, f := range moduleFiles(q) {
+		if rel, ok := r.rel(f); ok {
+			in.Files = append(in.Files, rel)
+		}
+	}
+	slices.Sort(in.Files)
+	for _, p := range q.Patterns {
+		in.Open = in.Open || strings.Contains(p, "...")
+	}
+	l.recordHeaders(&in, start)
+	return in, nil
 }
 
 // resolver is one Inputs call.
@@ -219,6 +293,11 @@ type resolver struct {
 	root, realRoot string
 	seen           map[string]bool // import paths listed
 	dirs, trees    map[string]bool
+	missing        map[string]bool // import paths of the build no package provides
+	embeds         map[string]bool // files the packages embed
+	round          int             // 0: the build's own packages; later: imports of files the host left out
+	pkgDirs        map[string]bool // the directories of packages
+	other          map[string]bool // directories read otherwise: embedded or C files
 }
 
 // list runs go list -deps -e: a package that does not load (a syntax error in its
@@ -302,6 +381,10 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 		r.seen[p.ImportPath] = true
 	}
 	for _, p := range pkgs {
+		// A package only another toolchain has is not one the context can provide.
+		if p.Dir == "" && p.Error != nil && !p.Standard && r.round == 0 {
+			r.missing[p.ImportPath] = true
+		}
 		if p.Standard || p.Dir == "" {
 			continue
 		}
@@ -310,12 +393,18 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 			continue
 		}
 		r.dirs[rel] = true
+		r.pkgDirs[rel] = true
 		for _, f := range p.EmbedFiles {
-			r.dirs[path.Join(rel, path.Dir(filepath.ToSlash(f)))] = true
+			d := path.Join(rel, path.Dir(filepath.ToSlash(f)))
+			r.dirs[d] = true
+			r.other[d] = true
+			r.embeds[path.Join(rel, filepath.ToSlash(f))] = true
 		}
 		for _, pat := range p.EmbedPatterns {
 			if t := embedTree(pat); t != "" {
 				r.trees[path.Join(rel, t)] = true
+			} else {
+				r.other[rel] = true // it embeds files of its own directory
 			}
 		}
 		r.cgoInputs(p)

@@ -112,10 +112,14 @@ type Failure struct {
 // DescribeFailure maps a target's build error to host paths. The Dockerfile is the
 // dev build the solve built, else the file, read again each time (the user may have
 // edited it since the build started) and parsed only when its content changed.
+//
+// A failed build for another platform than the daemon's (exported binaries of another
+// platform, an image or program the target platform lacks) also gets the lines that
+// say what to change in the Dockerfile.
 func (p *Project) DescribeFailure(err error) Failure {
 	var be *rebuild.BuildError
 	if !errors.As(err, &be) {
-		return Failure{Err: err.Error()}
+		return p.platformFailure(err, Failure{Err: err.Error()})
 	}
 	var df *dockerfile.Dockerfile
 	switch {
@@ -125,8 +129,8 @@ func (p *Project) DescribeFailure(err error) Failure {
 	default:
 		df, _ = p.dockerfiles.Load(p.cfg.Dockerfile) // nil when it does not parse
 	}
-	return Failure{
+	return p.platformFailure(err, Failure{
 		Failure: dockerfile.DescribeFailure(df, be.Step, be.Logs, p.cfg.Context),
 		Err:     strings.TrimPrefix(be.Err.Error(), "failed to solve: "),
-	}
+	})
 }

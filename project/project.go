@@ -18,6 +18,7 @@ import (
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/rebuild"
 	"github.com/devloop/devloop/watcher"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
@@ -70,6 +71,11 @@ type Options struct {
 	// Pin resolves the Dockerfile's images once and pins their digests for the
 	// session (rebuild.WithPins).
 	Pin bool
+	// Narrow sends each target only the context paths its build reads, where devloop
+	// knows them (Go builds, targets.NAME.only; see narrow.go): BuildKit's file sync
+	// then costs what the target reads, not the size of the context, and a change
+	// elsewhere neither rebuilds it nor changes its cache keys.
+	Narrow bool
 	// Waits hears, once per target, that a swap waits for another devloop process;
 	// nil: not said.
 	Waits io.Writer
@@ -77,6 +83,9 @@ type Options struct {
 	// daemon's built-in frontend standing in for the `# syntax=` image, targets whose
 	// inputs are unknown; nil: not said.
 	Notices io.Writer
+	// Platforms, if set, replace every target's platforms (the --platform flag), in
+	// the config given and in every reloaded one (config.OverridePlatforms).
+	Platforms []string
 	// Logger is devloop's logger.
 	Logger *zap.Logger
 }
@@ -99,12 +108,26 @@ type Project struct {
 	// choice, pinning, target inputs and failure descriptions.
 	dockerfiles *dockerfile.Cache
 
+	// narrow: see Options.Narrow; inputs knows the targets' inputs once Once or Up
+	// started (nil before), and stats serves the context walk from memory while up
+	// runs with a context cache (nil otherwise).
+	narrow bool
+	inputs *targetInputs
+	stats  *rebuild.StatCache
+
 	client  *rebuild.Client
 	solver  rebuild.Solver // client, wrapped (see newSolver)
 	pinner  *rebuild.Pinner
 	printer *rebuild.Printer
 	notices io.Writer
 	log     *zap.Logger
+
+	// daemonPlatform is the daemon's default platform (rebuild.Client.Platform), zero
+	// when unknown; platforms overrides every target's (Options.Platforms).
+	daemonPlatform ocispecs.Platform
+	platforms      []string
+	warnedMu       sync.Mutex
+	warned         map[string]bool // the cross-compilation warnings said
 }
 
 // Open sets up the rules, the output registry and, unless opts.Access is LookOnly,
@@ -123,13 +146,17 @@ func Open(opts Options) (*Project, error) {
 		exporters:   map[string]*exporter.Exporter{},
 		outputs:     exporter.NewOutputs(),
 		dockerfiles: opts.Dockerfiles,
+		platforms:   opts.Platforms,
+		warned:      map[string]bool{},
 		printer:     opts.Printer,
 		notices:     opts.Notices,
+		narrow:      opts.Narrow,
 		log:         log,
 	}
 	if p.dockerfiles == nil {
 		p.dockerfiles = dockerfile.NewCache()
 	}
+	cfg.OverridePlatforms(opts.Platforms)
 	for _, t := range opts.Targets {
 		p.targets[t.Name] = t
 	}
@@ -167,6 +194,7 @@ func Open(opts Options) (*Project, error) {
 	p.live.Store(&liveState{cfg: cfg, targets: p.targets, rules: rules})
 	if opts.Client != nil {
 		p.client = opts.Client
+		p.daemonPlatform = opts.Client.Platform()
 		if err := p.newSolver(opts.Client, opts.Pin); err != nil {
 			p.closeExporters()
 			return nil, err
@@ -219,7 +247,17 @@ func (p *Project) Once(ctx context.Context, events func(loop.Event)) (ok bool, e
 	}
 	var g errgroup.Group
 	g.Go(func() error { return p.printer.Run(ctx) })
+	ictx, stopInputs := context.WithCancel(ctx)
+	if p.narrow {
+		// The targets' inputs, learnt once: the builds wait for them.
+		p.inputs = newTargetInputs(p.cfg, p.selected, p.client.Platform(), p.dockerfiles, io.Discard, p.log)
+		p.inputs.narrow = true
+		refresh := make(chan struct{}, 1)
+		refresh <- struct{}{}
+		g.Go(func() error { return p.inputs.run(ictx, refresh) })
+	}
 	ok, err = l.Once(ctx)
+	stopInputs()
 	p.printer.Close()
 	_ = g.Wait()
 	return ok, err

@@ -110,7 +110,7 @@ func (r *reloader) changes(ctx context.Context, in <-chan watcher.Batch, out cha
 		if len(b.Paths) == 0 && !b.Overflow {
 			continue
 		}
-		if r.onlyAffected {
+		if r.onlyAffected || r.inputs.narrow {
 			r.inputs.changed(b.Paths, b.Overflow)
 		}
 		yaml, ignore, other := false, false, false
@@ -324,6 +324,7 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 	nc, err := config.Load(r.file, r.grammars)
 	if err == nil {
+		nc.OverridePlatforms(r.proj.platforms)
 		// A stage that is not in the Dockerfile is reported now, not by the build.
 		var sel []*config.Target
 		stageChanged := false

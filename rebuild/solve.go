@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	cplatforms "github.com/containerd/platforms"
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/credentials"
 	"github.com/moby/buildkit/client"
@@ -24,8 +25,8 @@ import (
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
-	fstypes "github.com/tonistiigi/fsutil/types"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
@@ -50,7 +51,13 @@ type Request struct {
 	// Skip, if set, leaves out more paths (slash-separated, relative to Context) by a
 	// rule patterns cannot express, such as editor temp file names; it is called for
 	// every path the context walk visits.
-	Skip      func(rel string, isDir bool) bool
+	Skip func(rel string, isDir bool) bool
+	// Only, when set, narrows the context to the paths the build reads: nothing else
+	// is sent (see [Subset]). Nil sends the whole context.
+	Only *Subset
+	// Stats, when set, serves the context walk from memory (see [StatCache]); it
+	// must be the cache of Context.
+	Stats     *StatCache
 	CacheFrom []string // cache specs: "type=registry,ref=…" (see [CheckCacheSpec])
 	CacheTo   []string
 	Secrets   map[string]Secret
@@ -60,8 +67,54 @@ type Request struct {
 	// it names a frontend image (`# syntax=`, BUILDKIT_SYNTAX): see [BuiltinCovers].
 	// It saves starting the frontend image's container on every solve.
 	BuiltinFrontend bool
+	// Platforms are the platforms to build for, normalized ("linux/amd64",
+	// "darwin/arm64"), as `docker build --platform`: the Dockerfile frontend's
+	// platform attribute, which sets TARGETPLATFORM, TARGETOS, TARGETARCH and
+	// TARGETVARIANT and the platform of every stage whose FROM names none. Several
+	// platforms export one subdirectory of Dest per platform ([PlatformDir]). Nil, or
+	// the daemon's own platform alone, builds for the daemon's default platform.
+	Platforms []string
 	// Dest is the directory BuildKit's local exporter writes the result into.
 	Dest string
+}
+
+// PlatformDir is the subdirectory BuildKit's local exporter writes one platform's
+// files into when a solve builds several platforms: "linux_amd64", "linux_arm_v7",
+// "darwin_arm64" (exporter/local's PlatformIDToPath of the platform's ID).
+func PlatformDir(platform string) string {
+	return strings.NewReplacer("/", "_", `\`, "_", ":", "_").Replace(platform)
+}
+
+// platformAttr is the frontend's platform attribute for platforms built by a daemon
+// whose default platform is daemon: "" when that default is the only one asked for,
+// so a build for this daemon's own platform solves exactly as one that names none.
+func platformAttr(platforms []string, daemon ocispecs.Platform) string {
+	if len(platforms) == 1 && daemon.OS != "" && platforms[0] == formatPlatform(daemon) {
+		return ""
+	}
+	return strings.Join(platforms, ",")
+}
+
+func formatPlatform(p ocispecs.Platform) string {
+	return cplatforms.Format(cplatforms.Normalize(p))
+}
+
+// IsPlatformUnavailable reports a build that failed because what its target platform
+// needs is not there: a base image without a variant for that platform (the
+// registry's "no match for platform in manifest"), or a program of that platform the
+// builder cannot run without emulation ("exec format error"). Both mean a stage runs
+// on the target platform where it should run on the builder's and cross-compile.
+func IsPlatformUnavailable(err error) bool {
+	var be *BuildError
+	if !errors.As(err, &be) {
+		return false
+	}
+	for _, s := range []string{be.Err.Error(), be.Logs} {
+		if strings.Contains(s, "no match for platform in manifest") || strings.Contains(s, "exec format error") {
+			return true
+		}
+	}
+	return false
 }
 
 // Secret is the source of a build secret: a file or an environment variable.
@@ -106,24 +159,9 @@ func SharedKey(contextDir string) string {
 // solveOpt builds the SolveOpt for req. It has no side effects beyond reading the file
 // system roots, so tests can inspect it.
 func solveOpt(req Request) (client.SolveOpt, error) {
-	ctxFS, err := fsutil.NewFS(req.Context)
+	ctxFS, err := contextFS(req)
 	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", req.Context, err)
-	}
-	if len(req.Excludes) > 0 || req.Skip != nil {
-		filter := &fsutil.FilterOpt{ExcludePatterns: req.Excludes}
-		if skip := req.Skip; skip != nil {
-			filter.Map = func(p string, st *fstypes.Stat) fsutil.MapResult {
-				if skip(filepath.ToSlash(p), os.FileMode(st.Mode).IsDir()) {
-					return fsutil.MapResultExclude
-				}
-				return fsutil.MapResultKeep
-			}
-		}
-		ctxFS, err = fsutil.NewFilterFS(ctxFS, filter)
-		if err != nil {
-			return client.SolveOpt{}, fmt.Errorf("filter build context %s: %w", req.Context, err)
-		}
+		return client.SolveOpt{}, err
 	}
 	locals := map[string]fsutil.FS{"context": ctxFS}
 	var inputs map[string]llb.State
@@ -163,7 +201,7 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		FrontendAttrs:  attrs,
 		LocalMounts:    locals,
 		FrontendInputs: inputs,
-		SharedKey:      SharedKey(req.Context),
+		SharedKey:      sharedKey(req),
 		Exports:        []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
 		SourcePolicy:   req.Pins.policy(),
 	}
@@ -275,6 +313,9 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 	opt, err := solveOpt(req)
 	if err != nil {
 		return Stats{}, &BuildError{Target: req.Target, Err: err}
+	}
+	if p := platformAttr(req.Platforms, c.platform); p != "" {
+		opt.FrontendAttrs["platform"] = p
 	}
 	start := time.Now()
 	tr := newTracker()

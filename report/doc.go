@@ -7,7 +7,8 @@
 //     "[devloop] build ok|failed|cancelled #N in 1.31s" frame every build (a stable
 //     interface for editors, docs/editors), one line per target in between
 //     ("server: rebuilt in 1.31s (solve 1.02 · export 0.10 · swap 0.01) — updated
-//     bin/server"), and a failure block per failed target: the failing step, its
+//     bin/server"; a target built for another platform than the daemon's is named
+//     with it: "server (darwin/arm64): …"), and a failure block per failed target: the failing step, its
 //     output, then every location as path:line:col: message relative to the working
 //     directory (what editors' problem matchers read). Durations are seconds with two
 //     decimals.
@@ -17,7 +18,7 @@
 //     nanoseconds (*_ns), a failed target's step and locations added.
 //
 // A [Describer] (*project.Project) maps a failed target's error to its step and host
-// locations; the package itself reads no file and knows no daemon. Writers are the
+// locations and says which platforms a target builds for; the package itself reads no file and knows no daemon. Writers are the
 // caller's: Status is used by one goroutine at a time, Stream is safe for concurrent
 // use. Neither reports its write errors (a closed terminal must not stop a build).
 package report

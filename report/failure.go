@@ -11,10 +11,13 @@ import (
 	"github.com/devloop/devloop/project"
 )
 
-// Describer maps a failed target's error to the failing step and host locations;
-// *project.Project is one.
+// Describer maps a failed target's error to the failing step and host locations, and
+// says which platforms a target builds for; *project.Project is one.
 type Describer interface {
 	DescribeFailure(err error) project.Failure
+	// PlatformLabel is what the status lines say a target builds for ("darwin/arm64"),
+	// "" when it builds for the daemon's own platform.
+	PlatformLabel(target string) string
 }
 
 // printFailure writes a failed target for humans: the failing step, the output lines

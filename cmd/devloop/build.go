@@ -11,7 +11,7 @@ import (
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	progress := "auto"
+	progress, narrow, platform := "auto", true, ""
 	cmd := &cobra.Command{
 		Use:   "build [TARGET...]",
 		Short: "Build the configured targets once and swap the results into place",
@@ -25,7 +25,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 			// progress display has finished drawing, so the two never interleave on a
 			// terminal.
 			var notices bytes.Buffer
-			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human(), notices: &lockedWriter{w: &notices}})
+			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, narrow: narrow, waits: a.human(), platform: platform, notices: &lockedWriter{w: &notices}, warnings: a.human()})
 			if err != nil {
 				return err
 			}
@@ -58,5 +58,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 		},
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "progress output: auto, tty, plain, quiet, rawjson")
+	cmd.Flags().BoolVar(&narrow, "narrow-context", narrow, narrowFlagUsage)
+	cmd.Flags().StringVar(&platform, "platform", platform, platformUsage)
 	return cmd
 }

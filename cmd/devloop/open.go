@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -14,14 +15,22 @@ import (
 	"go.uber.org/zap"
 )
 
+// narrowFlagUsage is the help of --narrow-context (build and up).
+const narrowFlagUsage = "send each target only the context paths its build reads (Go builds: from go list -deps; targets.NAME.only); false sends the whole context"
+
 // openOptions are what build and up set differently when they open the project.
 type openOptions struct {
 	progress string         // --progress
 	access   project.Access // Share (build) or Hold (up)
 	pin      bool           // --pin
+	narrow   bool           // --narrow-context
+	platform string         // --platform: replaces every target's platforms
 	// waits hears a swap waiting for another devloop process, notices what devloop
 	// chose for the session (nil: not said).
 	waits, notices io.Writer
+	// warnings hears what keeps the Dockerfile from building for the targets'
+	// platforms, said before the first solve (nil: notices, else the terminal).
+	warnings io.Writer
 }
 
 // openProject does what build and up share: load devloop.yaml, select the targets,
@@ -35,6 +44,12 @@ func (a *app) openProject(ctx context.Context, args []string, o openOptions) (*p
 	targets, err := cfg.Select(args)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
+	}
+	var platforms []string
+	if o.platform != "" {
+		if platforms, err = config.ParsePlatforms(o.platform); err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("--platform: %w", err))
+		}
 	}
 	printer, err := rebuild.NewPrinter(a.stderr, o.progress, len(targets) > 1)
 	if err != nil {
@@ -50,12 +65,17 @@ func (a *app) openProject(ctx context.Context, args []string, o openOptions) (*p
 	}
 	proj, err := project.Open(project.Options{
 		Config: cfg, Targets: targets, Access: o.access, Client: client, Printer: printer,
-		Dockerfiles: dfs, Pin: o.pin, Waits: o.waits, Notices: o.notices, Logger: a.log,
+		Dockerfiles: dfs, Pin: o.pin, Narrow: o.narrow, Waits: o.waits, Notices: o.notices, Platforms: platforms, Logger: a.log,
 	})
 	if err != nil {
 		_ = client.Close()
 		return nil, withCode(exitUsage, err)
 	}
+	warn := cmp.Or(o.warnings, o.notices)
+	if warn == nil {
+		warn = a.human()
+	}
+	proj.WarnPlatforms(warn) // what keeps the Dockerfile from building for the targets' platforms
 	return proj, nil
 }
 

@@ -42,6 +42,21 @@ type Inputs struct {
 	// Reads are the other context paths it reads, relative and slash-separated: a
 	// file, or a directory with everything below it. Never ".".
 	Reads []string
+	// Solve is what the solve of the stage reads of the context, which may be more:
+	// BuildKit runs every step of every stage the stage is built from, copies from or
+	// mounts, whether its files reach the stage or not (the go build of another
+	// executable in the same RUN, a COPY of a file into a build stage that nothing
+	// uses). A build context narrowed to the stage must hold all of it. Nil when one
+	// of those steps may read any file the whole context would give it.
+	Solve *Solve
+}
+
+// Solve is what every step a solve runs reads of the context (see [Inputs.Solve]).
+type Solve struct {
+	Go []Build // every go build and go install
+	// Reads: every other path read, and every path a COPY or ADD from the context
+	// names (COPY . . names none: it copies what the narrowed context holds).
+	Reads []string
 }
 
 // UnknownInputsError says why the context files a build reads cannot be known: the
@@ -113,7 +128,49 @@ func InputsOf(d *dockerfile.Dockerfile, opt Options) (*Inputs, error) {
 	}
 	slices.Sort(in.Reads)
 	in.Reads = slices.Compact(in.Reads)
+	in.Solve = w.solve(start)
 	return in, nil
+}
+
+// solve gathers what every step of the solve of stage start reads (see
+// [Inputs.Solve]): the go builds and reads of every stage it is built from, copies
+// from or mounts, and the context paths they copy; nil when one of them may read
+// the whole context.
+func (w *goWalker) solve(start int) *Solve {
+	s := &Solve{}
+	seen := map[int]bool{}
+	work := []int{start}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i < 0 || seen[i] || w.done[i] == nil {
+			continue
+		}
+		seen[i] = true
+		gs := w.done[i]
+		s.Go = append(s.Go, gs.builds...)
+		for _, r := range gs.reads {
+			if r.path == "." {
+				return nil
+			}
+			s.Reads = append(s.Reads, r.path)
+		}
+		for _, r := range gs.image {
+			if r.path != "." {
+				s.Reads = append(s.Reads, r.path)
+			}
+		}
+		work = append(work, gs.parent)
+		for _, sp := range gs.steps {
+			work = append(work, sp.from)
+			for _, m := range sp.mounts {
+				work = append(work, m.stage)
+			}
+		}
+	}
+	slices.Sort(s.Reads)
+	s.Reads = slices.Compact(s.Reads)
+	return s
 }
 
 // goWalker analyses the stages of one GoInputs call.
@@ -126,10 +183,14 @@ type goWalker struct {
 	stages []*instructions.Stage
 	done   []*goStage
 	busy   []bool
+	// cross, when set, makes the walk CrossCompile's: RUNs only record their go
+	// builds, and nothing they do stops the walk.
+	cross *crossCheck
 }
 
 // goStage is what a stage does to the target's inputs.
 type goStage struct {
+	index  int // in the Dockerfile's stages
 	parent int // the stage it is built FROM, or -1
 	state  goState
 	builds []Build
@@ -182,6 +243,9 @@ type goState struct {
 	platform    ocispecs.Platform
 	platformWhy string
 	shell       []string // SHELL, nil for the default /bin/sh -c
+	// xxWrap is the xx-go --wrap that last ran (nil: none, or xx-go --unwrap since):
+	// the go env file it wrote sets GOOS and GOARCH for every later go command.
+	xxWrap *dockerfile.Command
 }
 
 // modification is a container path a RUN may have written where context files lie.
@@ -297,7 +361,7 @@ func (w *goWalker) stage(i int) (*goStage, error) {
 	w.busy[i] = true
 	defer func() { w.busy[i] = false }()
 
-	gs := &goStage{parent: -1}
+	gs := &goStage{index: i, parent: -1}
 	base, why := w.expand(s.BaseName, w.meta)
 	if why != "" {
 		return nil, w.unknown(line, fmt.Sprintf("FROM %s %s", s.BaseName, why))
@@ -519,6 +583,9 @@ func isArchive(file string) bool {
 // run follows a RUN: what its commands read, what they write where context files
 // lie, and its go builds.
 func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error {
+	if w.cross != nil {
+		return w.crossRun(gs, line, c)
+	}
 	st := &gs.state
 	layoutWhy := st.layoutWhy
 	expandErr := c.Expand(func(word string) (string, error) {
@@ -558,13 +625,21 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 	var calls []dockerfile.Command
 	facts := dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
 		func(cmd dockerfile.Command, f *dockerfile.Facts) bool {
-			if cmd.Name == "xx-go" {
-				var why string
-				if cmd, why = xxGo(cmd, st.platform, st.platformWhy); why != "" {
-					f.SetUnknown(why)
-					f.Opaque(why)
-					return true
-				}
+			if wrap, ok := xxWrapping(cmd); ok {
+				st.xxWrap = wrap
+				return true
+			}
+			var why string
+			switch {
+			case cmd.Name == "xx-go":
+				cmd, why = xxGo(cmd, st.platform, st.platformWhy)
+			case cmd.Name == "go" && st.xxWrap != nil:
+				cmd, why = wrappedGo(cmd, *st.xxWrap, st.platform, st.platformWhy)
+			}
+			if why != "" {
+				f.SetUnknown(why)
+				f.Opaque(why)
+				return true
 			}
 			if cmd.Name != "go" {
 				return false
