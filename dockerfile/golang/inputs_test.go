@@ -307,7 +307,7 @@ func TestGoInputs(t *testing.T) {
 // (describeInputs) or the UnknownInputsError it contains wantErr in.
 func checkInputs(t *testing.T, ctx, dockerfileText string, opt Options, want, wantErr string) {
 	t.Helper()
-	d := writeDockerfile(t, dockerfileText)
+	d := parseDockerfile(t, dockerfileText)
 	in, err := InputsOf(d, opt)
 	if wantErr != "" {
 		var ue *UnknownInputsError

@@ -17,20 +17,6 @@ const (
 	both       = buildMount + " " + modMount
 )
 
-// writeDockerfile writes content to a Dockerfile in a fresh directory and parses it.
-func writeDockerfile(t *testing.T, content string) *dockerfile.Dockerfile {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := dockerfile.NewCache().Load(p)
-	if err != nil {
-		t.Fatalf("Load(%q) error = %v", p, err)
-	}
-	return d
-}
-
 func TestDevBuild(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -206,7 +192,7 @@ func TestDevBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := writeDockerfile(t, tt.content)
+			d := parseDockerfile(t, tt.content)
 			ctx := filepath.Dir(d.Path)
 			for _, f := range tt.files {
 				p := filepath.Join(ctx, filepath.FromSlash(f))
@@ -256,7 +242,7 @@ func TestDevBuild(t *testing.T) {
 func TestDevBuildKeepsLines(t *testing.T) {
 	content := "# syntax=docker/dockerfile:1\nFROM golang:1.26 AS build\nWORKDIR /src\n\nRUN \\\n  go build \\\n\n  -a \\\n  -o /out/a .\n" +
 		"RUN   go build -a -o /out/b .   \nFROM scratch\nCOPY --from=build /out /\n"
-	d := writeDockerfile(t, content)
+	d := parseDockerfile(t, content)
 	dev, err := DevBuild(d, DevOptions{Context: filepath.Dir(d.Path)})
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +269,7 @@ func TestDevBuildKeepsLines(t *testing.T) {
 }
 
 func TestDevBuildNeedsContext(t *testing.T) {
-	d := writeDockerfile(t, "FROM golang:1.26\nRUN go build .\n")
+	d := parseDockerfile(t, "FROM golang:1.26\nRUN go build .\n")
 	if _, err := DevBuild(d, DevOptions{}); !errors.Is(err, ErrNoContext) {
 		t.Errorf("DevBuild without a context: error = %v, want ErrNoContext", err)
 	}
