@@ -379,35 +379,6 @@ func TestCommitRefusesEscapes(t *testing.T) {
 		wantErr  string
 	}{
 		{
-			name:    "absolute symlink out",
-			tree:    map[string]node{"bin/server": file("s"), "bin/evil": link(filepath.Join(outside, "x"))},
-			wantErr: "bin/evil",
-		},
-		{
-			name:    "relative symlink up",
-			tree:    map[string]node{"bin/server": file("s"), "bin/evil": link("../../x")},
-			wantErr: "bin/evil",
-		},
-		{
-			name:    "link to the parent of the output dir",
-			tree:    map[string]node{"up": link("..")},
-			wantErr: "symlink up ->",
-		},
-		{
-			name: "symlink chain",
-			tree: map[string]node{
-				"d1/d2/s": link("../.."),     // OutputDir: fine by itself
-				"d1/d2/l": link("s/../../y"), // lexically d1/y, really ../y
-			},
-			wantErr: "d1/d2/l",
-		},
-		{
-			name:     "chain through an existing link",
-			existing: map[string]node{"lib": link(outside)},
-			tree:     map[string]node{"l": link("lib/x")},
-			wantErr:  "symlink l ->",
-		},
-		{
 			name:     "existing symlinked dir leads outside",
 			existing: map[string]node{"ext": link(outside)},
 			tree:     map[string]node{"ext/x": file("s")},
