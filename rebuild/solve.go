@@ -41,7 +41,8 @@ type Request struct {
 	Excludes []string
 	// Skip, if set, leaves out more paths (slash-separated, relative to Context) by a
 	// rule patterns cannot express, such as editor temp file names; it is called for
-	// every path the context walk visits.
+	// every path the context walk visits. For a directory, true leaves out everything
+	// below it too: the walk does not descend.
 	Skip      func(rel string, isDir bool) bool
 	CacheFrom []string // cache specs: "type=registry,ref=…" (see [CheckCacheSpec])
 	CacheTo   []string
@@ -103,10 +104,14 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		filter := &fsutil.FilterOpt{ExcludePatterns: req.Excludes}
 		if skip := req.Skip; skip != nil {
 			filter.Map = func(p string, st *fstypes.Stat) fsutil.MapResult {
-				if skip(filepath.ToSlash(p), os.FileMode(st.Mode).IsDir()) {
-					return fsutil.MapResultExclude
+				isDir := os.FileMode(st.Mode).IsDir()
+				switch {
+				case !skip(filepath.ToSlash(p), isDir):
+					return fsutil.MapResultKeep
+				case isDir:
+					return fsutil.MapResultSkipDir
 				}
-				return fsutil.MapResultKeep
+				return fsutil.MapResultExclude
 			}
 		}
 		ctxFS, err = fsutil.NewFilterFS(ctxFS, filter)
