@@ -140,6 +140,7 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	oldLinks := e.exportedLinks(e.man.Files)
 	lookup := e.lookupForWrite(oldLinks)
 	unlinked := map[string]bool{} // old-manifest paths of links replaced by directories
+	fresh := map[string]bool{}    // where directories are created: nothing below is there yet
 	dirPhys := map[string]string{"": ""}
 	staged := map[string]*stagedEntry{}
 	for _, en := range entries {
@@ -166,6 +167,7 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 			}
 			if kind == nodeMissing {
 				j.Mkdirs = append(j.Mkdirs, en.rel)
+				fresh[phys] = true
 			}
 			dirPhys[en.rel] = phys
 			en.phys = phys
@@ -204,7 +206,7 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 		}
 	}
 
-	unchanged, err := e.compare(dir, entries)
+	unchanged, err := e.compare(dir, entries, fresh)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -336,7 +338,10 @@ func scanStaged(dir string) ([]*stagedEntry, error) {
 
 // compare hashes the staged files (setting their sum) and reports which
 // entries OutputDir already holds, working on GOMAXPROCS files at a time.
-func (e *Exporter) compare(dir string, entries []*stagedEntry) ([]bool, error) {
+// Entries in fresh directories (resolved paths where the swap creates a
+// directory, possibly in place of a link) are new: what the path shows now
+// is not theirs.
+func (e *Exporter) compare(dir string, entries []*stagedEntry, fresh map[string]bool) ([]bool, error) {
 	unchanged := make([]bool, len(entries))
 	errs := make([]error, len(entries))
 	var next atomic.Int64
@@ -357,7 +362,9 @@ func (e *Exporter) compare(dir string, entries []*stagedEntry) ([]bool, error) {
 						continue
 					}
 				}
-				unchanged[i], errs[i] = e.unchanged(en)
+				if !fresh[parentDir(en.phys)] { // in a new directory: not there yet
+					unchanged[i], errs[i] = e.unchanged(en)
+				}
 			}
 		})
 	}

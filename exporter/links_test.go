@@ -139,18 +139,23 @@ func TestCommitRetargetsLinks(t *testing.T) {
 // where the previous one had a symlink (`etc -> /etc`, then `etc/passwd`)
 // replaces devloop's link by the directory — it never writes through it.
 func TestCommitReplacesOwnLinkWithDirectory(t *testing.T) {
-	for _, target := range []string{"outside", "inside"} {
+	for _, target := range []string{"outside dir", "outside file", "inside"} {
 		t.Run(target, func(t *testing.T) {
+			// The host's file has the very content the export has: it must
+			// not pass for the exported file already in place.
 			outside := t.TempDir()
-			writeTree(t, outside, map[string]node{"passwd": file("host's")})
+			writeTree(t, outside, map[string]node{"passwd": file("image's"), "localtime": file("host's")})
 			out, state := dirs(t)
 			e := newExporter(t, Options{OutputDir: out, StateDir: state, Target: "app"})
-			first := map[string]node{"etc": link(outside), "real/keep": file("k")}
-			if target == "inside" {
+			first := map[string]node{"etc": link(outside), "real/keep": file("k"), "real/passwd": file("image's")}
+			switch target {
+			case "outside file":
+				first["etc"] = link(filepath.Join(outside, "localtime"))
+			case "inside":
 				first["etc"] = link("real")
 			}
 			mustExport(t, e, first)
-			second := map[string]node{"etc/passwd": file("image's"), "real/keep": file("k")}
+			second := map[string]node{"etc/passwd": file("image's"), "real/keep": file("k"), "real/passwd": file("image's")}
 			res := mustExport(t, e, second)
 			if want := []string{"etc/passwd"}; !slices.Equal(res.Changed, want) {
 				t.Errorf("Changed = %v, want %v", res.Changed, want)
@@ -158,7 +163,8 @@ func TestCommitReplacesOwnLinkWithDirectory(t *testing.T) {
 			if got, want := snapshot(t, out), treeSnapshot(t, second); !maps.Equal(got, want) {
 				t.Errorf("output = %v, want %v", got, want)
 			}
-			if got, want := snapshot(t, outside), map[string]string{"passwd": `file -rwxr-xr-x "host's"`}; !maps.Equal(got, want) {
+			want := map[string]string{"passwd": `file -rwxr-xr-x "image's"`, "localtime": `file -rwxr-xr-x "host's"`}
+			if got := snapshot(t, outside); !maps.Equal(got, want) {
 				t.Errorf("outside dir = %v, want %v", got, want)
 			}
 			// And back: a directory is never replaced, not even by a link.
