@@ -123,6 +123,16 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	if err != nil {
 		return nil, Result{}, err
 	}
+	if e.outputs != nil {
+		// Registered before anything is renamed: the swap's events are devloop's own.
+		var files []string
+		for _, en := range entries {
+			if en.kind != nodeDir {
+				files = append(files, en.rel)
+			}
+		}
+		e.outputs.addFiles(e.out, files)
+	}
 	j := &journal{
 		Version:   formatVersion,
 		Target:    e.target,

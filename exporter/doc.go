@@ -99,4 +99,14 @@
 // the old content. Options.Exclusive (devloop up) additionally holds the
 // target for the Exporter's lifetime (StateDir/locks/<target>.exclusive.lock):
 // a second exclusive Exporter fails fast with a [*HeldError].
+//
+// # Output registry
+//
+// [Outputs] is the set of files devloop wrote, which the build context and the
+// watch set must leave out (otherwise every export would bust the cache and look
+// like an edit). An Exporter given it in Options.Outputs adds what the target's
+// last export produced when created, and Commit adds every file and symlink of the
+// staged tree from its own listing (step 1), before the first rename: a watcher
+// that consults the registry never takes the swap for an edit. The registry only
+// grows: a file that stops being exported stays excluded for the session.
 package exporter

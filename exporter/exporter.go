@@ -53,6 +53,9 @@ type Options struct {
 	// another process's swap of the target, with that process's description
 	// ("devloop up (pid 4242)"). Swaps take milliseconds.
 	Waiting func(holder string)
+	// Outputs, if set, is the registry New adds the files of the target's last
+	// export to, and Commit every file and symlink it is about to swap in.
+	Outputs *Outputs
 
 	// afterRename, set by tests, runs after each rename; an error stops the
 	// swap there as a crash would.
@@ -68,6 +71,7 @@ type Exporter struct {
 	target      string
 	owner       string
 	waiting     func(holder string)
+	outputs     *Outputs // nil: no registry
 	log         *zap.Logger
 	afterRename func(rel string) error
 
@@ -109,6 +113,7 @@ func New(opts Options) (*Exporter, error) {
 		target:      opts.Target,
 		owner:       opts.Owner,
 		waiting:     opts.Waiting,
+		outputs:     opts.Outputs,
 		log:         log.Named("exporter").With(zap.String("target", opts.Target)),
 		afterRename: opts.afterRename,
 		open:        map[*Staging]bool{},
@@ -134,6 +139,9 @@ func New(opts Options) (*Exporter, error) {
 	if err := e.init(); err != nil {
 		_ = e.Close()
 		return nil, err
+	}
+	if e.outputs != nil {
+		e.outputs.addFiles(e.out, e.man.files())
 	}
 	return e, nil
 }

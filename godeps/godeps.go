@@ -19,6 +19,11 @@
 // the build are followed as well. Over-approximation is safe, under-approximation is
 // the fault this package exists to avoid; anything it cannot answer is an error, and
 // then the caller must assume the build reads everything.
+//
+// What a target's builds read together is an [InputSet]; [Affects] decides from every
+// target's sets whether a change can reach a target (the caller learns the sets:
+// which go builds a Dockerfile stage runs is package dockerfile/golang's answer, and
+// this package imports no other devloop package).
 package godeps
 
 import (

@@ -4,6 +4,14 @@
 // provides (a staging directory), shows progress with BuildKit's own progressui, and
 // turns a failed solve into a [BuildError] that carries the failing step's output.
 //
+// Solves go through a [Solver]: [*Client] is one, and wrappers stack on it the way ko
+// stacks builders, each setting a field of the [Request] on the way —
+// [WithBuiltinFrontend] (the daemon's built-in Dockerfile frontend instead of the
+// `# syntax=` image when it covers it; the daemon's version asked once) over
+// [WithPins] (image digests resolved once per session by a [Pinner]). What they need
+// from the Dockerfile (its `# syntax=`, its images) the caller passes in as functions:
+// reading the Dockerfile is package dockerfile's.
+//
 // The grammars of the values it uses are its own: [CheckAddress] for builder addresses
 // and [CheckCacheSpec] for cache specs (buildctl's --import-cache/--export-cache
 // parser, the type required); config checks devloop.yaml with them.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zapio"
+	"golang.org/x/term"
 	"google.golang.org/grpc/grpclog"
 )
 
@@ -228,18 +229,10 @@ func (a *app) loadConfigOptional() (*config.Config, error) {
 }
 
 // relToCwd shows path relative to the working directory when it is below it.
-func relToCwd(path string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return path
-	}
-	return relTo(wd, path)
-}
+func relToCwd(path string) string { return ospath.DisplayCwd(path) }
 
-// relTo shows path relative to dir when it is below dir.
-func relTo(dir, path string) string {
-	if rel, ok := ospath.Child(dir, path); ok {
-		return rel
-	}
-	return path
+// isTerminal reports whether w is a terminal (colours and redrawing displays only there).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

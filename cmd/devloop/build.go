@@ -5,8 +5,9 @@ import (
 	"errors"
 
 	"github.com/devloop/devloop/loop"
+	"github.com/devloop/devloop/project"
+	"github.com/devloop/devloop/report"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 )
 
 func (a *app) buildCommand() *cobra.Command {
@@ -20,37 +21,27 @@ their output directories. Unchanged files are not rewritten.
 
 Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unreachable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			proj, closeProj, err := a.openProject(ctx, args, progress, shareTargets)
+			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human()})
 			if err != nil {
 				return err
 			}
-			defer closeProj()
-			printer := proj.printer
+			defer proj.Close()
 
 			// Status lines wait until the progress display has finished drawing, so the
 			// two never interleave on a terminal.
 			var out bytes.Buffer
-			status := newStatusPrinter(&out, proj)
+			status := report.NewStatus(&out, proj)
 			ew, closeEvents, err := a.openEvents()
 			if err != nil {
 				return err
 			}
 			defer closeEvents()
-			emit := status.handle
+			emit := status.Event
 			if ew != nil {
-				stream := newEventStream(ew, proj)
-				emit = func(ev loop.Event) { status.handle(ev); stream.loopEvent(ev) }
+				stream := report.NewStream(ew, proj)
+				emit = func(ev loop.Event) { status.Event(ev); stream.Event(ev) }
 			}
-			l, err := loop.New(loop.Options{Targets: proj.targetNames(), Builder: proj, Events: emit, Logger: a.log})
-			if err != nil {
-				return err
-			}
-			var g errgroup.Group
-			g.Go(func() error { return printer.Run(ctx) })
-			ok, err := l.Once(ctx)
-			printer.Close()
-			_ = g.Wait()
+			ok, err := proj.Once(cmd.Context(), emit)
 			_, _ = a.human().Write(out.Bytes())
 			switch {
 			case errors.Is(err, loop.ErrUnavailable):

@@ -25,7 +25,7 @@ func TestBuildEvents(t *testing.T) {
 	if !strings.Contains(r.Stderr, "[devloop] build failed") {
 		t.Errorf("human output not on stderr with --events -:\n%v", r)
 	}
-	events := validateEvents(t, r.Stdout)
+	events := e2etest.ValidateEvents(t, r.Stdout)
 	var failed map[string]any
 	for _, e := range events {
 		if e["type"] == "target_finished" && e["target"] == "server" {

@@ -135,7 +135,7 @@ watch:
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	for _, e := range validateEvents(t, string(data)) {
+	for _, e := range e2etest.ValidateEvents(t, string(data)) {
 		seen[e["type"].(string)]++
 	}
 	for _, typ := range []string{"change_detected", "build_started", "target_finished", "build_finished", "restarted", "process_started", "ready", "process_stopped"} {

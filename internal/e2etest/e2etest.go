@@ -4,7 +4,9 @@
 // reading a running `devloop up` line by line (Up), describing a directory tree
 // (Snapshot) and waiting for a condition on real processes (Poll, Eventually; the
 // unit tests of supervisor, feedback and bench that wait on real processes use them
-// too). It is test support only; nothing outside _test.go files imports it.
+// too), and checking an event stream against docs/events.md (ValidateEvents, also for
+// the unit tests of package report). It is test support only; nothing outside
+// _test.go files imports it.
 //
 // The end-to-end tests are behind the build tag e2e (`make test` sets it; `go test
 // ./...` runs the unit tests only) and need a real BuildKit daemon: they fail, never

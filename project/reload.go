@@ -1,4 +1,4 @@
-package main
+package project
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/internal/ospath"
 	"github.com/devloop/devloop/loop"
-	"github.com/devloop/devloop/supervisor"
 	"github.com/devloop/devloop/watcher"
 	"go.uber.org/zap"
 )
@@ -52,7 +52,8 @@ type reloader struct {
 
 // reloaderOptions are what up hands the reloader.
 type reloaderOptions struct {
-	proj         *project
+	proj         *Project
+	grammars     config.Grammars // devloop.yaml's value grammars
 	watcher      *watcher.Watcher
 	procs        *processes
 	newSups      func([]*config.Target) (supervisors, error) // from new run settings
@@ -60,14 +61,14 @@ type reloaderOptions struct {
 	log          *zap.Logger
 	inputs       *targetInputs   // the Go dependency analysis, for affects
 	onlyAffected bool            // --only-affected
-	refresh      chan<- struct{} // asks up to recompute the targets' inputs
+	refresh      chan<- struct{} // asks for the targets' inputs to be learnt again
 }
 
 func newReloader(file string, o reloaderOptions) *reloader {
 	cfg := o.proj.cfg
 	o.log = o.log.Named("reload")
 	r := &reloader{
-		reloaderOptions: o, file: file, names: o.proj.targetNames(),
+		reloaderOptions: o, file: file, names: o.proj.TargetNames(),
 		ignores: map[string]bool{}, dirty: map[string]int{},
 	}
 	rel := func(abs string) string {
@@ -223,7 +224,7 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 	ignorePath := dockerignorePath(next)
 	if ignoreChanged || slices.ContainsFunc(changes, func(c config.Change) bool { return c.Field == "watch.ignore" }) {
 		if ignoreChanged {
-			files = append(files, relToCwd(ignorePath))
+			files = append(files, ospath.DisplayCwd(ignorePath))
 		}
 		if nr, err := rulesFor(next); err != nil {
 			fmt.Fprintf(r.out, "[devloop] %v: the previous build context and watch rules stay (nothing of it was applied)\n", err)
@@ -321,7 +322,7 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 // load parses devloop.yaml again. An invalid file is reported, problem by problem
 // with file:line:col, and ok is false: the running config stays.
 func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
-	nc, err := config.Load(r.file, configGrammars())
+	nc, err := config.Load(r.file, r.grammars)
 	if err == nil {
 		// A stage that is not in the Dockerfile is reported now, not by the build.
 		var sel []*config.Target
@@ -333,7 +334,7 @@ func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 			}
 		}
 		if stageChanged {
-			err = checkProject(nc, sel, r.proj.dockerfiles, io.Discard)
+			err = Check(nc, sel, r.proj.dockerfiles, io.Discard)
 		}
 	}
 	if err != nil {
@@ -361,139 +362,4 @@ func (r *reloader) restartProcesses(ctx context.Context, selected []*config.Targ
 			}
 		}
 	}
-}
-
-// processes runs one supervisor per target with run: (it is the loop's Restarter)
-// and replaces one with another built from new run settings: the old one stops its
-// process (stop signal, grace period), the new one starts the new command if the
-// target's process was running.
-type processes struct {
-	replaceCh chan replaceRequest
-	log       *zap.Logger
-
-	mu      sync.Mutex
-	sups    supervisors
-	started map[string]bool
-	locks   map[string]*sync.Mutex // per target: a restart and a replacement never overlap
-}
-
-type replaceRequest struct {
-	name  string
-	sup   *supervisor.Supervisor
-	reply chan struct{}
-}
-
-func newProcesses(sups supervisors, log *zap.Logger) *processes {
-	p := &processes{replaceCh: make(chan replaceRequest), log: log, sups: sups, started: map[string]bool{}, locks: map[string]*sync.Mutex{}}
-	for name := range sups {
-		p.locks[name] = &sync.Mutex{}
-	}
-	return p
-}
-
-// run runs every supervisor until ctx is done, and the replacements asked for.
-func (p *processes) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	type running struct {
-		cancel context.CancelFunc
-		done   chan struct{}
-	}
-	runs := map[string]running{}
-	start := func(name string, s *supervisor.Supervisor) {
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		runs[name] = running{cancel, done}
-		wg.Go(func() {
-			defer close(done)
-			if err := s.Run(sctx); err != nil {
-				p.log.Error("supervisor", zap.String("target", name), zap.Error(err))
-			}
-		})
-	}
-	p.mu.Lock()
-	for name, s := range p.sups {
-		start(name, s)
-	}
-	p.mu.Unlock()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case req := <-p.replaceCh:
-			if old, ok := runs[req.name]; ok {
-				old.cancel()
-				<-old.done // its process group is gone
-			}
-			p.mu.Lock()
-			p.sups[req.name] = req.sup
-			p.mu.Unlock()
-			start(req.name, req.sup)
-			close(req.reply)
-		}
-	}
-}
-
-// replace swaps the target's supervisor for s, restarting its process under s if it
-// was running.
-func (p *processes) replace(ctx context.Context, name string, s *supervisor.Supervisor) error {
-	lock := p.lock(name)
-	if lock == nil {
-		return fmt.Errorf("replace supervisor %s: the target has no process", name)
-	}
-	lock.Lock()
-	defer lock.Unlock()
-	req := replaceRequest{name: name, sup: s, reply: make(chan struct{})}
-	select {
-	case p.replaceCh <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-req.reply:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	p.mu.Lock()
-	started := p.started[name]
-	p.mu.Unlock()
-	if !started {
-		return nil // the loop starts it after its first successful build
-	}
-	return s.Restart(ctx)
-}
-
-// Restart implements loop.Restarter.
-func (p *processes) Restart(ctx context.Context, target string) error {
-	lock := p.lock(target)
-	if lock == nil {
-		return nil
-	}
-	lock.Lock()
-	defer lock.Unlock()
-	p.mu.Lock()
-	s := p.sups[target]
-	p.mu.Unlock()
-	if err := s.Restart(ctx); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.started[target] = true
-	p.mu.Unlock()
-	return nil
-}
-
-// Kill SIGKILLs every process group at once (a second Ctrl-C).
-func (p *processes) Kill() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, s := range p.sups {
-		s.Kill()
-	}
-}
-
-func (p *processes) lock(name string) *sync.Mutex {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.locks[name]
 }

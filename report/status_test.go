@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -16,20 +16,20 @@ import (
 func TestStatusPrinterUnavailable(t *testing.T) {
 	down := fmt.Errorf("%w: cannot reach BuildKit at unix:///run/buildkit/buildkitd.sock: connection refused\n  start one: sudo buildkitd &", loop.ErrUnavailable)
 	var out bytes.Buffer
-	s := newStatusPrinter(&out, nil)
+	s := NewStatus(&out, nil)
 	attempt := func(id, n int) {
-		s.handle(loop.BuildStarted{ID: id, Targets: []string{"server"}})
-		s.handle(loop.TargetFinished{ID: id, Target: "server", Err: down})
-		s.handle(loop.BuildFinished{ID: id, Targets: []string{"server"}, Failed: []string{"server"}})
-		s.handle(loop.BuilderUnavailable{Err: down, RetryIn: time.Second, Attempt: n})
+		s.Event(loop.BuildStarted{ID: id, Targets: []string{"server"}})
+		s.Event(loop.TargetFinished{ID: id, Target: "server", Err: down})
+		s.Event(loop.BuildFinished{ID: id, Targets: []string{"server"}, Failed: []string{"server"}})
+		s.Event(loop.BuilderUnavailable{Err: down, RetryIn: time.Second, Attempt: n})
 	}
 	for id := 1; id <= 3; id++ {
 		attempt(id, id)
 	}
 	// The daemon is back; a later outage shows the hints again.
-	s.handle(loop.BuildStarted{ID: 4, Targets: []string{"server"}})
-	s.handle(loop.TargetFinished{ID: 4, Target: "server", OK: true, Changed: []string{"bin/server"}})
-	s.handle(loop.BuildFinished{ID: 4, OK: true, Targets: []string{"server"}})
+	s.Event(loop.BuildStarted{ID: 4, Targets: []string{"server"}})
+	s.Event(loop.TargetFinished{ID: 4, Target: "server", OK: true, Changed: []string{"bin/server"}})
+	s.Event(loop.BuildFinished{ID: 4, OK: true, Targets: []string{"server"}})
 	attempt(5, 1)
 
 	got := out.String()

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devloop/devloop/internal/e2etest"
 	"github.com/devloop/devloop/supervisor"
 )
 
@@ -35,18 +36,18 @@ func TestProcessEventOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var human bytes.Buffer
-		printProcessEvent(&human, tt.ev)
+		ProcessEvent(&human, tt.ev)
 		if human.String() != tt.human {
-			t.Errorf("printProcessEvent(%s) = %q, want %q", tt.ev.Kind, human.String(), tt.human)
+			t.Errorf("ProcessEvent(%s) = %q, want %q", tt.ev.Kind, human.String(), tt.human)
 		}
 		var stream bytes.Buffer
-		newEventStream(&stream, nil).processEvent(tt.ev)
-		events := validateEvents(t, stream.String())
+		NewStream(&stream, nil).ProcessEvent(tt.ev)
+		events := e2etest.ValidateEvents(t, stream.String())
 		if len(events) != 1 || events[0]["type"] != tt.typ {
-			t.Errorf("processEvent(%s) wrote %s, want one %s event", tt.ev.Kind, stream.String(), tt.typ)
+			t.Errorf("ProcessEvent(%s) wrote %s, want one %s event", tt.ev.Kind, stream.String(), tt.typ)
 		}
 		if tt.ev.Kind == supervisor.EventPortInUse && (tt.ev.HolderPID > 0) != strings.Contains(stream.String(), `"holder_pid":4242`) {
-			t.Errorf("processEvent(%s) = %s, want holder_pid exactly when the holder is known", tt.ev.Kind, stream.String())
+			t.Errorf("ProcessEvent(%s) = %s, want holder_pid exactly when the holder is known", tt.ev.Kind, stream.String())
 		}
 	}
 }

@@ -1,19 +1,14 @@
-package main
+package e2etest
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
-	"maps"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/devloop/devloop/loop"
 )
+
+// eventsVersion is the stream's schema version, "v" in docs/events.md.
+const eventsVersion = 1
 
 // eventShapes is docs/events.md as data: for every type, its required fields and their
 // JSON kinds ("string", "number", "bool", "array", "object"). Optional fields are
@@ -56,7 +51,7 @@ func jsonKind(v any) string {
 }
 
 // checkShape reports fields missing, of the wrong kind, or not documented.
-func checkShape(t *testing.T, where string, obj map[string]any, shape map[string]string) {
+func checkShape(t testing.TB, where string, obj map[string]any, shape map[string]string) {
 	t.Helper()
 	known := map[string]bool{"v": true, "type": true, "time": true}
 	for k, kind := range shape {
@@ -81,9 +76,9 @@ func checkShape(t *testing.T, where string, obj map[string]any, shape map[string
 	}
 }
 
-// validateEvents checks every line of an NDJSON event stream against docs/events.md
-// and returns the events.
-func validateEvents(t *testing.T, data string) []map[string]any {
+// ValidateEvents checks every line of an NDJSON event stream (devloop's --events)
+// against docs/events.md and returns the events; a stream without events fails too.
+func ValidateEvents(t testing.TB, data string) []map[string]any {
 	t.Helper()
 	var events []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(data))
@@ -120,57 +115,4 @@ func validateEvents(t *testing.T, data string) []map[string]any {
 		t.Errorf("no events in stream")
 	}
 	return events
-}
-
-// A loop event's line is the event's own JSON object with "kind" replaced by the
-// envelope (v, type, and time unless the event has its own), written directly.
-func TestLoopEventLine(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	now := time.Date(2026, 7, 8, 9, 10, 11, 12, time.UTC)
-	events := []loop.Event{
-		loop.ChangeDetected{Paths: []string{"a.go"}, Overflow: true, Time: at},
-		loop.BuildStarted{ID: 3, Targets: []string{"server"}, Skipped: []string{"client"}, Reason: loop.ReasonRetry, Time: at},
-		loop.TargetFinished{ID: 3, Target: "server", Err: errors.New("boom <&>"), Solve: time.Second},
-		loop.TargetFinished{ID: 3, Target: "client", OK: true, Changed: []string{"bin/client"}},
-		loop.BuildFinished{ID: 3, OK: true, Wait: time.Millisecond, Targets: []string{"server"}},
-		loop.BuildSuperseded{ID: 4},
-		loop.Restarted{ID: 3, Target: "server", Duration: time.Second, Err: errors.New("exec")},
-		loop.BuilderUnavailable{Err: loop.ErrUnavailable, RetryIn: 2 * time.Second, Attempt: 3},
-		loop.Skipped{Paths: []string{"README.md"}},
-	}
-	for _, ev := range events {
-		var buf bytes.Buffer
-		s := newEventStream(&buf, &project{})
-		s.now = func() time.Time { return now }
-		s.loopEvent(ev)
-		line := buf.String()
-		if strings.Count(line, "\n") != 1 || !strings.HasSuffix(line, "\n") {
-			t.Errorf("%s: wrote %q, want one line", ev.Kind(), line)
-		}
-		if n := strings.Count(line, `"time":`); n != 1 {
-			t.Errorf("%s: line %s has %d time fields, want 1", ev.Kind(), line, n)
-		}
-		var got map[string]any
-		if err := json.Unmarshal([]byte(line), &got); err != nil {
-			t.Fatalf("%s: line %q: %v", ev.Kind(), line, err)
-		}
-		// What the stream always wrote: the event's object, "kind" out, the envelope in.
-		b, err := json.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]any{}
-		if err := json.Unmarshal(b, &want); err != nil {
-			t.Fatal(err)
-		}
-		delete(want, "kind")
-		want["v"], want["type"] = float64(eventsVersion), ev.Kind()
-		if _, ok := want["time"]; !ok {
-			want["time"] = now.Format(time.RFC3339Nano)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: line %s\nkeys %v, want %v", ev.Kind(), line, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
-		}
-		validateEvents(t, line)
-	}
 }

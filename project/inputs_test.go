@@ -1,4 +1,4 @@
-package main
+package project
 
 import (
 	"bytes"
@@ -11,57 +11,38 @@ import (
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
+	"github.com/devloop/devloop/godeps"
 	"github.com/devloop/devloop/internal/e2etest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
 
 // knownInputs is a targetInputs whose first refresh is done.
-func knownInputs(sets map[string]*inputSet) *targetInputs {
+func knownInputs(sets map[string]*godeps.InputSet) *targetInputs {
 	ti := newTargetInputs(nil, nil, ocispecs.Platform{}, nil, nil, zap.NewNop())
 	ti.sets, ti.refreshed = sets, true
 	return ti
 }
 
-func dirs(ds ...string) map[string]bool {
-	m := map[string]bool{}
-	for _, d := range ds {
-		m[d] = true
-	}
-	return m
-}
-
+// Once the inputs are known, affects answers with them (the decision's cases are
+// godeps.TestAffects): a path of the server's only skips the client.
 func TestTargetInputsAffects(t *testing.T) {
-	sets := func() map[string]*inputSet {
-		return map[string]*inputSet{
-			"server": {dirs: dirs("cmd/server", "internal/greeting", "internal/shared"), trees: []string{"cmd/server/static"}},
-			"client": {dirs: dirs("cmd/client", "internal/shared"), trees: []string{"config/client.yaml"}},
-		}
-	}
+	server := godeps.NewInputSet()
+	server.Add(godeps.Inputs{Dirs: []string{"cmd/server", "internal/shared"}})
+	client := godeps.NewInputSet()
+	client.Add(godeps.Inputs{Dirs: []string{"cmd/client", "internal/shared"}})
 	tests := []struct {
 		target string
 		paths  []string
 		want   bool
 	}{
-		{"server", []string{"internal/greeting/greeting.go"}, true},
-		{"client", []string{"internal/greeting/greeting.go"}, false},
-		{"client", []string{"cmd/server/handler.go", "cmd/server/main.go"}, false},
+		{"server", []string{"cmd/server/main.go"}, true},
+		{"client", []string{"cmd/server/main.go"}, false},
 		{"client", []string{"internal/shared/x.go"}, true},
-		{"client", []string{"cmd/server/handler.go", "cmd/client/main.go"}, true},
-		{"client", []string{"go.mod"}, true},
-		{"client", []string{"Dockerfile"}, true},
-		{"client", []string{"docs/new/thing.txt"}, true},
-		{"unknown", []string{"cmd/server/handler.go"}, true},
-		// An embedded tree: a new file deep inside belongs to the server alone.
-		{"server", []string{"cmd/server/static/css/new.css"}, true},
-		{"client", []string{"cmd/server/static/css/new.css"}, false},
-		// A file a stage copies.
-		{"client", []string{"config/client.yaml"}, true},
-		{"server", []string{"config/client.yaml"}, false},
-		{"server", []string{"config/client.yaml.bak"}, true}, // nobody's
+		{"unknown", []string{"cmd/server/main.go"}, true},
 	}
 	for _, tt := range tests {
-		ti := knownInputs(sets())
+		ti := knownInputs(map[string]*godeps.InputSet{"server": server, "client": client})
 		ti.changed(tt.paths, false)
 		if got := ti.affects(tt.target, tt.paths); got != tt.want {
 			t.Errorf("affects(%s, %v) = %v, want %v", tt.target, tt.paths, got, tt.want)

@@ -1,10 +1,9 @@
-package main
+package project
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/godeps"
-	"github.com/devloop/devloop/internal/ospath"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -41,39 +39,21 @@ type targetInputs struct {
 	mu        sync.Mutex
 	cfg       *config.Config
 	targets   []*config.Target
-	cfgGen    int                  // counts reconfigure calls
-	sets      map[string]*inputSet // target → its inputs; missing: unknown
-	printed   map[string]string    // target → the reason last printed
-	pending   map[string]uint64    // changed paths (overflowPath for unknown ones) → sequence number when recorded
-	seq       uint64               // the last sequence number given
-	refreshed bool                 // a refresh with the current config has completed
-	doneSeq   uint64               // the sequence number when the last completed refresh started
-	updated   chan struct{}        // closed and replaced when a refresh completes
-	stopped   bool                 // run has returned: no refresh will come
-}
-
-// inputSet is one target's inputs.
-type inputSet struct {
-	dirs  map[string]bool // directories whose files (not subdirectories) feed it
-	trees []string        // paths whose whole tree feeds it
-}
-
-func (s *inputSet) covers(p string) bool {
-	if s.dirs[path.Dir(p)] {
-		return true
-	}
-	for _, t := range s.trees {
-		if _, in := ospath.Child(t, p); in {
-			return true
-		}
-	}
-	return false
+	cfgGen    int                         // counts reconfigure calls
+	sets      map[string]*godeps.InputSet // target → its inputs; missing: unknown
+	printed   map[string]string           // target → the reason last printed
+	pending   map[string]uint64           // changed paths (overflowPath for unknown ones) → sequence number when recorded
+	seq       uint64                      // the last sequence number given
+	refreshed bool                        // a refresh with the current config has completed
+	doneSeq   uint64                      // the sequence number when the last completed refresh started
+	updated   chan struct{}               // closed and replaced when a refresh completes
+	stopped   bool                        // run has returned: no refresh will come
 }
 
 func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, dfs *dockerfile.Cache, notices io.Writer, log *zap.Logger) *targetInputs {
 	return &targetInputs{
 		cfg: cfg, targets: targets, platform: platform, dockerfiles: dfs, lister: godeps.NewLister(), notices: notices, log: log,
-		kick: make(chan struct{}, 1), sets: map[string]*inputSet{}, printed: map[string]string{},
+		kick: make(chan struct{}, 1), sets: map[string]*godeps.InputSet{}, printed: map[string]string{},
 		pending: map[string]uint64{}, updated: make(chan struct{}),
 	}
 }
@@ -134,7 +114,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	ti.mu.Unlock()
 
 	df, dfErr := ti.dockerfiles.Load(cfg.Dockerfile)
-	next := map[string]*inputSet{}
+	next := map[string]*godeps.InputSet{}
 	reasons := map[string]string{}
 	cache := map[string]godepsResult{}
 	// go list may download modules the host lacks; a refresh must end, and a target
@@ -191,7 +171,7 @@ type godepsResult struct {
 }
 
 // inputsOf learns target t's inputs; reason says why they are unknown.
-func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*inputSet, string) {
+func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*godeps.InputSet, string) {
 	if dfErr != nil {
 		return nil, dfErr.Error()
 	}
@@ -201,7 +181,7 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	if err != nil {
 		return nil, err.Error()
 	}
-	set := &inputSet{dirs: map[string]bool{}, trees: in.Reads}
+	set := godeps.NewInputSet(in.Reads...)
 	for _, b := range in.Go {
 		for _, env := range b.Configs() {
 			q := godeps.Query{
@@ -217,19 +197,15 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 			if r.err != nil {
 				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
-			for _, d := range r.in.Dirs {
-				set.dirs[d] = true
-			}
-			set.trees = append(set.trees, r.in.Trees...)
+			set.Add(r.in)
 		}
 	}
 	return set, ""
 }
 
-// affects implements loop.Options.Affects: a change affects a target unless every
-// changed path is outside its inputs and inside another target's (a path no target
-// claims might be anything: a new package, a data file, the Dockerfile). The loop
-// asks once per target for the same paths, which changed has recorded.
+// affects implements loop.Options.Affects with inputs learnt after every earlier
+// change (see godeps.Affects for the decision). The loop asks once per target for the
+// same paths, which changed has recorded.
 func (ti *targetInputs) affects(target string, paths []string) bool {
 	batch := make(map[string]bool, len(paths))
 	for _, p := range paths {
@@ -256,33 +232,5 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		<-updated
 		ti.mu.Lock()
 	}
-	mine, known := ti.sets[target]
-	if !known {
-		return true
-	}
-	for _, p := range paths {
-		if isGoGlobal(p) || mine.covers(p) {
-			return true
-		}
-		owned := false
-		for name, set := range ti.sets {
-			if name != target && set.covers(p) {
-				owned = true
-				break
-			}
-		}
-		if !owned {
-			return true
-		}
-	}
-	return false
-}
-
-// isGoGlobal reports files that affect every Go package.
-func isGoGlobal(p string) bool {
-	switch path.Base(p) {
-	case "go.mod", "go.sum", "go.work", "go.work.sum":
-		return true
-	}
-	return false
+	return godeps.Affects(ti.sets, target, paths)
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"encoding/json"
@@ -11,20 +11,21 @@ import (
 	"github.com/devloop/devloop/supervisor"
 )
 
-// eventsVersion is the schema version of the NDJSON event stream (docs/events.md).
-const eventsVersion = 1
+// Version is the schema version of the NDJSON event stream (docs/events.md).
+const Version = 1
 
-// eventStream writes one JSON object per line for every loop and process event.
-// It is safe for concurrent use.
-type eventStream struct {
-	mu   sync.Mutex
-	w    io.Writer
-	proj *project
-	now  func() time.Time
+// Stream writes the NDJSON event stream (docs/events.md): one JSON object per line for
+// every loop and process event. It is safe for concurrent use.
+type Stream struct {
+	mu       sync.Mutex
+	w        io.Writer
+	describe Describer
+	now      func() time.Time
 }
 
-func newEventStream(w io.Writer, proj *project) *eventStream {
-	return &eventStream{w: w, proj: proj, now: time.Now}
+// NewStream returns a Stream writing to w; d describes failed targets.
+func NewStream(w io.Writer, d Describer) *Stream {
+	return &Stream{w: w, describe: d, now: time.Now}
 }
 
 // envelope starts every line of the stream (docs/events.md).
@@ -34,10 +35,10 @@ type envelope struct {
 	Time string `json:"time,omitempty"` // left out for an event that has its own
 }
 
-// loopEvent writes a loop event: the envelope, the event's own fields, and where a
+// Event writes a loop event: the envelope, the event's own fields, and where a
 // failed target failed.
-func (s *eventStream) loopEvent(ev loop.Event) {
-	head := envelope{V: eventsVersion, Type: ev.Kind()}
+func (s *Stream) Event(ev loop.Event) {
+	head := envelope{V: Version, Type: ev.Kind()}
 	switch ev.(type) {
 	case loop.ChangeDetected, loop.BuildStarted: // they carry their own time
 	default:
@@ -45,14 +46,14 @@ func (s *eventStream) loopEvent(ev loop.Event) {
 	}
 	var failure map[string]any
 	if tf, ok := ev.(loop.TargetFinished); ok && !tf.OK {
-		failure = s.proj.failureFields(tf.Err)
+		failure = failureFields(s.describe.DescribeFailure(tf.Err))
 	}
 	line, err := loop.MarshalEvent(head, ev, failure)
 	s.writeLine(line, err)
 }
 
-// processEvent writes a supervisor event.
-func (s *eventStream) processEvent(ev supervisor.Event) {
+// ProcessEvent writes a supervisor event.
+func (s *Stream) ProcessEvent(ev supervisor.Event) {
 	fields := map[string]any{"target": ev.Name, "pid": ev.PID}
 	typ := "process_" + string(ev.Kind)
 	switch ev.Kind {
@@ -83,8 +84,8 @@ func (s *eventStream) processEvent(ev supervisor.Event) {
 	s.write(typ, fields)
 }
 
-func (s *eventStream) write(typ string, fields map[string]any) {
-	fields["v"] = eventsVersion
+func (s *Stream) write(typ string, fields map[string]any) {
+	fields["v"] = Version
 	fields["type"] = typ
 	if _, ok := fields["time"]; !ok {
 		fields["time"] = s.now().UTC().Format(time.RFC3339Nano)
@@ -95,9 +96,9 @@ func (s *eventStream) write(typ string, fields map[string]any) {
 
 // writeLine writes one line of the stream, or an error line if the event could not be
 // encoded.
-func (s *eventStream) writeLine(line []byte, err error) {
+func (s *Stream) writeLine(line []byte, err error) {
 	if err != nil {
-		line = []byte(fmt.Sprintf(`{"v":%d,"type":"error","error":%q}`, eventsVersion, err.Error()))
+		line = []byte(fmt.Sprintf(`{"v":%d,"type":"error","error":%q}`, Version, err.Error()))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

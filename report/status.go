@@ -1,36 +1,39 @@
-package main
+package report
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/devloop/devloop/loop"
-	"golang.org/x/term"
+	"github.com/devloop/devloop/supervisor"
 )
 
-// statusPrinter turns loop events into devloop's human output. Two lines frame every
+// Status turns loop events into devloop's human status lines. Two lines frame every
 // build and are a stable interface for editors (see docs/editors):
 //
 //	[devloop] build started #N …
 //	[devloop] build ok #N in 1.31s      (or: failed, cancelled)
-type statusPrinter struct {
-	w    io.Writer
-	proj *project
+type Status struct {
+	w        io.Writer
+	describe Describer
 	// per build: what each target did, printed when the build ends
 	targets  map[string]loop.TargetFinished
 	restarts map[string]loop.Restarted
 	paths    []string
 }
 
-func newStatusPrinter(w io.Writer, proj *project) *statusPrinter {
-	return &statusPrinter{w: w, proj: proj}
+// NewStatus returns a Status writing to w; d describes failed targets (nil: only
+// failures of an unreachable daemon are expected, which are said by their own line).
+func NewStatus(w io.Writer, d Describer) *Status {
+	return &Status{w: w, describe: d}
 }
 
-func (s *statusPrinter) handle(ev loop.Event) {
+// Event writes what ev adds to the status lines; a target's line is written when its
+// build ends. Calls must not overlap.
+func (s *Status) Event(ev loop.Event) {
 	switch e := ev.(type) {
 	case loop.BuildStarted:
 		s.targets = map[string]loop.TargetFinished{}
@@ -47,7 +50,7 @@ func (s *statusPrinter) handle(ev loop.Event) {
 	case loop.TargetFinished:
 		s.targets[e.Target] = e
 		if !e.OK && !errors.Is(e.Err, loop.ErrUnavailable) { // that is said by the builder_unavailable line
-			s.printFailure(e)
+			printFailure(s.w, e.Target, s.describe.DescribeFailure(e.Err))
 		}
 	case loop.Restarted:
 		s.restarts[e.Target] = e
@@ -93,7 +96,7 @@ func (s *statusPrinter) handle(ev loop.Event) {
 // targetLine is the one status line per target and reload, e.g.
 //
 //	server: rebuilt in 1.31s (wait 0.05 · solve 1.02 · export 0.10 · swap 0.01 · restart 0.13) — updated bin/server
-func (s *statusPrinter) targetLine(b loop.BuildFinished, t loop.TargetFinished) string {
+func (s *Status) targetLine(b loop.BuildFinished, t loop.TargetFinished) string {
 	r, restarted := s.restarts[t.Target]
 	total := b.Wait + t.Solve + t.Export + t.Swap
 	phases := []string{}
@@ -120,11 +123,6 @@ func (s *statusPrinter) targetLine(b loop.BuildFinished, t loop.TargetFinished) 
 	return fmt.Sprintf("%s: %s in %s (%s)%s", t.Target, verb, secs(total), strings.Join(phases, " · "), tail)
 }
 
-// printFailure prints a failed target with host-path error locations.
-func (s *statusPrinter) printFailure(t loop.TargetFinished) {
-	s.proj.describeFailure(t.Err).print(s.w, t.Target)
-}
-
 func changedSummary(paths []string) string {
 	const show = 5
 	list := paths
@@ -140,8 +138,40 @@ func secs(d time.Duration) string { return num(d) + "s" }
 
 func num(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
 
-// isTerminal reports whether w is a terminal (colours and redrawing displays only there).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// ProcessEvent writes the human line of a supervisor event.
+func ProcessEvent(w io.Writer, ev supervisor.Event) {
+	switch ev.Kind {
+	case supervisor.EventStarted:
+		fmt.Fprintf(w, "%s: started (pid %d)\n", ev.Name, ev.PID)
+	case supervisor.EventReady:
+		fmt.Fprintf(w, "%s: ready (pid %d)\n", ev.Name, ev.PID)
+	case supervisor.EventExited:
+		if ev.Signal != "" {
+			fmt.Fprintf(w, "%s: exited (pid %d, %s)\n", ev.Name, ev.PID, ev.Signal)
+		} else {
+			fmt.Fprintf(w, "%s: exited (pid %d, exit code %d)\n", ev.Name, ev.PID, ev.ExitCode)
+		}
+	case supervisor.EventRestarting:
+		if ev.Err != nil {
+			fmt.Fprintf(w, "%s: start failed: %v; retrying in %s\n", ev.Name, ev.Err, secs(ev.Delay))
+		} else {
+			fmt.Fprintf(w, "%s: restarting in %s\n", ev.Name, secs(ev.Delay))
+		}
+	case supervisor.EventStopped:
+		fmt.Fprintf(w, "%s: stopped (pid %d)\n", ev.Name, ev.PID)
+	case supervisor.EventStopTimeout:
+		fmt.Fprintf(w, "%s: did not stop within %s of %s (stop_timeout): sending SIGKILL to pid %d and what it started\n", ev.Name, ev.Delay, ev.Signal, ev.PID)
+	case supervisor.EventPortInUse:
+		holder := "another process (devloop cannot tell which)"
+		switch {
+		case ev.HolderPID > 0 && ev.HolderCommand != "":
+			holder = fmt.Sprintf("pid %d (%s)", ev.HolderPID, ev.HolderCommand)
+		case ev.HolderPID > 0:
+			holder = fmt.Sprintf("pid %d", ev.HolderPID)
+		}
+		fmt.Fprintf(w, "%s: port %d (ready: %s) is already in use by %s; %s cannot bind it and is not reported ready while that process answers\n",
+			ev.Name, ev.Port, ev.Ready, holder, ev.Name)
+	case supervisor.EventLeftover:
+		fmt.Fprintf(w, "%s: killed pid %d, left running by an earlier devloop up that did not stop cleanly\n", ev.Name, ev.PID)
+	}
 }

@@ -1,0 +1,83 @@
+package godeps
+
+import (
+	"path"
+	"slices"
+
+	"github.com/devloop/devloop/internal/ospath"
+)
+
+// InputSet is what one target's build reads of the context: the [Inputs] of every
+// go build configuration its stages run, and the trees its stages copy or read
+// otherwise. Paths are slash-separated, relative to the context. Build it with
+// [NewInputSet] and [InputSet.Add] before sharing it; it is read-only afterwards.
+type InputSet struct {
+	dirs  map[string]bool // directories whose files (not subdirectories) feed it
+	trees []string        // paths whose whole tree feeds it
+}
+
+// NewInputSet returns the set of the given trees (a file, or a directory and
+// everything below it; "." is the whole context).
+func NewInputSet(trees ...string) *InputSet {
+	return &InputSet{dirs: map[string]bool{}, trees: slices.Clone(trees)}
+}
+
+// Add adds one build configuration's inputs.
+func (s *InputSet) Add(in Inputs) {
+	for _, d := range in.Dirs {
+		s.dirs[d] = true
+	}
+	s.trees = append(s.trees, in.Trees...)
+}
+
+// Covers reports whether a change of p reaches the build: p is a file of one of its
+// directories or lies in one of its trees (by whole path elements).
+func (s *InputSet) Covers(p string) bool {
+	if s.dirs[path.Dir(p)] {
+		return true
+	}
+	for _, t := range s.trees {
+		if _, in := ospath.Child(t, p); in {
+			return true
+		}
+	}
+	return false
+}
+
+// Affects decides whether a change of paths can reach target's build, given every
+// target's inputs (sets; a target missing from it has unknown inputs). It can't —
+// and the target may be skipped — only when every path is outside the target's
+// inputs and inside another target's: a path no target claims might be anything (a
+// new package, a data file, the Dockerfile), and go.mod, go.sum, go.work and
+// go.work.sum reach every Go package.
+func Affects(sets map[string]*InputSet, target string, paths []string) bool {
+	mine, known := sets[target]
+	if !known {
+		return true
+	}
+	for _, p := range paths {
+		if isGoGlobal(p) || mine.Covers(p) {
+			return true
+		}
+		owned := false
+		for name, set := range sets {
+			if name != target && set.Covers(p) {
+				owned = true
+				break
+			}
+		}
+		if !owned {
+			return true
+		}
+	}
+	return false
+}
+
+// isGoGlobal reports files that affect every Go package.
+func isGoGlobal(p string) bool {
+	switch path.Base(p) {
+	case "go.mod", "go.sum", "go.work", "go.work.sum":
+		return true
+	}
+	return false
+}

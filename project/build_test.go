@@ -1,0 +1,198 @@
+package project
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
+	"github.com/devloop/devloop/rebuild"
+	"go.uber.org/zap"
+)
+
+// fakeDaemon stands for the BuildKit client under the solver stack: it records the
+// requests that reach it, the refs it is asked to resolve, and answers the version.
+type fakeDaemon struct {
+	version func() (string, error)
+
+	mu       sync.Mutex
+	calls    int // DaemonVersion calls
+	reqs     []rebuild.Request
+	resolved [][]string
+	err      error // Solve's error
+}
+
+func (f *fakeDaemon) Solve(_ context.Context, req rebuild.Request, _ *rebuild.Printer) (rebuild.Stats, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	return rebuild.Stats{}, f.err
+}
+
+func (f *fakeDaemon) Resolve(_ context.Context, refs []string) (rebuild.Pins, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resolved = append(f.resolved, refs)
+	pins := rebuild.Pins{}
+	for _, r := range refs {
+		pins[r] = "sha256:0123456789012345678901234567890123456789012345678901234567890123"
+	}
+	return pins, nil
+}
+
+func (f *fakeDaemon) DaemonVersion(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return f.version()
+}
+
+// stackProject is a project with just what the solver stack needs: the Dockerfile,
+// the builder.frontend setting, a fake daemon and the notices.
+func stackProject(t *testing.T, content, frontend string, pin bool, version func() (string, error)) (*Project, *fakeDaemon, *bytes.Buffer) {
+	t.Helper()
+	df := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(df, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var notices bytes.Buffer
+	cfg := &config.Config{Dockerfile: df, Builder: config.Builder{Frontend: frontend}}
+	p := &Project{cfg: cfg, dockerfiles: dockerfile.NewCache(), notices: &notices, log: zap.NewNop()}
+	p.live.Store(&liveState{cfg: cfg})
+	d := &fakeDaemon{version: version}
+	if err := p.newSolver(d, pin); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.pinner != nil {
+			p.pinner.Close()
+		}
+	})
+	return p, d, &notices
+}
+
+// solve runs one request for target through p's stack and returns the frontend image
+// the solve runs ("" for none) and whether the built-in frontend stands in for it.
+func solve(t *testing.T, p *Project, d *fakeDaemon, target *config.Target) (syntax string, builtin bool) {
+	t.Helper()
+	_, _ = p.solver.Solve(context.Background(), rebuild.Request{Target: target.Name, Dockerfile: p.cfg.Dockerfile, BuildArgs: target.BuildArgs}, nil)
+	d.mu.Lock()
+	got := d.reqs[len(d.reqs)-1]
+	d.mu.Unlock()
+	return p.runningSyntax(got), got.BuiltinFrontend
+}
+
+func TestFrontendChoice(t *testing.T) {
+	const stable = "# syntax=docker/dockerfile:1\nFROM scratch\n"
+	recent := func() (string, error) { return "v0.34.2", nil }
+	tests := []struct {
+		name, dockerfile, frontend string
+		args                       map[string]string
+		version                    func() (string, error)
+		wantSyntax                 string
+		wantBuiltin                bool
+	}{
+		{"auto, stable channel, recent daemon", stable, config.FrontendAuto, nil, recent, "", true},
+		{"image runs the syntax image", stable, config.FrontendImage, nil, recent, "docker/dockerfile:1", false},
+		{"no syntax line", "FROM scratch\n", config.FrontendAuto, nil, recent, "", false},
+		{"pinned minor is run as written", "# syntax=docker/dockerfile:1.7\nFROM scratch\n", config.FrontendAuto, nil, recent, "docker/dockerfile:1.7", false},
+		{"BUILDKIT_SYNTAX wins", stable, config.FrontendAuto, map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1-labs"}, recent, "docker/dockerfile:1-labs", false},
+		{"old daemon", stable, config.FrontendAuto, nil, func() (string, error) { return "v0.12.5", nil }, "docker/dockerfile:1", false},
+		{"version unknown", stable, config.FrontendAuto, nil, func() (string, error) { return "", errors.New("unavailable") }, "docker/dockerfile:1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, d, _ := stackProject(t, tt.dockerfile, tt.frontend, false, tt.version)
+			syntax, builtin := solve(t, p, d, &config.Target{Name: "server", BuildArgs: tt.args})
+			if syntax != tt.wantSyntax || builtin != tt.wantBuiltin {
+				t.Errorf("frontend = (%q, %v), want (%q, %v)", syntax, builtin, tt.wantSyntax, tt.wantBuiltin)
+			}
+		})
+	}
+}
+
+// The version is asked once and kept, not kept after a failure, and forgotten when
+// a solve finds the daemon gone; the notice is printed once per syntax.
+func TestFrontendVersionAndNotice(t *testing.T) {
+	fail := true
+	p, d, notices := stackProject(t, "# syntax=docker/dockerfile:1\nFROM scratch\n", config.FrontendAuto, false, func() (string, error) {
+		if fail {
+			return "", errors.New("connection refused")
+		}
+		return "v0.34.2", nil
+	})
+	target := &config.Target{Name: "server"}
+	build := func() bool {
+		_, builtin := solve(t, p, d, target)
+		return builtin
+	}
+	steps := []struct {
+		what        string
+		before      func()
+		wantBuiltin bool
+		wantCalls   int
+	}{
+		{"daemon down: image", nil, false, 1},
+		{"daemon back: asked again, built-in", func() { fail = false }, true, 2},
+		{"version kept", nil, true, 2},
+		{"daemon lost: asked again", func() {
+			d.err = &rebuild.UnreachableError{Address: "unix:///x", Err: errors.New("connection reset")}
+			build() // with the version kept; its failure forgets it
+			d.err = nil
+		}, true, 3},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		if got := build(); got != st.wantBuiltin {
+			t.Errorf("%s: built-in = %v, want %v", st.what, got, st.wantBuiltin)
+		}
+		if d.calls != st.wantCalls {
+			t.Errorf("%s: version asked %d times, want %d", st.what, d.calls, st.wantCalls)
+		}
+	}
+	if n := strings.Count(notices.String(), "using the daemon's built-in Dockerfile frontend (BuildKit v0.34.2)"); n != 1 {
+		t.Errorf("notice printed %d times, want once:\n%s", n, notices.String())
+	}
+}
+
+// With --pin, a solve gets the digests of the images it pulls: the FROM images, and
+// the # syntax image only when it runs (not when the built-in frontend stands in),
+// resolved once for the session and said once.
+func TestPinsFollowFrontend(t *testing.T) {
+	const content = "# syntax=docker/dockerfile:1\nFROM alpine:3.20 AS base\nFROM base\n"
+	for _, tt := range []struct {
+		frontend string
+		want     []string
+	}{
+		{config.FrontendAuto, []string{"docker.io/library/alpine:3.20"}},
+		{config.FrontendImage, []string{"docker.io/docker/dockerfile:1", "docker.io/library/alpine:3.20"}},
+	} {
+		t.Run(tt.frontend, func(t *testing.T) {
+			p, d, notices := stackProject(t, content, tt.frontend, true, func() (string, error) { return "v0.34.2", nil })
+			target := &config.Target{Name: "server"}
+			solve(t, p, d, target)
+			solve(t, p, d, target)
+			if len(d.resolved) != 1 || !slices.Equal(d.resolved[0], tt.want) {
+				t.Errorf("resolved %q, want once %q", d.resolved, tt.want)
+			}
+			for i, req := range d.reqs {
+				if got := slices.Sorted(maps.Keys(req.Pins)); !slices.Equal(got, tt.want) {
+					t.Errorf("solve %d pinned %q, want %q", i+1, got, tt.want)
+				}
+			}
+			if n := strings.Count(notices.String(), "[devloop] pinned "); n != len(tt.want) {
+				t.Errorf("pin notices: %d, want %d:\n%s", n, len(tt.want), notices.String())
+			}
+		})
+	}
+}

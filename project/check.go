@@ -1,0 +1,103 @@
+package project
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/dockerfile"
+	"github.com/devloop/devloop/dockerfile/golang"
+	"github.com/devloop/devloop/internal/ospath"
+	"github.com/devloop/devloop/rebuild"
+)
+
+// Check runs before the first build and checks what only the file system and the
+// Dockerfile can tell about devloop.yaml's values: the context is a directory, the
+// Dockerfile exists, every target's stage is one of its stages (the error lists them),
+// and secret files exist; cache specs config.Load already checked with rebuild's
+// parser. Each problem is a config.Error at the value's position in devloop.yaml, all
+// of them together as config.Errors. Missing Go cache mounts are reported once as
+// warnings on warn. dfs parses the Dockerfile (pass it on in [Options.Dockerfiles]).
+func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, warn io.Writer) error {
+	var errs config.Errors
+	if fi, err := os.Stat(cfg.Context); err != nil || !fi.IsDir() {
+		errs = append(errs, cfg.ErrorAt("context", "build context %s is not a directory", cfg.Context))
+		return errs
+	}
+	for _, id := range slices.Sorted(maps.Keys(cfg.Secrets)) {
+		if s := cfg.Secrets[id]; s.File != "" {
+			if err := rebuild.CheckSecret(id, rebuild.Secret{File: s.File}); err != nil {
+				errs = append(errs, cfg.ErrorAt("secrets."+id+".file", "secret %q: %v", id, err))
+			}
+		}
+	}
+	stages := make([]string, len(targets))
+	for i, t := range targets {
+		stages[i] = t.Stage
+	}
+	df, problems := dfs.Check(cfg.Dockerfile, stages)
+	for _, p := range problems {
+		var se *dockerfile.StageError
+		if !errors.As(p, &se) {
+			errs = append(errs, cfg.ErrorAt("dockerfile", "%v", p))
+			continue
+		}
+		t := targets[se.Index]
+		field := "targets." + t.Name + ".stage"
+		what := fmt.Sprintf("stage %q", t.Stage)
+		if !cfg.Set(field) {
+			what += " (the target's name: set stage to choose another)"
+		}
+		errs = append(errs, cfg.ErrorAt(field, "%s not found in %s; its stages are: %s",
+			what, ospath.DisplayCwd(cfg.Dockerfile), strings.Join(se.Stages, ", ")))
+	}
+	if len(errs) > 0 || df == nil {
+		return sortedErrors(errs)
+	}
+	for _, w := range golang.Lint(df) {
+		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", w.Message, w.Fix)
+	}
+	return nil
+}
+
+// sortedErrors orders problems by their position in devloop.yaml; nil if none.
+func sortedErrors(errs config.Errors) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(errs, func(a, b config.Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+	return errs
+}
+
+// Failure is a failed target as devloop shows it: BuildKit's error, and the step and
+// its output as package dockerfile describes them.
+type Failure struct {
+	dockerfile.Failure
+	Err string
+}
+
+// DescribeFailure maps a target's build error to host paths. The Dockerfile is read
+// again each time (the user may have edited it since the build started), and parsed
+// only when its content changed.
+func (p *Project) DescribeFailure(err error) Failure {
+	var be *rebuild.BuildError
+	if !errors.As(err, &be) {
+		return Failure{Err: err.Error()}
+	}
+	var df *dockerfile.Dockerfile
+	if be.Logs != "" {
+		df, _ = p.dockerfiles.Load(p.cfg.Dockerfile) // nil when it does not parse
+	}
+	return Failure{
+		Failure: dockerfile.DescribeFailure(df, be.Step, be.Logs, p.cfg.Context),
+		Err:     strings.TrimPrefix(be.Err.Error(), "failed to solve: "),
+	}
+}

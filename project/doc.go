@@ -1,0 +1,35 @@
+// Package project is a loaded devloop.yaml at work: it puts the leaf packages
+// together the way `devloop build` and `devloop up` use them, so that cmd/devloop only
+// turns flags and config into options.
+//
+// Shapes:
+//   - [Check] checks devloop.yaml's values against the file system and the Dockerfile
+//     before anything connects (config.Errors at the values' positions) and warns
+//     about missing Go cache mounts.
+//   - [Open] opens the project: an exporter per configured target (package
+//     exporter; [Access] says whether it swaps and whether it holds the selected
+//     targets for the session), the watch and context rules (package watcher), the
+//     output registry (exporter.Outputs: every file devloop wrote, kept out of the
+//     build context and the watch set) and the solver stack over the BuildKit client
+//     (rebuild.WithBuiltinFrontend over rebuild.WithPins over *rebuild.Client).
+//   - [Project.Build] is the loop's Builder (package loop): one solve into a staging
+//     directory; its Commit swaps. [Project.Once] is `devloop build`.
+//   - [Project.Up] is `devloop up`: the watcher, the filter of devloop's own writes
+//     (package feedback and the output registry), the debouncer, the reloader (edits
+//     of devloop.yaml and the ignore file applied live, as config.Diff allows), the
+//     loop, the supervisors (package supervisor) and the target inputs (which
+//     targets a change can reach: dockerfile/golang says what each stage's go builds
+//     compile, godeps asks go list and decides). Every goroutine runs in one errgroup
+//     and ends with the context; every send also selects on it.
+//   - [Project.DescribeFailure] maps a failed target's error to the failing step and
+//     host file:line:col locations (dockerfile.DescribeFailure).
+//
+// Output: what devloop says while it works ("[devloop] …" notices, reload lines, the
+// processes' prefixed output) goes to the writers the options give; status lines
+// and the event stream are the caller's, from the events Up and Once report.
+//
+// Errors: Open's and Check's are about devloop.yaml's values (config.Error with
+// file:line:col) or a target another devloop up holds; Build's wrap
+// loop.ErrUnavailable when the daemon cannot be reached, else the solve's
+// (*rebuild.BuildError for a failed step) or the exporter's.
+package project
