@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,5 +95,15 @@ func TestWatchIgnoredNotSent(t *testing.T) {
 		if !strings.Contains(ex.Stdout, want) {
 			t.Errorf("explain output lacks %q:\n%s", want, ex.Stdout)
 		}
+	}
+
+	// watch.ignore decides the context too: changing it while up runs rebuilds.
+	up := startUp(t, dir)
+	up.WaitLines(reOK, 1, 5*time.Minute)
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), "watch:\n  ignore: [\"data/**\", \"tmp/**\"]\ntargets:\n  out:\n    stage: out\n    output: out\n")
+	up.WaitLines(regexp.MustCompile(`^\[devloop\] reloaded devloop\.yaml: applied watch\.ignore; rebuilding out$`), 1, time.Minute)
+	up.WaitLines(reOK, 2, 2*time.Minute)
+	if code := up.Stop(syscall.SIGINT, time.Minute); code != 0 {
+		t.Errorf("devloop up exited %d after Ctrl-C", code)
 	}
 }
