@@ -3,32 +3,12 @@ package dockerfile
 import (
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
-// ImageRefs lists the images a solve of the Dockerfile pulls — its FROM images
-// (stages built from earlier stages, scratch and bases whose build args have no
-// default left out) and the frontend image syntax (see [Cache.Syntax]; "" when none
-// runs) — normalised the way BuildKit's Dockerfile frontend names them
-// ("docker.io/library/golang:1.26-alpine"), sorted, without duplicates. References
-// that carry a digest need no pin and are left out.
-func (d *Dockerfile) ImageRefs(syntax string) []string {
-	var refs []string
-	for i, s := range d.Stages {
-		if s.Scratch || strings.Contains(s.Base, "$") || d.Lookup(s.Base, RefFrom, i) >= 0 {
-			continue
-		}
-		if ref, ok := normalizeRef(s.Base); ok {
-			refs = append(refs, ref)
-		}
-	}
-	return sortedRefs(refs, syntax)
-}
-
-// StageImages lists the images a solve of stage (an index in Stages) with the build
+// ImageRefs lists the images a solve of stage (an index in Stages) with the build
 // args args pulls, as BuildKit's Dockerfile frontend, which builds only the stages
 // the target needs, pulls them: the FROM images of the stages in its chain — its
 // FROM chain, the stages its COPY --from and RUN --mount from= name, and theirs in
@@ -39,7 +19,7 @@ func (d *Dockerfile) ImageRefs(syntax string) []string {
 // BuildKit names them ("docker.io/library/golang:1.26-alpine"), sorted, without
 // duplicates; scratch, references that carry a digest (they need no pin) and ones
 // that do not expand (an ARG without a value: the build fails on it) are left out.
-func (d *Dockerfile) StageImages(stage int, args map[string]string, syntax string) []string {
+func (d *Dockerfile) ImageRefs(stage int, args map[string]string, syntax string) []string {
 	metaArgs, stages, err := d.Instructions()
 	if err != nil || stage < 0 || stage >= len(stages) {
 		return sortedRefs(nil, syntax)

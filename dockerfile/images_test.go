@@ -7,41 +7,6 @@ import (
 	"testing"
 )
 
-func TestImageRefs(t *testing.T) {
-	df := filepath.Join(t.TempDir(), "Dockerfile")
-	content := `# syntax=docker/dockerfile:1
-ARG GO_VERSION=1.26
-FROM golang:${GO_VERSION}-alpine AS base
-FROM base AS build
-FROM alpine:3.20 AS tools
-FROM ghcr.io/acme/runner@sha256:0000000000000000000000000000000000000000000000000000000000000000 AS pinned
-FROM scratch AS out
-`
-	if err := os.WriteFile(df, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	syntax, err := NewCache().Syntax(df, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, syntax, want string
-	}{
-		{"frontend image runs", syntax, "docker.io/docker/dockerfile:1,docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"},
-		{"built-in frontend", "", "docker.io/library/alpine:3.20,docker.io/library/golang:1.26-alpine"},
-	}
-	for _, tt := range tests {
-		d, err := NewCache().Load(df)
-		if err != nil {
-			t.Fatal(err)
-		}
-		refs := d.ImageRefs(tt.syntax)
-		if got := strings.Join(refs, ","); got != tt.want {
-			t.Errorf("%s: ImageRefs = %s, want %s", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestSyntax(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -72,10 +37,10 @@ func TestSyntax(t *testing.T) {
 	}
 }
 
-// TestStageImages: a target pins the images its stages use, after ARG expansion with
+// TestImageRefs: a target pins the images its stages use, after ARG expansion with
 // its build args (issue 16 §7: every stage's image was pinned, also those no target
 // needs, and ARG-templated FROMs never).
-func TestStageImages(t *testing.T) {
+func TestImageRefs(t *testing.T) {
 	df := filepath.Join(t.TempDir(), "Dockerfile")
 	content := `# syntax=docker/dockerfile:1
 ARG GO_VERSION=1.26
@@ -130,9 +95,9 @@ FROM debian:12 AS unrelated
 		{"unrelated", "unrelated", nil, "", "docker.io/library/debian:12"},
 	}
 	for _, tt := range tests {
-		got := strings.Join(d.StageImages(stage(tt.stage), tt.args, tt.syntax), ",")
+		got := strings.Join(d.ImageRefs(stage(tt.stage), tt.args, tt.syntax), ",")
 		if got != tt.want {
-			t.Errorf("%s: StageImages(%s) = %s\nwant %s", tt.name, tt.stage, got, tt.want)
+			t.Errorf("%s: ImageRefs(%s) = %s\nwant %s", tt.name, tt.stage, got, tt.want)
 		}
 	}
 }
