@@ -33,6 +33,9 @@ type Result struct {
 	// Removed are files of the previous export that this one no longer
 	// produces, removed because they still held what devloop wrote.
 	Removed []string
+	// Executables are the regular files of Changed with an execute bit: the
+	// binaries a summary of a large export names.
+	Executables []string
 	// Digests maps every exported regular file to "sha256:<hex>".
 	Digests map[string]string
 }
@@ -265,6 +268,11 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 		j.Renames = append(j.Renames, renameOp{Path: en.rel, Mode: fileMode(en.mode), Link: en.kind == nodeLink})
 	}
 
+	for _, rel := range res.Changed {
+		if fe := j.Manifest.Files[rel]; fe.Link == "" && fs.FileMode(fe.Mode)&0o111 != 0 {
+			res.Executables = append(res.Executables, rel)
+		}
+	}
 	for rel, fe := range e.man.Files {
 		if _, ok := j.Manifest.Files[rel]; !ok && !unlinked[rel] {
 			j.Stale = append(j.Stale, staleFile{Path: rel, fileEntry: fe})
@@ -286,7 +294,7 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 			j.Manifest.DirModes[d] = m
 		}
 	}
-	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged} {
+	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged, res.Executables} {
 		slices.Sort(s)
 	}
 	if len(j.Mkdirs)+len(j.Renames)+len(j.Stale)+len(j.StaleDirs) > 0 {

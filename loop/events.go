@@ -55,6 +55,8 @@ type TargetFinished struct {
 	Changed   []string      `json:"changed,omitempty"`
 	Unchanged []string      `json:"unchanged,omitempty"`
 	Removed   []string      `json:"removed,omitempty"`
+	// Executables are the files of Changed with an execute bit.
+	Executables []string `json:"executables,omitempty"`
 }
 
 // BuildFinished closes build ID; every BuildStarted is followed by one.

@@ -196,7 +196,7 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 			ev.Err = fmt.Errorf("commit %s: %w", t, err)
 			fin.Failed = append(fin.Failed, t)
 		} else {
-			ev.Changed, ev.Unchanged, ev.Removed = swap.Changed, swap.Unchanged, swap.Removed
+			ev.Changed, ev.Unchanged, ev.Removed, ev.Executables = swap.Changed, swap.Unchanged, swap.Removed, swap.Executables
 			swaps[t] = swap
 		}
 		l.emit(ev)

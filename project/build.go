@@ -183,7 +183,7 @@ func (s *staged) Commit() (loop.Swap, error) {
 		}
 		return out
 	}
-	return loop.Swap{Changed: rel(res.Changed), Unchanged: rel(res.Unchanged), Removed: rel(res.Removed)}, nil
+	return loop.Swap{Changed: rel(res.Changed), Unchanged: rel(res.Unchanged), Removed: rel(res.Removed), Executables: rel(res.Executables)}, nil
 }
 
 // Discard implements loop.Staged.
