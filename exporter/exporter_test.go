@@ -421,16 +421,23 @@ func TestCommitRefusesEscapes(t *testing.T) {
 			if err := st.Discard(); err != nil {
 				t.Errorf("Discard() error = %v", err)
 			}
-			if got := snapshot(t, out); !maps.Equal(got, before) {
-				t.Errorf("output after refused commit = %v, want %v", got, before)
-			}
-			if got := snapshot(t, outside); !maps.Equal(got, outsideBefore) {
-				t.Errorf("outside dir after refused commit = %v, want %v", got, outsideBefore)
-			}
-			if left := stagingDirs(t, out, state); len(left) != 0 {
-				t.Errorf("staging dirs left = %v, want none", left)
-			}
+			checkRefused(t, out, state, outside, before, outsideBefore)
 		})
+	}
+}
+
+// checkRefused checks that a refused commit changed nothing: the output dir and the
+// outside dir are as their snapshots before, and no staging dir is left.
+func checkRefused(t *testing.T, out, state, outside string, before, outsideBefore map[string]string) {
+	t.Helper()
+	if got := snapshot(t, out); !maps.Equal(got, before) {
+		t.Errorf("output after refused commit = %v, want %v", got, before)
+	}
+	if got := snapshot(t, outside); !maps.Equal(got, outsideBefore) {
+		t.Errorf("outside dir after refused commit = %v, want %v", got, outsideBefore)
+	}
+	if left := stagingDirs(t, out, state); len(left) != 0 {
+		t.Errorf("staging dirs left = %v, want none", left)
 	}
 }
 

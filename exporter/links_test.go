@@ -237,15 +237,7 @@ func TestCommitNeverWritesThroughLinks(t *testing.T) {
 					t.Errorf("Commit() error = %v, want one containing %q", err, want)
 				}
 			}
-			if got := snapshot(t, out); !maps.Equal(got, before) {
-				t.Errorf("output after refused commit = %v, want %v", got, before)
-			}
-			if got := snapshot(t, outside); !maps.Equal(got, outsideBefore) {
-				t.Errorf("outside dir after refused commit = %v, want %v", got, outsideBefore)
-			}
-			if left := stagingDirs(t, out, state); len(left) != 0 {
-				t.Errorf("staging dirs left = %v, want none", left)
-			}
+			checkRefused(t, out, state, outside, before, outsideBefore)
 		})
 	}
 }
