@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -100,5 +99,5 @@ func TestExportSymlinks(t *testing.T) {
 	if _, err := os.Stat("/etc/localtime/zone"); err == nil {
 		t.Errorf("/etc/localtime/zone exists on the host")
 	}
-	t.Log(fmt.Sprint(len(got), " entries exported"))
+	t.Logf("%d entries exported", len(got))
 }

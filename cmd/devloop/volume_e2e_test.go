@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,5 +92,5 @@ func TestOutputVolume(t *testing.T) {
 	if regexp.MustCompile(`(?m)^(\S+\s+)?(WARN|INFO|DEBUG|ERROR)\t`).MatchString(r.Stdout + r.Stderr) {
 		t.Errorf("zap lines in the output:\n%v", r)
 	}
-	t.Log(fmt.Sprintf("%d bytes of output", len(out)))
+	t.Logf("%d bytes of output", len(out))
 }
