@@ -14,8 +14,9 @@ all: build
 build:
 	$(GO) build -o bin/devloop ./cmd/devloop
 
-# Starts the offline BuildKit testbed (installs runc/busybox, builds buildkitd from the
-# Go module proxy on first use, starts a loopback registry) and prints its address.
+# Starts the offline BuildKit testbed (installs runc/busybox/docker.io, builds buildkitd
+# from the Go module proxy on first use, starts a loopback registry, a Docker Engine 20.10
+# under the testbed's state dir and a BuildKit container in it) and prints its address.
 testbed:
 	bash $(TESTBED)
 

@@ -121,7 +121,11 @@ type Secret struct {
 type Target struct {
 	// Name is the target's key under targets.
 	Name string `yaml:"-" json:"-"`
-	// Stage is the Dockerfile stage to build.
+	// Stage is the Dockerfile stage to build, as devloop.yaml names it: a stage
+	// name, or "stage-N" for the stage N by index. When devloop.yaml leaves it out
+	// it is the target's name (Set("targets.NAME.stage") is false), and a
+	// Dockerfile without a stage of that name builds its last stage
+	// (dockerfile.Dockerfile.TargetStage resolves it).
 	Stage string `yaml:"stage" json:"stage"`
 	// Output is the absolute directory the stage's filesystem is exported to.
 	Output string `yaml:"output" json:"output"`

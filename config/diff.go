@@ -167,8 +167,10 @@ func (d *differ) notLive(field string, changed bool, op Op) {
 func (d *differ) target(field string, ot, nt *Target) *Target {
 	t := *nt
 	name := []string{nt.Name}
-	if ot.Stage != nt.Stage {
-		d.add(join(field, "stage"), Changed, Rebuild, name)
+	// The same name written out or left out may build another stage: a stage
+	// left out falls back to the last one when none has the target's name.
+	if stage := join(field, "stage"); ot.Stage != nt.Stage || d.old.Set(stage) != d.new.Set(stage) {
+		d.add(stage, Changed, Rebuild, name)
 	}
 	if ot.Output != nt.Output {
 		d.add(join(field, "output"), Changed, NotLive, nil)

@@ -106,6 +106,11 @@ func TestDiff(t *testing.T) {
 			want: []Change{{Field: "targets.client.stage", Op: Changed, Line: 19, Effect: Rebuild, Targets: []string{"client"}}},
 		},
 		{
+			name: "stage written out with the target's name",
+			edit: func(s string) string { return strings.Replace(s, "    stage: client\n", "", 1) },
+			want: []Change{{Field: "targets.client.stage", Op: Changed, Line: 18, Effect: Rebuild, Targets: []string{"client"}}},
+		},
+		{
 			name: "secret changed rebuilds every target",
 			edit: func(s string) string { return strings.Replace(s, "{env: TOKEN}", "{env: OTHER_TOKEN}", 1) },
 			want: []Change{{Field: "secrets.token", Op: Changed, Line: 8, Effect: Rebuild, Targets: []string{"client", "server"}}},

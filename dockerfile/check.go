@@ -1,32 +1,20 @@
 package dockerfile
 
 import (
-	"fmt"
+	"errors"
 	"os"
-	"strings"
 )
 
-// StageError says that a build targets a stage the Dockerfile does not have.
-type StageError struct {
-	Dockerfile string   // its path
-	Stage      string   // the stage asked for
-	Index      int      // the position of Stage in the stages given to Check
-	Stages     []string // the names of the stages it has, in order (unnamed ones left out)
-}
-
-func (e *StageError) Error() string {
-	return fmt.Sprintf("stage %q not found in %s; its stages are: %s", e.Stage, e.Dockerfile, strings.Join(e.Stages, ", "))
-}
-
 // Check reports what the Dockerfile at path tells, before any build, about building
-// each of stages (as targets, see RefTarget). It returns the parsed Dockerfile (nil
-// when it does not parse) and the problems, in this order:
+// each of targets (see [Dockerfile.TargetStage]). It returns the parsed Dockerfile
+// (nil when it does not parse) and the problems, in this order:
 //   - the file cannot be found: the error of os.Stat (an *fs.PathError), alone;
-//   - a stage it does not have: a [*StageError] each, in the order of stages.
+//   - a stage a target cannot build: a [*StageError] each, in the order of targets
+//     (Index its position).
 //
 // A Dockerfile that does not parse is no problem here: BuildKit reports the syntax
 // error, with its line, when it builds.
-func (c *Cache) Check(path string, stages []string) (*Dockerfile, []error) {
+func (c *Cache) Check(path string, targets []TargetRef) (*Dockerfile, []error) {
 	df, err := c.Load(path)
 	if err != nil {
 		if _, serr := os.Stat(path); serr != nil {
@@ -35,17 +23,13 @@ func (c *Cache) Check(path string, stages []string) (*Dockerfile, []error) {
 		return nil, nil
 	}
 	var problems []error
-	for i, s := range stages {
-		if _, ok := df.Stage(s); ok {
-			continue
-		}
-		names := []string{}
-		for _, st := range df.Stages {
-			if st.Name != "" {
-				names = append(names, st.Name)
+	for i, ref := range targets {
+		if _, err := df.TargetStage(ref); err != nil {
+			if se := (*StageError)(nil); errors.As(err, &se) {
+				se.Index = i
 			}
+			problems = append(problems, err)
 		}
-		problems = append(problems, &StageError{Dockerfile: path, Stage: s, Index: i, Stages: names})
 	}
 	return df, problems
 }

@@ -22,9 +22,11 @@ func TestLookup(t *testing.T) {
 	}{
 		{"base", RefTarget, 0, 0}, // case-insensitive
 		{"LATER", RefTarget, 0, 4},
-		{"1", RefTarget, 0, -1}, // a target is a name
-		{"stage-3", RefTarget, 0, -1},
-		{"", RefTarget, 0, -1},
+		{"1", RefTarget, 0, -1},       // a target is a name,
+		{"stage-3", RefTarget, 0, 3},  // or a stage by index, as progress names it,
+		{"stage-9", RefTarget, 0, -1}, // (one it has)
+		{"#3", RefTarget, 0, -1},
+		{"", RefTarget, 0, 4}, // or none: the last stage
 		{"base", RefFrom, 2, 0},
 		{"later", RefFrom, 1, -1}, // a later stage: FROM names an image
 		{"first", RefFrom, 1, -1}, // itself
@@ -67,7 +69,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewCache()
-	d, problems := c.Check(p, []string{"out", "nope", "GEN", "nope"})
+	d, problems := c.Check(p, []TargetRef{{Stage: "out"}, {Stage: "nope"}, {Stage: "GEN"}, {Stage: "nope"}, {Stage: "nope", Defaulted: true}})
 	if d == nil || len(problems) != 2 {
 		t.Fatalf("Check() = %v, %v, want the Dockerfile and 2 problems", d, problems)
 	}
@@ -82,7 +84,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	missing := filepath.Join(dir, "Missing")
-	d, problems = c.Check(missing, []string{"out"})
+	d, problems = c.Check(missing, []TargetRef{{Stage: "out"}})
 	if d != nil || len(problems) != 1 || !errors.Is(problems[0], fs.ErrNotExist) || !strings.HasPrefix(problems[0].Error(), "stat "+missing) {
 		t.Errorf("Check(missing) = %v, %v, want only os.Stat's error", d, problems)
 	}
@@ -91,7 +93,7 @@ func TestCheck(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("FROM alpine\nFORM x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d, problems = c.Check(bad, []string{"out"}); d != nil || problems != nil {
+	if d, problems = c.Check(bad, []TargetRef{{Stage: "out"}}); d != nil || problems != nil {
 		t.Errorf("Check(syntax error) = %v, %v, want nothing: BuildKit reports it", d, problems)
 	}
 }

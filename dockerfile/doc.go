@@ -13,12 +13,18 @@
 //   - [Cache] reads a Dockerfile and parses each content (by SHA-256) once;
 //     [Parse] parses without caching. A [*Dockerfile] is immutable and shared.
 //   - [Dockerfile.Stages] lists the FROMs; [Dockerfile.Lookup] is the one stage
-//     lookup, by the rules of where the reference is written ([RefKind]).
+//     lookup, by the rules of where the reference is written ([RefKind]);
+//     [Dockerfile.TargetStage] resolves a devloop target's stage (a name,
+//     "stage-N", or left out: the stage named like the target, else the last) to
+//     the stage and to what BuildKit's frontend is sent as its target.
+//   - [Dockerfile.StageTree] is what a stage's filesystem holds and where each file
+//     was made, through COPY --from ([Produced] says what RUNs make: a language's
+//     analysis); [Dockerfile.Config] its ENTRYPOINT, CMD, EXPOSE and WORKDIR.
 //   - [WalkRun] is the one walker of the shell commands a RUN runs
 //     (mvdan.cc/sh/v3/syntax), [View] what a RUN sees of the build context.
 //   - [Dockerfile.Locate] and [DescribeFailure] map a failed step's output to host
 //     files (container paths are absolute and slash-separated; host paths absolute).
-//   - [Cache.Check] checks targets' stages; [Dockerfile.ImageRefs] and
+//   - [Cache.Check] checks targets' stages ([TargetRef]); [Dockerfile.ImageRefs] and
 //     [Cache.Syntax] name the images a solve pulls, for pinning.
 //
 // Errors: reading fails with "read Dockerfile: <*fs.PathError>", parsing with

@@ -21,10 +21,9 @@ type Stage struct {
 	Base    string // FROM image or stage name, build args expanded where their defaults are known
 	Scratch bool   // FROM scratch
 	Line    int    // 1-based line of the FROM
-	// Files are, for scratch stages, the destination paths their COPY and ADD
-	// instructions produce, e.g. "/bin/server". Best effort: a copied directory's
-	// contents are unknown and left out.
-	Files []string
+	// Root is the image at the root of its FROM chain, expanded: "scratch" for a
+	// stage built FROM scratch or FROM a stage that is.
+	Root string
 }
 
 // Dockerfile is a parsed Dockerfile: its stages, and what the analyses need to know
@@ -40,10 +39,13 @@ type Dockerfile struct {
 
 // stageInfo is what a stage's instructions do to the filesystem and environment.
 type stageInfo struct {
-	root  string // the image at the root of the FROM chain, expanded
-	runs  []runInfo
-	total int // steps BuildKit numbers in this stage (the n of "[stage i/n]")
-	final buildState
+	root   string // the image at the root of the FROM chain, expanded
+	parent int    // the stage it is built FROM, -1 for an image
+	runs   []runInfo
+	total  int // steps BuildKit numbers in this stage (the n of "[stage i/n]")
+	final  buildState
+	ops    []fileOp    // its COPY, ADD, RUN and WORKDIR, in order
+	config ImageConfig // at its end
 }
 
 // buildState is the state of the container filesystem as far as devloop follows it.
@@ -158,7 +160,11 @@ type RefKind int
 
 const (
 	// RefTarget is the stage a build targets (the frontend's "target", devloop.yaml's
-	// stage): a stage name.
+	// stage): a stage name; "" for the last stage (BuildKit builds the last stage when
+	// no target is given, as docker build without --target); or "stage-N" for the
+	// stage N by its 0-based index, the name BuildKit's progress and devloop's messages
+	// give an unnamed stage. A stage's name wins over the index spelling. Only a
+	// named stage or the last one can be sent to BuildKit: see [Dockerfile.TargetStage].
 	RefTarget RefKind = iota
 	// RefFrom is the base of a FROM: the name of an earlier stage (a later one is
 	// not looked at: FROM then names an image).
@@ -190,6 +196,11 @@ func (d *Dockerfile) Lookup(ref string, kind RefKind, at int) int {
 	switch kind {
 	case RefCopyFrom:
 		index = ref
+	case RefTarget:
+		if ref == "" {
+			return len(d.Stages) - 1
+		}
+		fallthrough
 	case RefStep:
 		n, ok := strings.CutPrefix(ref, "stage-")
 		if !ok {
@@ -205,9 +216,9 @@ func (d *Dockerfile) Lookup(ref string, kind RefKind, at int) int {
 	return -1
 }
 
-// Stage returns the stage a build targeting name builds (see RefTarget).
-func (d *Dockerfile) Stage(name string) (Stage, bool) {
-	if i := d.Lookup(name, RefTarget, 0); i >= 0 {
+// Stage returns the stage a build targeting ref builds (see RefTarget).
+func (d *Dockerfile) Stage(ref string) (Stage, bool) {
+	if i := d.Lookup(ref, RefTarget, 0); i >= 0 {
 		return d.Stages[i], true
 	}
 	return Stage{}, false
@@ -225,6 +236,9 @@ type Run struct {
 	// Root is the image at the root of the stage's FROM chain, expanded; "scratch"
 	// for none.
 	Root string
+	// Copies are the COPY and ADD layers of the stage's FROM chain before the RUN,
+	// for its [View] of the context.
+	Copies []CopyLayer
 }
 
 // Runs lists every RUN of the Dockerfile, stage by stage in order. The commands are
@@ -238,7 +252,7 @@ func (d *Dockerfile) Runs() []Run {
 				env[k] = Var{Value: v}
 			}
 			out = append(out, Run{
-				Stage: i, Line: r.line, Command: r.cmd, Mounts: r.mounts, Root: info.root,
+				Stage: i, Line: r.line, Command: r.cmd, Mounts: r.mounts, Root: info.root, Copies: r.copies,
 				State: RunState{Shell: r.shell, Env: env, Dir: r.workdir},
 			})
 		}
@@ -301,12 +315,9 @@ func (a *analyzer) base(i int) string {
 func (a *analyzer) public(i int) Stage {
 	st := a.stages[i]
 	base := a.base(i)
-	s := Stage{Name: st.Name, Index: i, Base: base, Scratch: base == "scratch"}
+	s := Stage{Name: st.Name, Index: i, Base: base, Scratch: base == "scratch", Root: a.results[i].root}
 	if len(st.Location) > 0 {
 		s.Line = st.Location[0].Start.Line
-	}
-	if s.Scratch {
-		s.Files = a.producedFiles(i)
 	}
 	return s
 }
@@ -317,7 +328,7 @@ func (a *analyzer) stage(i int) stageInfo {
 	if r := a.results[i]; r != nil {
 		return *r
 	}
-	info := &stageInfo{root: a.base(i)}
+	info := &stageInfo{root: a.base(i), parent: -1}
 	st := buildState{workdir: "/", env: map[string]string{}}
 	step := 0 // BuildKit's step counter: the image pull, then ADD, COPY, RUN and WORKDIR
 	switch p := a.d.Lookup(a.base(i), RefFrom, i); {
@@ -325,8 +336,12 @@ func (a *analyzer) stage(i int) stageInfo {
 		ps := a.stage(p)
 		st = ps.final.clone()
 		info.root = ps.root
+		info.parent = p
+		info.config = ps.config.clone()
 	case info.root != "scratch":
 		step = 1
+	default:
+		info.config.Known = true // scratch: nothing set
 	}
 	info.total = step + countSteps(a.stages[i].Commands)
 	for _, cmd := range a.stages[i].Commands {
@@ -366,19 +381,45 @@ func (a *analyzer) stage(i int) stageInfo {
 		case *instructions.WorkdirCommand:
 			step++
 			st.workdir = ContainerPath(st.workdir, c.Path)
+			info.ops = append(info.ops, fileOp{line: LineOf(c), workdir: st.workdir})
+			info.config.WorkingDir = st.workdir
 		case *instructions.CopyCommand:
 			step++
-			st.copies = append(st.copies, NewCopyLayer(st.workdir, c.SourcesAndDest, c.From == ""))
+			from := c.From
+			if from != "" {
+				if v, err := expand(from); err == nil {
+					from = v
+				}
+			}
+			l := NewCopyLayer(st.workdir, c.SourcesAndDest, from == "")
+			st.copies = append(st.copies, l)
+			info.ops = append(info.ops, fileOp{line: LineOf(c), copy: &l, from: from})
 		case *instructions.AddCommand:
 			step++
 			local := true
 			for _, src := range c.SourcePaths {
 				local = local && !IsRemote(src)
 			}
-			st.copies = append(st.copies, NewCopyLayer(st.workdir, c.SourcesAndDest, local))
+			l := NewCopyLayer(st.workdir, c.SourcesAndDest, local)
+			st.copies = append(st.copies, l)
+			info.ops = append(info.ops, fileOp{line: LineOf(c), copy: &l})
 		case *instructions.RunCommand:
 			step++
 			info.runs = append(info.runs, a.run(c, step, st))
+			info.ops = append(info.ops, fileOp{line: LineOf(c), run: true})
+		case *instructions.EntrypointCommand:
+			info.config.Entrypoint = commandLine(c.ShellDependantCmdLine, st.shell)
+			info.config.Cmd = nil // as docker does: ENTRYPOINT resets the CMD it inherits
+			info.config.Known = true
+		case *instructions.CmdCommand:
+			info.config.Cmd = commandLine(c.ShellDependantCmdLine, st.shell)
+			info.config.Known = true
+		case *instructions.ExposeCommand:
+			for _, p := range c.Ports {
+				if v, err := expand(p); err == nil {
+					info.config.Expose = append(info.config.Expose, v)
+				}
+			}
 		}
 	}
 	info.final = st
@@ -426,46 +467,6 @@ func LineOf(c instructions.Command) int {
 		return loc[0].Start.Line
 	}
 	return 0
-}
-
-// producedFiles are the container paths stage i's COPY and ADD instructions create
-// files at, when that can be told from the Dockerfile alone.
-func (a *analyzer) producedFiles(i int) []string {
-	var files []string
-	workdir := "/"
-	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			files = append(files, p)
-		}
-	}
-	for _, cmd := range a.stages[i].Commands {
-		var sd instructions.SourcesAndDest
-		switch c := cmd.(type) {
-		case *instructions.WorkdirCommand:
-			workdir = ContainerPath(workdir, c.Path)
-			continue
-		case *instructions.CopyCommand:
-			sd = c.SourcesAndDest
-		case *instructions.AddCommand:
-			sd = c.SourcesAndDest
-		default:
-			continue
-		}
-		l := NewCopyLayer(workdir, sd, FromContext)
-		for _, src := range l.sources {
-			if isDirPath(src) || HasWildcard(src) || IsRemote(src) {
-				continue // the names of what lands there are unknown
-			}
-			if l.destIsDir {
-				add(path.Join(l.dest, path.Base(src)))
-			} else {
-				add(l.dest)
-			}
-		}
-	}
-	return files
 }
 
 // ContainerPath resolves p against the working directory dir, as BuildKit does:

@@ -28,12 +28,12 @@ func TestParseDockerfileStagesGuide(t *testing.T) {
 		t.Fatalf("Load() error = %v", err)
 	}
 	want := []Stage{
-		{Name: "base", Index: 0, Base: "golang:1.26-alpine", Line: 9},
-		{Name: "build-client", Index: 1, Base: "base", Line: 17},
-		{Name: "build-server", Index: 2, Base: "base", Line: 24},
-		{Name: "client", Index: 3, Base: "scratch", Scratch: true, Line: 31, Files: []string{"/bin/client"}},
-		{Name: "server", Index: 4, Base: "scratch", Scratch: true, Line: 35, Files: []string{"/bin/server"}},
-		{Name: "binaries", Index: 5, Base: "scratch", Scratch: true, Line: 39, Files: []string{"/client", "/server"}},
+		{Name: "base", Index: 0, Base: "golang:1.26-alpine", Line: 9, Root: "golang:1.26-alpine"},
+		{Name: "build-client", Index: 1, Base: "base", Line: 17, Root: "golang:1.26-alpine"},
+		{Name: "build-server", Index: 2, Base: "base", Line: 24, Root: "golang:1.26-alpine"},
+		{Name: "client", Index: 3, Base: "scratch", Scratch: true, Line: 31, Root: "scratch"},
+		{Name: "server", Index: 4, Base: "scratch", Scratch: true, Line: 35, Root: "scratch"},
+		{Name: "binaries", Index: 5, Base: "scratch", Scratch: true, Line: 39, Root: "scratch"},
 	}
 	if !reflect.DeepEqual(d.Stages, want) {
 		t.Errorf("Stages =\n%+v\nwant\n%+v", d.Stages, want)
@@ -52,31 +52,31 @@ func TestParseDockerfileStagesInline(t *testing.T) {
 			name:    "unnamed stages and an arg without default",
 			content: "ARG BASE\nFROM ${BASE}:latest\nRUN true\n\nFROM scratch\nCOPY --from=0 /out/app /usr/local/bin/app\n",
 			want: []Stage{
-				{Index: 0, Base: "${BASE}:latest", Line: 2},
-				{Index: 1, Base: "scratch", Scratch: true, Line: 5, Files: []string{"/usr/local/bin/app"}},
+				{Index: 0, Base: "${BASE}:latest", Line: 2, Root: "${BASE}:latest"},
+				{Index: 1, Base: "scratch", Scratch: true, Line: 5, Root: "scratch"},
 			},
 		},
 		{
-			name: "scratch files: workdir, wildcard and directory sources, several sources",
+			name: "several sources",
 			content: "FROM golang:1.26 AS b\nRUN true\n" +
 				"FROM scratch AS out\nWORKDIR /opt\nCOPY --from=b /x/a /x/b bin/\nCOPY --from=b /x/dist/ /static/\nCOPY --from=b /x/*.so /lib/\nCOPY --from=b /x/c /etc/c.conf\n",
 			want: []Stage{
-				{Name: "b", Index: 0, Base: "golang:1.26", Line: 1},
-				{Name: "out", Index: 1, Base: "scratch", Scratch: true, Line: 3, Files: []string{"/opt/bin/a", "/opt/bin/b", "/etc/c.conf"}},
+				{Name: "b", Index: 0, Base: "golang:1.26", Line: 1, Root: "golang:1.26"},
+				{Name: "out", Index: 1, Base: "scratch", Scratch: true, Line: 3, Root: "scratch"},
 			},
 		},
 		{
 			name:    "a FROM cycle does not hang",
 			content: "FROM b AS a\nRUN true\nFROM a AS b\nRUN true\n",
 			want: []Stage{
-				{Name: "a", Index: 0, Base: "b", Line: 1},
-				{Name: "b", Index: 1, Base: "a", Line: 3},
+				{Name: "a", Index: 0, Base: "b", Line: 1, Root: "b"},
+				{Name: "b", Index: 1, Base: "a", Line: 3, Root: "b"},
 			},
 		},
 		{
 			name:    "meta arg expanded in FROM, case-insensitive AS",
 			content: "ARG GO_VERSION=1.25\nARG IMG=golang:${GO_VERSION}\nFROM $IMG as Build\n",
-			want:    []Stage{{Name: "build", Index: 0, Base: "golang:1.25", Line: 3}},
+			want:    []Stage{{Name: "build", Index: 0, Base: "golang:1.25", Line: 3, Root: "golang:1.25"}},
 		},
 	}
 	for _, tt := range tests {
@@ -136,7 +136,7 @@ func TestDockerfileStage(t *testing.T) {
 		{"SERVER", true, 4},
 		{"build-client", true, 1},
 		{"nope", false, 0},
-		{"", false, 0},
+		{"", true, 5}, // no target: the last stage
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

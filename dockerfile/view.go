@@ -330,14 +330,86 @@ func (v *View) HostDir(p string) (string, bool) {
 	return rel, true
 }
 
-// CopyRegions are the container paths the stage's COPY and ADD layers from the
-// context fill: where a RUN that writes changes the context's files.
-func (v *View) CopyRegions() []string {
-	var out []string
+// Region is a container path that a COPY or ADD from the context fills.
+type Region struct {
+	Path string
+	File bool // a single file of the context; else a directory (or a wildcard's)
+}
+
+// CopyRegions are where the stage's COPY and ADD layers from the context put
+// files: where a RUN that writes changes the context's files.
+// A wildcard COPY's region is each file it matches on the host now, or its
+// destination directory when it matches a directory.
+func (v *View) CopyRegions() []Region {
+	var out []Region
 	for _, m := range v.copies {
-		if m.fromContext {
-			out = append(out, m.target)
+		if !m.fromContext {
+			continue
 		}
+		if m.pattern != "" {
+			if files, ok := v.matches(m); ok {
+				for _, f := range files {
+					out = append(out, Region{Path: path.Join(m.target, path.Base(f)), File: true})
+				}
+				continue
+			}
+		}
+		out = append(out, Region{Path: m.target, File: m.exact})
 	}
 	return out
+}
+
+// matches lists the context files the wildcard mapping m matches on the host;
+// false when it matches a directory too.
+func (v *View) matches(m mapping) ([]string, bool) {
+	found, err := filepath.Glob(filepath.Join(v.ctx, filepath.FromSlash(ContextPath(m.source, "")), path.Base(m.pattern)))
+	if err != nil {
+		return nil, false
+	}
+	var files []string
+	for _, match := range found {
+		rel := ContextPath(m.source, path.Base(filepath.ToSlash(match)))
+		if fi, err := os.Stat(match); err != nil || !fi.Mode().IsRegular() {
+			return nil, false // a matched directory's contents are copied
+		}
+		files = append(files, rel)
+	}
+	return files, true
+}
+
+// Files lists the context files the RUN sees when it sees no directory of the
+// context, only single files (COPY go.mod go.sum ./, a bind mount of one file, a
+// wildcard COPY that matches files, expanded on the host now): then those are all
+// it can read of the context, whatever it runs. ok is false when it sees a
+// directory of the context or the layout cannot be followed. A file a wildcard
+// would match later is a new path, which no analysis claims.
+func (v *View) Files() (files []string, ok bool) {
+	if v.why != "" {
+		return nil, false
+	}
+	isFile := func(rel string) bool {
+		fi, err := os.Stat(filepath.Join(v.ctx, filepath.FromSlash(rel)))
+		return err == nil && fi.Mode().IsRegular()
+	}
+	for _, m := range v.all() {
+		switch {
+		case !m.fromContext:
+		case m.exact:
+			files = append(files, ContextPath(m.source, ""))
+		case m.pattern != "":
+			matched, ok := v.matches(m)
+			if !ok {
+				return nil, false
+			}
+			files = append(files, matched...)
+		default:
+			// A mount's source, or a COPY source that is a directory.
+			rel := ContextPath(m.source, "")
+			if !isFile(rel) {
+				return nil, false
+			}
+			files = append(files, rel)
+		}
+	}
+	return files, true
 }

@@ -49,6 +49,13 @@ func (p *Project) newSolver(d daemon, pin bool) error {
 				}
 				fmt.Fprintf(p.notices, "[devloop] cannot pin %s for this session (%s): builds resolve it from the registry\n", ref, reason)
 			},
+			Ignored: func(err error) {
+				p.log.Debug("not pinning base images", zap.Error(err))
+				var pe *rebuild.PinsIgnoredError
+				if p.notices != nil && errors.As(err, &pe) {
+					fmt.Fprintf(p.notices, "[devloop] base images are resolved from the registry on every build on this builder (%s): %s\n", pe.Address, pe.Reason)
+				}
+			},
 		})
 		if err != nil {
 			return err
@@ -62,6 +69,11 @@ func (p *Project) newSolver(d daemon, pin bool) error {
 		Using: func(syntax, version string) {
 			if p.notices != nil {
 				fmt.Fprintf(p.notices, "[devloop] # syntax=%s: using the daemon's built-in Dockerfile frontend (BuildKit %s); builder.frontend: image runs the image instead\n", syntax, version)
+			}
+		},
+		TooOld: func(syntax, why string) {
+			if p.notices != nil {
+				fmt.Fprintf(p.notices, "[devloop] # syntax=%s: running the frontend image on every build: this builder's built-in Dockerfile frontend cannot stand in for it: %s\n", syntax, why)
 			}
 		},
 		Logger: p.log,
@@ -128,7 +140,7 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 	}
 	stats, err := p.solver.Solve(ctx, rebuild.Request{
 		Target:     t.Name,
-		Stage:      t.Stage,
+		Stage:      frontendTarget(p.dockerfiles, live.cfg, t),
 		Context:    p.cfg.Context,
 		Dockerfile: p.cfg.Dockerfile,
 		BuildArgs:  t.BuildArgs,

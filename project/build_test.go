@@ -28,6 +28,7 @@ type fakeDaemon struct {
 	reqs     []rebuild.Request
 	resolved [][]string
 	err      error // Solve's error
+	rerr     error // Resolve's error
 	// unresolvable are the refs Resolve fails for.
 	unresolvable map[string]error
 }
@@ -43,6 +44,9 @@ func (f *fakeDaemon) Resolve(_ context.Context, refs []string) (rebuild.Pins, er
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resolved = append(f.resolved, refs)
+	if f.rerr != nil {
+		return nil, f.rerr
+	}
 	pins, failed := rebuild.Pins{}, map[string]error{}
 	for _, r := range refs {
 		if err, ok := f.unresolvable[r]; ok {
@@ -245,5 +249,43 @@ FROM debian:12 AS unused
 	}
 	if strings.Contains(notices.String(), "more detail") {
 		t.Errorf("notices hold more than the first line of the error:\n%s", notices.String())
+	}
+}
+
+// On a daemon older than BuildKit v0.11 (no Info call; Docker Engine 20.10), which
+// drops source policies: devloop says once that base images are resolved on every
+// build and once that the frontend image runs, pins nothing, says nothing about
+// pinning, and asks the daemon to resolve only once.
+func TestOldDaemonNotices(t *testing.T) {
+	noInfo := func() (string, error) { return "", rebuild.ErrNoInfo }
+	p, d, notices := stackProject(t, "# syntax=docker/dockerfile:1\nFROM alpine:3.20\n", config.FrontendAuto, true, noInfo)
+	d.rerr = rebuild.PinSupport("docker://unix:///var/run/docker.sock", "", rebuild.ErrNoInfo)
+	target := &config.Target{Name: "server"}
+	for range 3 {
+		if syntax, builtin := solve(t, p, d, target); syntax != "docker/dockerfile:1" || builtin {
+			t.Errorf("frontend = (%q, %v), want the image", syntax, builtin)
+		}
+	}
+	for i, req := range d.reqs {
+		if len(req.Pins) != 0 {
+			t.Errorf("solve %d got pins %v from a daemon that ignores them", i+1, req.Pins)
+		}
+	}
+	if len(d.resolved) != 1 {
+		t.Errorf("resolve asked %d times, want once: the daemon's answer holds", len(d.resolved))
+	}
+	out := notices.String()
+	for _, tt := range []struct {
+		line string
+		want int
+	}{
+		{"[devloop] base images are resolved from the registry on every build on this builder (docker://unix:///var/run/docker.sock): BuildKit older than v0.11", 1},
+		{"[devloop] # syntax=docker/dockerfile:1: running the frontend image on every build: this builder's built-in Dockerfile frontend cannot stand in for it: BuildKit older than v0.11", 1},
+		{"[devloop] pinned ", 0},
+		{"using the daemon's built-in Dockerfile frontend", 0},
+	} {
+		if n := strings.Count(out, tt.line); n != tt.want {
+			t.Errorf("%q said %d times, want %d:\n%s", tt.line, n, tt.want, out)
+		}
 	}
 }

@@ -39,33 +39,50 @@ func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, 
 			}
 		}
 	}
-	stages := make([]string, len(targets))
+	refs := make([]dockerfile.TargetRef, len(targets))
 	for i, t := range targets {
-		stages[i] = t.Stage
+		refs[i] = stageRef(cfg, t)
 	}
-	df, problems := dfs.Check(cfg.Dockerfile, stages)
+	df, problems := dfs.Check(cfg.Dockerfile, refs)
 	for _, p := range problems {
 		var se *dockerfile.StageError
 		if !errors.As(p, &se) {
 			errs = append(errs, cfg.ErrorAt("dockerfile", "%v", p))
 			continue
 		}
-		t := targets[se.Index]
-		field := "targets." + t.Name + ".stage"
-		what := fmt.Sprintf("stage %q", t.Stage)
-		if !cfg.Set(field) {
-			what += " (the target's name: set stage to choose another)"
-		}
-		errs = append(errs, cfg.ErrorAt(field, "%s not found in %s; its stages are: %s",
-			what, ospath.DisplayCwd(cfg.Dockerfile), strings.Join(se.Stages, ", ")))
+		se.Dockerfile = ospath.DisplayCwd(cfg.Dockerfile)
+		errs = append(errs, cfg.ErrorAt("targets."+targets[se.Index].Name+".stage", "%v", se))
 	}
 	if len(errs) > 0 || df == nil {
 		return sortedErrors(errs)
 	}
-	for _, w := range golang.Lint(df) {
-		fmt.Fprintf(warn, "[devloop] warning: %s\n  add %s to that RUN instruction\n", w.Message, w.Fix)
+	for _, w := range golang.Lint(df, cfg.Context) {
+		fmt.Fprintf(warn, "[devloop] warning: %s\n  %s\n", w.Message, w.Hint)
 	}
 	return nil
+}
+
+// stageRef is target t's stage as devloop.yaml gives it: Defaulted when it leaves
+// stage out (then Stage is the target's name).
+func stageRef(cfg *config.Config, t *config.Target) dockerfile.TargetRef {
+	return dockerfile.TargetRef{Stage: t.Stage, Defaulted: !cfg.Set("targets." + t.Name + ".stage")}
+}
+
+// frontendTarget is what BuildKit's Dockerfile frontend is sent as the target that
+// builds t's stage (dockerfile.Target.Frontend): its name, or none for the last,
+// unnamed stage. A Dockerfile that cannot be read or parsed, or lacks the stage
+// (Check said so, or it was edited since), gets the stage as written: the solve
+// reports the problem.
+func frontendTarget(dfs *dockerfile.Cache, cfg *config.Config, t *config.Target) string {
+	df, err := dfs.Load(cfg.Dockerfile)
+	if err != nil {
+		return t.Stage
+	}
+	target, err := df.TargetStage(stageRef(cfg, t))
+	if err != nil {
+		return t.Stage
+	}
+	return target.Frontend
 }
 
 // sortedErrors orders problems by their position in devloop.yaml; nil if none.

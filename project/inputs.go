@@ -175,8 +175,12 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	if dfErr != nil {
 		return nil, dfErr.Error()
 	}
+	target, err := df.TargetStage(stageRef(cfg, t))
+	if err != nil {
+		return nil, err.Error()
+	}
 	in, err := golang.InputsOf(df, golang.Options{
-		Stage: t.Stage, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
 	})
 	if err != nil {
 		return nil, err.Error()
@@ -198,8 +202,14 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
+			if ce := ti.log.Check(zap.DebugLevel, "target inputs: go build resolved"); ce != nil {
+				ce.Write(zap.String("target", t.Name), zap.String("build", fmt.Sprintf("%s:%d: %s", filepath.Base(df.Path), b.Line, b.Command)),
+					zap.Strings("patterns", b.Patterns), zap.Any("env", env), zap.Strings("packages", r.in.Dirs), zap.Strings("trees", r.in.Trees))
+			}
 		}
 	}
+	ti.log.Debug("target inputs", zap.String("target", t.Name), zap.String("stage", df.StageName(target.Index)),
+		zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
 	return set, ""
 }
 

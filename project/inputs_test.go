@@ -3,6 +3,7 @@ package project
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/devloop/devloop/internal/e2etest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // knownInputs is a targetInputs whose first refresh is done.
@@ -177,6 +179,39 @@ COPY --from=build-client /bin/client /
 	ti.changed([]string{"internal/shared/shared.go"}, false)
 	if !ti.affects("client", []string{"internal/shared/shared.go"}) {
 		t.Errorf("internal/shared does not affect the client")
+	}
+}
+
+// TestTargetInputsDebug: --log-level debug shows, per target, each go build and the
+// packages it was resolved to, and the target without a stage name builds the last
+// stage (issue 16 §1, §4).
+func TestTargetInputsDebug(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"internal/shared/shared.go": "package shared\n\nconst Text = \"v1\"\n",
+		"cmd/client/main.go":        "package main\n\nfunc main() {}\n",
+		"cmd/server/main.go":        "package main\n\nimport \"example.com/aff/internal/shared\"\n\nfunc main() { println(shared.Text) }\n",
+		"Dockerfile": `FROM golang:1.26-alpine AS build
+WORKDIR /src
+ENV CGO_ENABLED=0
+RUN --mount=type=bind,target=. go build -o /out/server ./cmd/server && go build -o /out/client ./cmd/client
+FROM scratch
+COPY --from=build /out/server /
+`,
+	})
+	cfg := &config.Config{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	core, logs := observer.New(zap.DebugLevel)
+	ti := newTargetInputs(cfg, []*config.Target{{Name: "app", Stage: "app"}}, ocispecs.Platform{OS: "linux", Architecture: "amd64"}, dockerfile.NewCache(), io.Discard, zap.New(core))
+	ti.refresh(context.Background())
+	resolved := logs.FilterMessage("target inputs: go build resolved").All()
+	if len(resolved) != 1 {
+		t.Fatalf("resolved builds logged: %v, want the server's only", logs.All())
+	}
+	f := resolved[0].ContextMap()
+	if f["target"] != "app" || f["build"] != "Dockerfile:4: go build -o /out/server ./cmd/server" || fmt.Sprint(f["packages"]) != "[cmd/server internal/shared]" {
+		t.Errorf("logged %v, want target app, the server's build and its packages cmd/server, internal/shared", f)
+	}
+	if got := logs.FilterMessage("target inputs").All(); len(got) != 1 || got[0].ContextMap()["stage"] != "stage-1" {
+		t.Errorf("target inputs logged %v, want one line for stage-1", got)
 	}
 }
 

@@ -332,7 +332,7 @@ func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 		for _, name := range r.names {
 			if t := nc.Targets[name]; t != nil {
 				sel = append(sel, t)
-				stageChanged = stageChanged || cur.Targets[name] == nil || t.Stage != cur.Targets[name].Stage
+				stageChanged = stageChanged || cur.Targets[name] == nil || stageRef(nc, t) != stageRef(cur, cur.Targets[name])
 			}
 		}
 		if stageChanged {

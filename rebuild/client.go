@@ -11,8 +11,10 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/grpcerrors"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 )
 
 // Options configure [Connect].
@@ -170,15 +172,26 @@ func simplifyDialError(err error) error {
 	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
 		msg = msg[i+len("desc = "):]
 	}
-	if u, err := strconv.Unquote(msg); err == nil {
-		msg = u
-	}
-	msg = strings.Trim(msg, `"`)
+	msg = unquoteDesc(msg)
 	msg = strings.TrimPrefix(msg, "connection error: ")
 	msg = strings.TrimPrefix(msg, "transport: Error while dialing: ")
 	msg = strings.TrimPrefix(msg, "transport: authentication handshake failed: ")
 	msg = strings.TrimPrefix(msg, "error reading server preface: ")
 	return errors.New(condenseHelperError(msg))
+}
+
+// unquoteDesc undoes the quoting of a gRPC description that is quoted as a whole
+// (connection errors are, with %q). A message that merely starts or ends with a quoted
+// word, such as `unknown cache exporter: "registry"`, is left as it is.
+func unquoteDesc(msg string) string {
+	if u, err := strconv.Unquote(msg); err == nil {
+		return u
+	}
+	// Quoted without escaping (some layers do): a quote at each end and none inside.
+	if len(msg) >= 2 && msg[0] == '"' && msg[len(msg)-1] == '"' && !strings.Contains(msg[1:len(msg)-1], `"`) {
+		return msg[1 : len(msg)-1]
+	}
+	return msg
 }
 
 // condenseHelperError shortens the error of a connection helper's command (docker
@@ -206,9 +219,14 @@ func condenseHelperError(msg string) string {
 // resolved address, e.g. docker://unix:///var/run/docker.sock).
 func (c *Client) Address() string { return c.addr }
 
-// DaemonVersion reports the daemon's BuildKit version.
+// DaemonVersion reports the daemon's BuildKit version. A daemon that has no Info call
+// was reached all the same: it is older than BuildKit v0.11, and the error wraps
+// [ErrNoInfo].
 func (c *Client) DaemonVersion(ctx context.Context) (string, error) {
 	info, err := c.bk.Info(ctx)
+	if grpcerrors.Code(err) == codes.Unimplemented {
+		return "", fmt.Errorf("query BuildKit version at %s: %w", c.addr, ErrNoInfo)
+	}
 	if err != nil {
 		return "", fmt.Errorf("query BuildKit version at %s: %w", c.addr, err)
 	}

@@ -188,6 +188,14 @@ func TestSimplifyDialError(t *testing.T) {
 		{`failed to list workers: Unavailable: connection error: desc = "error reading server preface: command [docker exec -i foo buildctl dial-stdio] has exited with exit status 1, make sure the URL is valid, and Docker 18.09 or later is installed on the remote host: stderr=line one\nCannot connect to the Docker daemon. Is the docker daemon running?\n"`,
 			"command [docker exec -i foo buildctl dial-stdio] has exited with exit status 1: Cannot connect to the Docker daemon. Is the docker daemon running?"},
 		{"failed to list workers: something else", "failed to list workers: something else"},
+		// Quotes that belong to the message stay (BuildKit v0.8 on a cache.to type it
+		// lacks), at either end or both.
+		{`failed to solve: rpc error: code = Unknown desc = unknown cache exporter: "registry"`,
+			`unknown cache exporter: "registry"`},
+		{`rpc error: code = Unknown desc = "dockerfile" not found`, `"dockerfile" not found`},
+		{`rpc error: code = Unknown desc = "a" is not "b"`, `"a" is not "b"`},
+		// Quoted as a whole without escaping: the quotes go.
+		{`rpc error: code = Unavailable desc = "no such host"`, "no such host"},
 	}
 	for _, tt := range tests {
 		if got := simplifyDialError(errors.New(tt.in)).Error(); got != tt.want {

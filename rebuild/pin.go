@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/opencontainers/go-digest"
 )
@@ -40,14 +41,28 @@ func normalizeRef(s string) (string, bool) {
 // does not exist, a registry that refuses access or cannot be reached from the
 // daemon) the error is a [*ResolveError] naming them. Any other error (the session
 // itself failed) means nothing was resolved.
+//
+// Pins are of no use on a daemon that would not apply them: what it answers decides
+// ([PinSupport] on its version, then the LLB capability "source.policy" its gateway
+// lists), and such a daemon gets an error wrapping [ErrPinsIgnored] before anything is
+// resolved.
 func (c *Client) Resolve(ctx context.Context, refs []string) (Pins, error) {
 	pins := Pins{}
 	if len(refs) == 0 {
 		return pins, nil
 	}
+	version, verr := c.DaemonVersion(ctx)
+	if err := PinSupport(c.addr, version, verr); err != nil {
+		return nil, err
+	}
 	dgsts := make([]digest.Digest, len(refs))
 	errs := make([]error, len(refs))
+	noPolicy := false
 	_, err := c.bk.Build(ctx, client.SolveOpt{}, "devloop", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
+		if caps := gw.BuildOpts().LLBCaps; caps.Supports(pb.CapSourcePolicy) != nil {
+			noPolicy = true // a clean return: a failed build function costs seconds
+			return gateway.NewResult(), nil
+		}
 		var wg sync.WaitGroup
 		for i, ref := range refs {
 			wg.Go(func() {
@@ -63,6 +78,10 @@ func (c *Client) Resolve(ctx context.Context, refs []string) (Pins, error) {
 		}
 		return gateway.NewResult(), nil
 	}, nil)
+	if noPolicy {
+		return nil, &PinsIgnoredError{Address: c.addr,
+			Reason: fmt.Sprintf("its gateway does not list the LLB capability %s", pb.CapSourcePolicy)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pin base images at %s: %w", c.addr, simplifyDialError(err))
 	}
@@ -115,6 +134,10 @@ type PinnerOptions struct {
 	// daemon could not be asked), the next call to [Pinner.Pins] tries again and
 	// retried is true. Builds resolve an unpinned image themselves.
 	Failed func(ref string, err error, retried bool)
+	// Ignored, if set, is called instead of Failed when the resolver says that the
+	// daemon would not apply pins (an error wrapping [ErrPinsIgnored]): the Pinner
+	// resolves nothing more for the session, so it is called at most once.
+	Ignored func(err error)
 }
 
 // Pinner keeps the digests of a session's images and resolves the missing ones.
@@ -139,6 +162,7 @@ type Pinner struct {
 	said     map[string]bool  // refs Failed was called for
 	flight   *flight          // the resolution in flight, nil when none
 	closed   bool
+	ignored  bool // the daemon would not apply pins: resolve nothing
 }
 
 // flight is one background resolution. refs and cancel are set before it starts,
@@ -167,14 +191,14 @@ func (p *Pinner) Known() Pins {
 
 // Pins returns the pins known for refs once every ref is pinned, resolving the
 // missing ones (see [Pinner]). It returns early, with the pins known so far, when
-// ctx ends, when the resolution that covered the missing refs failed, or after
-// Close; a solve given fewer pins resolves the other images itself. The map must
-// not be modified.
+// ctx ends, when the resolution that covered the missing refs failed, after Close,
+// and at once (with none) when the daemon would not apply pins; a solve given fewer
+// pins resolves the other images itself. The map must not be modified.
 func (p *Pinner) Pins(ctx context.Context, refs []string) Pins {
 	for {
 		p.mu.Lock()
 		missing := p.missing(refs)
-		if len(missing) == 0 || p.closed {
+		if len(missing) == 0 || p.closed || p.ignored {
 			pins := p.pins
 			p.mu.Unlock()
 			return pins
@@ -220,8 +244,10 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 		got, err := p.opts.Resolver.Resolve(rctx, refs)
 		var re *ResolveError
 		perRef := errors.As(err, &re)
+		ignored := errors.Is(err, ErrPinsIgnored)
 		p.mu.Lock()
 		p.flight = nil
+		p.ignored = p.ignored || ignored
 		stopped := p.closed
 		var pinned []string
 		type failure struct {
@@ -242,6 +268,7 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 			case err == nil || perRef:
 				p.unusable[r] = errNoDigest
 				failures = append(failures, failure{r, errNoDigest, false})
+			case ignored: // said once below, not per ref
 			default: // the resolution itself failed: the next build asks again
 				failures = append(failures, failure{r, err, true})
 			}
@@ -263,6 +290,9 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 		if len(pinned) > 0 && p.opts.Pinned != nil {
 			slices.Sort(pinned)
 			p.opts.Pinned(pinned, pins)
+		}
+		if ignored && !stopped && p.opts.Ignored != nil {
+			p.opts.Ignored(err)
 		}
 		if p.opts.Failed != nil {
 			for _, fl := range failures {

@@ -201,6 +201,35 @@ func TestPinnerOneImageFails(t *testing.T) {
 	})
 }
 
+// A daemon that would not apply pins (BuildKit v0.8 drops source policies): the first
+// resolution says so, Ignored is called once (never Failed, never Pinned), and later
+// builds, with other images too, get no pins without asking again.
+func TestPinnerDaemonIgnoresPins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &blockedResolver{release: make(chan struct{}), err: PinSupport("docker://", "", ErrNoInfo)}
+		close(r.release)
+		var ignored, failed, pinned int
+		p, _ := NewPinner(PinnerOptions{
+			Resolver: r,
+			Ignored:  func(error) { ignored++ },
+			Failed:   func(string, error, bool) { failed++ },
+			Pinned:   func([]string, Pins) { pinned++ },
+		})
+		for _, refs := range [][]string{{"docker.io/library/alpine:3.20"}, {"docker.io/library/alpine:3.20"}, {"docker.io/library/golang:1.26"}} {
+			if got := p.Pins(t.Context(), refs); len(got) != 0 {
+				t.Errorf("Pins(%v) = %v, want none", refs, got)
+			}
+		}
+		if n := r.calls.Load(); n != 1 {
+			t.Errorf("resolver called %d times, want once: the daemon's answer holds for the session", n)
+		}
+		if ignored != 1 || failed != 0 || pinned != 0 {
+			t.Errorf("Ignored, Failed, Pinned called %d, %d, %d times, want 1, 0, 0", ignored, failed, pinned)
+		}
+		p.Close()
+	})
+}
+
 // Builds needing different images: one waits for the other's resolution, then
 // resolves only what is still missing.
 func TestPinnerWaitsThenResolvesTheRest(t *testing.T) {

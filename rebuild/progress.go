@@ -6,7 +6,9 @@ import (
 	"io"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/opencontainers/go-digest"
 )
 
 // ProgressModes are the values --progress accepts (those of docker buildx build).
@@ -62,13 +64,53 @@ func (p *Printer) send(ctx context.Context, target string, ss *client.SolveStatu
 	}
 }
 
+// prefixed returns ss as the shared display shows target's part of it: vertex names
+// get a "[target] " prefix and every digest (vertices, their inputs, statuses, logs,
+// warnings, progress groups) is made unique per target. Without that, vertices that
+// two targets' solves share collide in the display, and one target's steps vanish:
+// BuildKit v0.8 gives its "exporting to client" vertex the same digest in every solve.
 func prefixed(target string, ss *client.SolveStatus) *client.SolveStatus {
-	out := *ss
-	out.Vertexes = make([]*client.Vertex, len(ss.Vertexes))
+	key := func(d digest.Digest) digest.Digest {
+		if d == "" {
+			return d
+		}
+		return digest.FromString(target + "\x00" + d.String())
+	}
+	out := &client.SolveStatus{
+		Vertexes: make([]*client.Vertex, len(ss.Vertexes)),
+		Statuses: make([]*client.VertexStatus, len(ss.Statuses)),
+		Logs:     make([]*client.VertexLog, len(ss.Logs)),
+		Warnings: make([]*client.VertexWarning, len(ss.Warnings)),
+	}
 	for i, v := range ss.Vertexes {
 		cp := *v
 		cp.Name = "[" + target + "] " + v.Name
+		cp.Digest = key(v.Digest)
+		if v.Inputs != nil {
+			cp.Inputs = make([]digest.Digest, len(v.Inputs))
+			for j, in := range v.Inputs {
+				cp.Inputs[j] = key(in)
+			}
+		}
+		if g := v.ProgressGroup; g != nil {
+			cp.ProgressGroup = &pb.ProgressGroup{Id: target + "/" + g.Id, Name: g.Name, Weak: g.Weak}
+		}
 		out.Vertexes[i] = &cp
 	}
-	return &out
+	for i, st := range ss.Statuses {
+		cp := *st
+		cp.Vertex = key(st.Vertex)
+		out.Statuses[i] = &cp
+	}
+	for i, l := range ss.Logs {
+		cp := *l
+		cp.Vertex = key(l.Vertex)
+		out.Logs[i] = &cp
+	}
+	for i, w := range ss.Warnings {
+		cp := *w
+		cp.Vertex = key(w.Vertex)
+		out.Warnings[i] = &cp
+	}
+	return out
 }

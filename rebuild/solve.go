@@ -269,7 +269,7 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 		return stats, &UnreachableError{Address: c.addr, Err: simplifyDialError(err)}
 	}
 	step, logs := tr.failure()
-	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, Err: simplifyDialError(err)}
+	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, Err: explainUnsupported(c.addr, simplifyDialError(err))}
 }
 
 // isUnavailable reports whether err means the daemon went away (as opposed to a build

@@ -3,6 +3,7 @@ package rebuild
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"go.uber.org/zap"
@@ -62,6 +63,11 @@ type FrontendOptions struct {
 	// Using, if set, is called when the built-in frontend stands in for syntax for
 	// the first time (and again after it stood in for another syntax).
 	Using func(syntax, daemonVersion string)
+	// TooOld, if set, is called when the built-in frontend could stand in for syntax
+	// (the stable channel) but the daemon's is too old, or too old to tell its version
+	// (no Info call): once per syntax, with why ("BuildKit older than v0.11 (the
+	// daemon has no Info call); it can from BuildKit v0.20").
+	TooOld func(syntax, why string)
 	// Logger receives debug logs; nil disables logging.
 	Logger *zap.Logger
 }
@@ -70,9 +76,10 @@ type FrontendOptions struct {
 // Dockerfile frontend ([Request.BuiltinFrontend]) when it covers the frontend image
 // the Dockerfile names ([BuiltinCovers]): that saves starting the frontend image's
 // container, about 0.2 s, on every solve. The daemon's version is asked once (not
-// under a lock: concurrent solves may both ask; a failed ask is not kept) and kept
-// until a solve finds the daemon unreachable ([*UnreachableError]): the daemon that
-// comes back may be another version.
+// under a lock: concurrent solves may both ask; a failed ask is not kept, but a
+// daemon without the Info call, [ErrNoInfo], has answered) and kept until a solve
+// finds the daemon unreachable ([*UnreachableError]): the daemon that comes back may
+// be another version.
 func WithBuiltinFrontend(next Solver, opts FrontendOptions) Solver {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -86,7 +93,9 @@ type builtinFrontend struct {
 
 	mu        sync.Mutex
 	version   string // the daemon's BuildKit version, "" until known
+	noInfo    bool   // the daemon has no Info call (ErrNoInfo): an answer, kept as one
 	announced string // the syntax Using was last called for
+	tooOld    string // the syntax TooOld was last called for
 }
 
 func (s *builtinFrontend) Solve(ctx context.Context, req Request, p *Printer) (Stats, error) {
@@ -94,50 +103,74 @@ func (s *builtinFrontend) Solve(ctx context.Context, req Request, p *Printer) (S
 	stats, err := s.next.Solve(ctx, req, p)
 	if ue := (*UnreachableError)(nil); errors.As(err, &ue) {
 		s.mu.Lock()
-		s.version = ""
+		s.version, s.noInfo = "", false
 		s.mu.Unlock()
 	}
 	return stats, err
 }
 
 // covers reports whether the built-in frontend runs req, and says so the first time
-// it does for a syntax.
+// it does for a syntax; when the daemon's is too old for it, it says that once.
 func (s *builtinFrontend) covers(ctx context.Context, req Request) bool {
 	syntax := s.opts.Syntax(req)
-	if syntax == "" {
+	if syntax == "" || !StableChannel(syntax) {
 		return false
 	}
-	version, ok := s.daemonVersion(ctx)
-	if !ok || !BuiltinCovers(syntax, version) {
-		return false
+	version, err := s.daemonVersion(ctx)
+	var why string
+	switch {
+	case err == nil && builtinNewEnough(version):
+		if s.once(&s.announced, syntax) && s.opts.Using != nil {
+			s.opts.Using(syntax, version)
+		}
+		return true
+	case errors.Is(err, ErrNoInfo):
+		why = ErrNoInfo.Error()
+	case err == nil && releaseLine(version) != "":
+		why = "BuildKit " + version
+	default:
+		return false // the version cannot be told: a development build, or no answer
 	}
+	if s.once(&s.tooOld, syntax) && s.opts.TooOld != nil {
+		s.opts.TooOld(syntax, fmt.Sprintf("%s; it can from BuildKit %s", why, minBuiltinVersion))
+	}
+	return false
+}
+
+// once records syntax in *last and reports whether it was not there already.
+func (s *builtinFrontend) once(last *string, syntax string) bool {
 	s.mu.Lock()
-	announce := s.announced != syntax
-	s.announced = syntax
-	s.mu.Unlock()
-	if announce && s.opts.Using != nil {
-		s.opts.Using(syntax, version)
+	defer s.mu.Unlock()
+	if *last == syntax {
+		return false
 	}
+	*last = syntax
 	return true
 }
 
-// daemonVersion returns the daemon's version, asking it when not known.
-func (s *builtinFrontend) daemonVersion(ctx context.Context) (string, bool) {
+// daemonVersion returns the daemon's version, asking it when not known. A daemon
+// without the Info call answers ErrNoInfo, which is kept like a version.
+func (s *builtinFrontend) daemonVersion(ctx context.Context) (string, error) {
 	s.mu.Lock()
-	v := s.version
+	v, noInfo := s.version, s.noInfo
 	s.mu.Unlock()
-	if v != "" {
-		return v, true
+	switch {
+	case v != "":
+		return v, nil
+	case noInfo:
+		return "", ErrNoInfo
 	}
 	v, err := s.opts.DaemonVersion(ctx)
 	if err != nil || v == "" {
 		s.opts.Logger.Debug("daemon version unknown; running the syntax image", zap.Error(err))
-		return "", false
 	}
 	s.mu.Lock()
-	s.version = v
+	s.version, s.noInfo = v, errors.Is(err, ErrNoInfo)
+	if err != nil {
+		s.version = ""
+	}
 	s.mu.Unlock()
-	return v, true
+	return v, err
 }
 
 var _ Solver = (*Client)(nil)

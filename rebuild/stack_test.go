@@ -89,3 +89,53 @@ func TestWithBuiltinFrontendUsing(t *testing.T) {
 		t.Errorf("Solve error = %v, want the *BuildError from below", err)
 	}
 }
+
+// WithBuiltinFrontend on a daemon whose built-in frontend is too old (or that has no
+// Info call, so too old to tell): the image runs, TooOld says why once per syntax,
+// Using is never called, a syntax that is a deliberate choice is not remarked on, and
+// the daemon's answer is asked once.
+func TestWithBuiltinFrontendTooOld(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		version string
+		err     error
+		want    string // in TooOld's why; "" for no call
+	}{
+		{"no Info call (Docker Engine 20.10)", "", fmt.Errorf("query: %w", ErrNoInfo), "BuildKit older than v0.11 (the daemon has no Info call); it can from BuildKit v0.20"},
+		{"BuildKit v0.19", "v0.19.4", nil, "BuildKit v0.19.4; it can from BuildKit v0.20"},
+		{"a development build", "v0.0.0+unknown", nil, ""},
+		{"no answer", "", errors.New("connection reset"), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var tooOld []string
+			asked := 0
+			bottom := &recordSolver{}
+			s := WithBuiltinFrontend(bottom, FrontendOptions{
+				Syntax:        func(req Request) string { return req.Stage },
+				DaemonVersion: func(context.Context) (string, error) { asked++; return tt.version, tt.err },
+				Using:         func(syntax, version string) { t.Errorf("Using(%q, %q) on a daemon too old for it", syntax, version) },
+				TooOld:        func(syntax, why string) { tooOld = append(tooOld, syntax+": "+why) },
+			})
+			for _, syntax := range []string{"docker/dockerfile:1", "docker/dockerfile:1", "docker/dockerfile:1.7", "docker/dockerfile:1"} {
+				if _, err := s.Solve(context.Background(), Request{Stage: syntax}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, req := range bottom.reqs {
+				if req.BuiltinFrontend {
+					t.Errorf("solve %d: BuiltinFrontend = true on a daemon too old for it", i+1)
+				}
+			}
+			var want []string
+			if tt.want != "" {
+				want = []string{"docker/dockerfile:1: " + tt.want}
+			}
+			if fmt.Sprint(tooOld) != fmt.Sprint(want) {
+				t.Errorf("TooOld calls = %q, want %q", tooOld, want)
+			}
+			if wantAsked := map[bool]int{true: 1, false: 3}[tt.want != "" || tt.version != ""]; asked != wantAsked {
+				t.Errorf("the daemon was asked its version %d times, want %d", asked, wantAsked)
+			}
+		})
+	}
+}

@@ -29,9 +29,17 @@ func TestConfigProblemsFoundLater(t *testing.T) {
 			want: `devloop: devloop.yaml:3:12: targets.out.stage: stage "no-such-stage" not found in Dockerfile; its stages are: gen, out`,
 		},
 		{
-			name: "stage defaulted to the target's name",
-			yaml: "targets:\n  out:\n    output: out\n  server: {output: out}\n",
-			want: `devloop: devloop.yaml:4:3: targets.server.stage: stage "server" (the target's name: set stage to choose another) not found in Dockerfile; its stages are: gen, out`,
+			name: "stage by an index it does not have",
+			yaml: "targets:\n  out:\n    output: out\n  server: {output: out, stage: stage-7}\n",
+			want: `devloop: devloop.yaml:4:32: targets.server.stage: stage "stage-7" not found in Dockerfile; its stages are: gen, out`,
+		},
+		{
+			name: "an unnamed stage that is not the last",
+			yaml: "targets:\n  out:\n    stage: stage-0\n    output: out\n",
+			setup: func(t *testing.T, dir string) {
+				e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), "FROM alpine\nRUN echo hi > /hello\nFROM scratch AS out\nCOPY --from=0 /hello /\n")
+			},
+			want: `devloop: devloop.yaml:3:12: targets.out.stage: stage "stage-0" is unnamed and not the last in Dockerfile (FROM on line 1): BuildKit builds an unnamed stage only when it is the last; name it (FROM … AS name) and set stage to that name`,
 		},
 		{
 			name: "missing Dockerfile",

@@ -65,3 +65,45 @@ func TestInit(t *testing.T) {
 		t.Errorf("init --force exit %d, want 0", code)
 	}
 }
+
+// TestInitUnnamedStage: the issue's reproduction — `FROM … AS builder`, then a bare
+// `FROM scratch` copying the executable — printed the stage as #1 and wrote
+// `app: {stage: app}`, which no build could find. Now it lists stage-1, and the
+// written devloop.yaml names it so, exports the file into ./bin and runs it with
+// the image's ENTRYPOINT and EXPOSE.
+func TestInitUnnamedStage(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"go.mod":          "module example.com/echo\n\ngo 1.26\n",
+		"cmd/app/main.go": "package main\n\nfunc main() {}\n",
+		"Dockerfile":      "FROM golang:1.26-alpine AS builder\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app ./cmd/app\n\nFROM scratch\nCOPY --from=builder /app /\nEXPOSE 1323\nENTRYPOINT [\"/app\", \"-port\", \"1323\"]\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yaml := filepath.Join(dir, "devloop.yaml")
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"init", "-f", yaml, "--dockerfile", filepath.Join(dir, "Dockerfile")}, &out, &errb); code != 0 {
+		t.Fatalf("init exit %d, stderr:\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "\n  stage-1          FROM scratch (line 6)\n") || strings.Contains(out.String(), "#1") {
+		t.Errorf("init output does not list the unnamed stage as stage-1:\n%s", out.String())
+	}
+	cfg, err := config.Load(yaml, configGrammars())
+	if err != nil {
+		data, _ := os.ReadFile(yaml)
+		t.Fatalf("generated devloop.yaml does not load: %v\n%s", err, data)
+	}
+	app := cfg.Targets["app"]
+	if app == nil || app.Stage != "stage-1" || app.Output != filepath.Join(dir, "bin") {
+		t.Fatalf("targets = %+v, want app with stage stage-1 and output %s", cfg.Targets, filepath.Join(dir, "bin"))
+	}
+	if r := app.Run; r == nil || strings.Join(r.Command, " ") != "bin/app -port 1323" || r.Ready != "tcp://127.0.0.1:1323" {
+		t.Errorf("app run = %+v, want command bin/app -port 1323, ready tcp://127.0.0.1:1323", r)
+	}
+}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
 
+	"github.com/devloop/devloop/rebuild"
 	"github.com/spf13/cobra"
 )
 
@@ -41,6 +43,12 @@ func (a *app) versionCommand() *cobra.Command {
 			}
 			defer c.Close()
 			dv, err := c.DaemonVersion(ctx)
+			if errors.Is(err, rebuild.ErrNoInfo) {
+				// Reached, only too old to say its version (Docker Engine 20.10 and
+				// other BuildKit before v0.11).
+				fmt.Fprintf(a.stdout, "buildkit daemon older than v0.11 (%s): it has no Info call, which reports the version\n", c.Address())
+				return nil
+			}
 			if err != nil {
 				return withCode(exitUnreachable, err)
 			}

@@ -15,12 +15,18 @@ import (
 // question to ask the host's go list to learn which context directories it reads.
 type Build struct {
 	Line     int               // the RUN's line in the Dockerfile
+	Command  string            // the command, its words expanded: "go build -o /out/app ./cmd/app"
 	Dir      string            // absolute host directory the go command runs in
 	Patterns []string          // package arguments; container directories mapped to host ones
 	Flags    []string          // flags that select packages and files: -tags=…, -mod=…, -modfile=<host path>, -race
 	Env      map[string]string // GOOS, GOARCH and every other configuration variable the build sets
 	GoMod    string            // absolute host path of the go.mod the build uses
 	GoWork   string            // absolute host path of the go.work it uses, "" for none
+	// Outputs are the container paths it writes executables to: a file per
+	// package when the names are known, else the directory they land in; nil when
+	// unknown (or it writes none: a check of several packages). InputsOf gives a
+	// target the builds whose outputs reach its exported files, and those without.
+	Outputs []string
 }
 
 // Configs are the configurations the build may run with: Env, or, when the build
@@ -99,12 +105,18 @@ func (k flagKind) boolFlag() bool {
 	return k == flagIgnore || k == flagSanitizer || k == flagUnsupported
 }
 
-// goInvocation is a go build command line being translated.
+// goInvocation is a go build, go install or go test command line, parsed.
 type goInvocation struct {
-	flags  []string
-	dirArg string // -C
-	pgo    string // -pgo FILE
-	args   []string
+	sub    string   // build, install, test: what follows go [-C dir]
+	flags  []string // that select packages and files: -tags=…, -mod=…, -modfile=… (as written), -race
+	dirArg string   // -C
+	pgo    string   // -pgo FILE
+	args   []string // package arguments, as written; "." when none
+	// output is -o as written ("" for none); outputWhy says why its value is
+	// unknown.
+	output    string
+	outputWhy string
+	force     bool // -a, on the command line or in GOFLAGS
 }
 
 // parseFlag splits "-name=value" / "--name" into its name and value.
@@ -122,6 +134,10 @@ func (inv *goInvocation) addFlag(name, value string, hasValue bool) string {
 		inv.dirArg = value
 	case !known:
 		return fmt.Sprintf("go build flag -%s is not known to devloop", name)
+	case name == "o":
+		inv.output, inv.outputWhy = value, ""
+	case name == "a":
+		inv.force = !hasValue || value == "true"
 	case kind == flagTags:
 		inv.flags = append(inv.flags, "-tags="+value)
 	case kind == flagMod:
@@ -146,6 +162,97 @@ func (inv *goInvocation) addFlag(name, value string, hasValue bool) string {
 		return fmt.Sprintf("go build -%s is not followed by devloop", name)
 	}
 	return ""
+}
+
+// parseGoCommand parses call, a go command of the form go [-C dir] SUB [flags]
+// [packages] (go build, go install, go test): GOFLAGS from its environment, then
+// its command line. why says what cannot be followed: GOFLAGS or a word that
+// matters without a known value, a flag devloop does not know or follow. A flag
+// value that changes no file compiled (-ldflags "-X main.v=$(git describe)") may be
+// unknown; an unknown -o value is outputWhy.
+func parseGoCommand(call dockerfile.Command) (inv *goInvocation, why string) {
+	inv = &goInvocation{}
+	args := call.Args
+	if len(args) > 1 && args[0].Text == "-C" {
+		inv.dirArg, args = args[1].Text, args[2:]
+	}
+	if len(args) == 0 {
+		return inv, "go without a command"
+	}
+	inv.sub, args = args[0].Text, args[1:]
+
+	if gf, ok := call.Env["GOFLAGS"]; ok && !gf.Unset {
+		if !gf.Known() {
+			return inv, fmt.Sprintf("GOFLAGS has no known value (%s)", gf.Why)
+		}
+		fields, ferr := splitGoFlags(gf.Value)
+		if ferr != nil {
+			return inv, fmt.Sprintf("GOFLAGS=%s: %v", gf.Value, ferr)
+		}
+		for _, f := range fields {
+			name, value, hasValue := parseFlag(f)
+			if _, known := goBuildFlags[name]; !known {
+				continue // flags of other go commands: go build ignores them
+			}
+			if why := inv.addFlag(name, value, hasValue); why != "" {
+				return inv, "GOFLAGS: " + why
+			}
+		}
+	}
+
+	// The command line: flags up to the first package argument.
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a.Why != "" {
+			raw := strings.TrimLeft(a.Raw, `"'`)
+			if name, _, ok := parseFlag(raw); ok && strings.HasPrefix(raw, "-") && goBuildFlags[name] == flagIgnoreValue && identifier.MatchString(name) {
+				if name == "o" {
+					inv.output, inv.outputWhy = "", a.Raw+" "+a.Why
+				}
+				continue // -ldflags="-X main.version=$(git describe)": no effect on the files
+			}
+			return inv, fmt.Sprintf("go build argument %s %s", a.Raw, a.Why)
+		}
+		if a.Text == "--" {
+			i++
+			break
+		}
+		if !strings.HasPrefix(a.Text, "-") || a.Text == "-" {
+			break
+		}
+		name, value, hasValue := parseFlag(a.Text)
+		kind, known := goBuildFlags[name]
+		if (known && !kind.boolFlag() || name == "C") && !hasValue {
+			if i+1 >= len(args) {
+				return inv, fmt.Sprintf("go build flag %s has no value", a.Text)
+			}
+			i++
+			if args[i].Why != "" {
+				if kind != flagIgnoreValue {
+					return inv, fmt.Sprintf("go build %s %s %s", a.Text, args[i].Raw, args[i].Why)
+				}
+				if name == "o" {
+					inv.output, inv.outputWhy = "", a.Text+" "+args[i].Raw+" "+args[i].Why
+				}
+				continue
+			}
+			value, hasValue = args[i].Text, true
+		}
+		if why := inv.addFlag(name, value, hasValue); why != "" {
+			return inv, why
+		}
+	}
+	for _, a := range args[i:] {
+		if a.Why != "" {
+			return inv, fmt.Sprintf("go build package argument %s %s", a.Raw, a.Why)
+		}
+		inv.args = append(inv.args, a.Text)
+	}
+	if len(inv.args) == 0 {
+		inv.args = []string{"."}
+	}
+	return inv, ""
 }
 
 // splitGoFlags splits GOFLAGS as the go command does: space-separated, quotes
@@ -185,22 +292,17 @@ func splitGoFlags(s string) ([]string, error) {
 	return out, nil
 }
 
-// goBuild translates call, run by a RUN at line that sees v, to a Build, and
-// lists the other context files it reads (-modfile and its go.sum, a -pgo profile,
-// a GOWORK file). skip is true for a go install of module@version, which reads
-// nothing of the context.
-func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View, st *goState) (b Build, reads []string, skip bool, err error) {
-	fail := func(format string, a ...any) (Build, []string, bool, error) {
-		return Build{}, nil, false, w.unknown(line, fmt.Sprintf(format, a...))
+// goBuild translates call, run by a RUN at line that sees v, to Builds — one per
+// package argument when each lands in an executable of its own (go install, or
+// go build -o DIR/ of several packages), so that each target gets the packages
+// of the executables it exports — and lists the other context files it reads
+// (-modfile and its go.sum, a -pgo profile, a GOWORK file). A go install of
+// module@version reads nothing of the context: no Builds.
+func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View, st *goState) (builds []Build, reads []string, err error) {
+	fail := func(format string, a ...any) ([]Build, []string, error) {
+		return nil, nil, w.unknown(line, fmt.Sprintf(format, a...))
 	}
-	inv := &goInvocation{}
-	args := call.Args
-	if len(args) > 1 && args[0].Text == "-C" {
-		inv.dirArg, args = args[1].Text, args[2:]
-	}
-	args = args[1:] // build or install
-
-	// The environment: configuration variables and GOFLAGS.
+	// The environment: configuration variables, then GOFLAGS and the command line.
 	env := map[string]string{}
 	for _, k := range goConfigVars {
 		val, ok := call.Env[k]
@@ -212,67 +314,9 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 			env[k] = val.Value
 		}
 	}
-	if gf, ok := call.Env["GOFLAGS"]; ok && !gf.Unset {
-		if !gf.Known() {
-			return fail("GOFLAGS has no known value (%s)", gf.Why)
-		}
-		fields, ferr := splitGoFlags(gf.Value)
-		if ferr != nil {
-			return fail("GOFLAGS=%s: %v", gf.Value, ferr)
-		}
-		for _, f := range fields {
-			name, value, hasValue := parseFlag(f)
-			if _, known := goBuildFlags[name]; !known {
-				continue // flags of other go commands: go build ignores them
-			}
-			if why := inv.addFlag(name, value, hasValue); why != "" {
-				return fail("GOFLAGS: %s", why)
-			}
-		}
-	}
-
-	// The command line: flags up to the first package argument.
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a.Why != "" {
-			raw := strings.TrimLeft(a.Raw, `"'`)
-			if name, _, ok := parseFlag(raw); ok && strings.HasPrefix(raw, "-") && goBuildFlags[name] == flagIgnoreValue && identifier.MatchString(name) {
-				continue // -ldflags="-X main.version=$(git describe)": no effect on the files
-			}
-			return fail("go build argument %s %s", a.Raw, a.Why)
-		}
-		if a.Text == "--" {
-			i++
-			break
-		}
-		if !strings.HasPrefix(a.Text, "-") || a.Text == "-" {
-			break
-		}
-		name, value, hasValue := parseFlag(a.Text)
-		kind, known := goBuildFlags[name]
-		if (known && !kind.boolFlag() || name == "C") && !hasValue {
-			if i+1 >= len(args) {
-				return fail("go build flag %s has no value", a.Text)
-			}
-			i++
-			if args[i].Why != "" && kind != flagIgnoreValue {
-				return fail("go build %s %s %s", a.Text, args[i].Raw, args[i].Why)
-			}
-			value, hasValue = args[i].Text, true
-		}
-		if why := inv.addFlag(name, value, hasValue); why != "" {
-			return fail("%s", why)
-		}
-	}
-	for _, a := range args[i:] {
-		if a.Why != "" {
-			return fail("go build package argument %s %s", a.Raw, a.Why)
-		}
-		inv.args = append(inv.args, a.Text)
-	}
-	if len(inv.args) == 0 {
-		inv.args = []string{"."}
+	inv, why := parseGoCommand(call)
+	if why != "" {
+		return fail("%s", why)
 	}
 	versioned := 0
 	for _, a := range inv.args {
@@ -281,7 +325,7 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 		}
 	}
 	if versioned == len(inv.args) {
-		return Build{}, nil, true, nil // go install pkg@version builds outside the context's module
+		return nil, nil, nil // go install pkg@version builds outside the context's module
 	}
 
 	// Where it runs, and which module.
@@ -355,11 +399,12 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 	}
 	hostDir := dockerfile.ContextPath(hostRoot, strings.TrimPrefix(dir, root))
 
-	b = Build{
-		Line:  line,
-		Dir:   w.hostPath(hostDir),
-		GoMod: w.hostPath(modRel),
-		Env:   env,
+	b := Build{
+		Line:    line,
+		Command: commandText(call),
+		Dir:     w.hostPath(hostDir),
+		GoMod:   w.hostPath(modRel),
+		Env:     env,
 	}
 	if goWork != "" {
 		b.GoWork = w.hostPath(goWork)
@@ -375,20 +420,109 @@ func (w *goWalker) goBuild(line int, call dockerfile.Command, v *dockerfile.View
 		}
 		b.Flags = append(b.Flags, f)
 	}
+	// The shell expanded a wildcard in a package argument (go build cmd/app/*)
+	// against the container's files: expand it against the context's.
+	var args []string
+	for _, a := range inv.args {
+		if !dockerfile.HasWildcard(a) {
+			args = append(args, a)
+			continue
+		}
+		matches, why := w.glob(v, dir, a)
+		if why != "" {
+			return fail("go build argument %s: %s", a, why)
+		}
+		args = append(args, matches...)
+	}
+	inv.args = args
 	for _, a := range inv.args {
 		if path.IsAbs(a) {
-			rel, ok := v.HostDir(path.Clean(a))
-			if !ok {
-				return fail("package %s is not a directory of the build context", a)
+			a = path.Clean(a)
+			if strings.HasSuffix(a, ".go") {
+				rel, state, why := v.File(a)
+				if state != dockerfile.FilePresent {
+					return fail("file %s is not a file of the build context %s", a, why)
+				}
+				a = w.hostPath(rel)
+			} else {
+				rel, ok := v.HostDir(a)
+				if !ok {
+					return fail("package %s is not a directory of the build context", a)
+				}
+				a = w.hostPath(rel)
 			}
-			a = w.hostPath(rel)
 		}
 		b.Patterns = append(b.Patterns, a)
 	}
 	if inv.pgo != "" {
 		reads = append(reads, v.ReadsUnder(dockerfile.ContainerPath(dir, inv.pgo))...)
 	}
-	return b, reads, false, nil
+	return w.split(b, inv, dir, v, st), reads, nil
+}
+
+// commandText is how messages show a go command: its words as expanded, those
+// without a known value as written.
+func commandText(call dockerfile.Command) string {
+	words := []string{"go"}
+	for _, a := range call.Args {
+		if a.Why != "" {
+			words = append(words, a.Raw)
+			continue
+		}
+		words = append(words, a.Text)
+	}
+	return strings.Join(words, " ")
+}
+
+// glob expands a shell wildcard in the package argument a, as the shell in the
+// container did, against the context's files the RUN sees (v): the matches as
+// arguments relative to dir ("./cmd/app/main.go") or absolute container paths.
+// Names starting with a dot match only a pattern that starts with one. No match
+// leaves a as it is, as the shell does.
+func (w *goWalker) glob(v *dockerfile.View, dir, a string) ([]string, string) {
+	abs := dockerfile.ContainerPath(dir, a)
+	lit := literalDir(abs)
+	hostLit, ok := v.HostDir(lit)
+	if !ok {
+		return nil, fmt.Sprintf("%s is not a directory of the build context", lit)
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(abs, lit), "/")
+	matches, err := filepath.Glob(filepath.Join(w.hostPath(hostLit), filepath.FromSlash(rest)))
+	if err != nil {
+		return nil, err.Error()
+	}
+	var out []string
+	for _, m := range matches {
+		r, err := filepath.Rel(w.hostPath(hostLit), m)
+		if err != nil {
+			continue
+		}
+		r = filepath.ToSlash(r)
+		if hiddenMatch(rest, r) {
+			continue
+		}
+		c := path.Join(lit, r)
+		if rel, ok := strings.CutPrefix(c, strings.TrimSuffix(dir, "/")+"/"); ok {
+			c = "./" + rel
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return []string{a}, ""
+	}
+	return out, ""
+}
+
+// hiddenMatch reports a match the shell leaves out: an element starting with a
+// dot where the pattern's element does not.
+func hiddenMatch(pattern, match string) bool {
+	pe, me := strings.Split(pattern, "/"), strings.Split(match, "/")
+	for i := range me {
+		if i < len(pe) && strings.HasPrefix(me[i], ".") && !strings.HasPrefix(pe[i], ".") {
+			return true
+		}
+	}
+	return false
 }
 
 // hostPath is the absolute host path of a context-relative path.

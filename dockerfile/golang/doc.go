@@ -3,16 +3,26 @@
 // stage's go build and go install commands compile.
 //
 // Rules, named like BuildKit's Dockerfile linter (frontend/dockerfile/linter): [Lint]
-// checks a Dockerfile against [RuleGoBuildCacheMount] and [RuleGoModCacheMount] and
-// returns [Warning]s (line, stage, message, the --mount flag that fixes it), RUN by
-// RUN in the order of the file.
+// checks a Dockerfile, with its build context, against [RuleGoBuildCacheMount],
+// [RuleGoBuildAll] and [RuleGoModCacheMount] and returns [Warning]s (line, stage,
+// message, the --mount flag that fixes it, what to do), RUN by RUN in the order of
+// the file, each judged by what the RUN sees of the context and where its modules
+// are.
 //
 // Inference: [InputsOf] says which build-context files building a stage reads — its
 // go builds as [Build]s (host directory, package patterns, the flags and environment
 // that select packages and files, go.mod and go.work on the host: the question for
 // the host's go list, package godeps) and the other context paths its stages copy or
-// read. What cannot be followed is an [*UnknownInputsError] naming the Dockerfile line
-// and why; it never guesses.
+// read. Each target gets the go builds whose executables reach its files (their
+// Build.Outputs, followed back through COPY --from and the commands that move
+// files). What cannot be followed is an [*UnknownInputsError] naming the Dockerfile
+// line and why; it never guesses. [Outputs] lists the executables each stage's go
+// builds write, for [dockerfile.Dockerfile.StageTree].
+//
+// go build, go install and xx-go (tonistiigi/xx's cross-compiling wrapper) are
+// followed with package directories, patterns, import paths and files (a shell
+// wildcard is expanded against the context's files, as the shell in the container
+// expanded it against the copies of them).
 //
 // Source of facts: the Dockerfile as package dockerfile parses and walks it (its one
 // stage lookup, its shell walker dockerfile.WalkRun, its View of the context), the

@@ -2,8 +2,10 @@ package golang
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,6 +22,8 @@ import (
 // Options says which build of a stage [InputsOf] analyses: the values the build's
 // variables take.
 type Options struct {
+	// Stage is the frontend's target (dockerfile.Target.Frontend): a stage name,
+	// or "" for the last stage.
 	Stage     string
 	Context   string            // the build context on the host
 	BuildArgs map[string]string // the build args the solve passes
@@ -98,11 +102,10 @@ func InputsOf(d *dockerfile.Dockerfile, opt Options) (*Inputs, error) {
 	if _, err := w.stage(start); err != nil {
 		return nil, err
 	}
-	c := collected{seen: map[int]bool{}}
-	w.collect(start, &c)
-	c.reads = append(c.reads, w.imageReads(start)...)
-	in := &Inputs{Go: c.builds}
-	for _, r := range c.reads {
+	builds, reads := w.collect(start)
+	reads = append(reads, w.imageReads(start)...)
+	in := &Inputs{Go: builds}
+	for _, r := range reads {
 		if r.path == "." {
 			return nil, w.unknown(r.line, r.why)
 		}
@@ -132,7 +135,32 @@ type goStage struct {
 	builds []Build
 	reads  []ctxRead // by its RUNs and its COPY --from
 	image  []ctxRead // COPY and ADD from the context into its filesystem
-	deps   []int     // stages it copies or mounts from
+	steps  []step    // its COPY --from of stages and its RUNs, in order
+}
+
+// step is a COPY --from of a stage or a RUN: what moves or makes files, for
+// telling which go builds make the files a target exports (see collect).
+type step struct {
+	// A COPY --from of stage from (-1 for a RUN): srcs are container paths in
+	// it (wildcards as written), dest where they land.
+	from int
+	srcs []string
+	dest string
+	// A RUN: its go builds (indexes in goStage.builds), the container paths its
+	// other commands read and write (all: readsAll, writesAll), and the stages it
+	// mounts.
+	builds    []int
+	reads     []string
+	readsAll  bool
+	writes    []string
+	writesAll bool
+	mounts    []stageMount
+}
+
+// stageMount is a RUN's bind mount of a stage: its source path there.
+type stageMount struct {
+	stage  int
+	source string
 }
 
 // ctxRead is a context path a stage reads; why describes it for the case it is the
@@ -159,6 +187,7 @@ type goState struct {
 // modification is a container path a RUN may have written where context files lie.
 type modification struct {
 	path string
+	file bool // path is a single file (a later COPY of it from the context restores it)
 	line int
 	why  string
 }
@@ -204,7 +233,7 @@ func (w *goWalker) metaArgs(cmds []*instructions.ArgCommand) {
 	auto := map[string]string{
 		"BUILDPLATFORM": formatPlatform(bp), "BUILDOS": bp.OS, "BUILDARCH": bp.Architecture, "BUILDVARIANT": bp.Variant,
 		"TARGETPLATFORM": formatPlatform(tp), "TARGETOS": tp.OS, "TARGETARCH": tp.Architecture, "TARGETVARIANT": tp.Variant,
-		"TARGETSTAGE": w.opt.Stage,
+		"TARGETSTAGE": cmp.Or(w.opt.Stage, w.d.Stages[len(w.d.Stages)-1].Name),
 	}
 	for k, v := range auto {
 		switch bv, ok := w.opt.BuildArgs[k]; {
@@ -387,14 +416,26 @@ func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions
 		if why != "" {
 			return w.unknown(line, fmt.Sprintf("COPY --from=%s %s", from, why))
 		}
+		image := f
+		j := w.d.Lookup(f, dockerfile.RefCopyFrom, 0)
+		if j >= 0 && len(w.stages[j].Commands) == 0 && w.d.Lookup(w.stages[j].BaseName, dockerfile.RefFrom, j) < 0 {
+			image, _ = w.expand(w.stages[j].BaseName, w.meta) // a stage that only names an image
+		}
+		if isXXImage(image) {
+			sd = xxLayer(sd)
+		}
 		layer := dockerfile.NewCopyLayer(st.workdir, sd, dockerfile.FromElsewhere)
 		layer.Origin = "image " + f
-		if j := w.d.Lookup(f, dockerfile.RefCopyFrom, 0); j >= 0 {
+		if j >= 0 {
 			xs, err := w.stage(j)
 			if err != nil {
 				return err
 			}
-			gs.deps = append(gs.deps, j)
+			sp := step{from: j, dest: dockerfile.ContainerPath(st.workdir, sd.DestPath)}
+			for _, src := range sd.SourcePaths {
+				sp.srcs = append(sp.srcs, dockerfile.ContainerPath("/", src))
+			}
+			gs.steps = append(gs.steps, sp)
 			layer.Origin = "stage " + f
 			xv := dockerfile.NewView(w.ctx, "/", nil, xs.state.copies, xs.state.layoutWhy)
 			for _, src := range sd.SourcePaths {
@@ -424,6 +465,17 @@ func (w *goWalker) copyInstr(gs *goStage, line int, kind string, sd instructions
 	layer := dockerfile.NewCopyLayer(st.workdir, sd, local)
 	layer.Origin = fmt.Sprintf("%s on line %d", kind, line)
 	st.copies = append(st.copies, layer)
+	// A file a RUN changed, copied again from the context, is the context's again.
+	if len(st.modified) > 0 && st.layoutWhy == "" {
+		lv := dockerfile.NewView(w.ctx, st.workdir, nil, []dockerfile.CopyLayer{layer}, "")
+		kept := st.modified[:0:0]
+		for _, m := range st.modified {
+			if _, state, _ := lv.File(m.path); !m.file || state != dockerfile.FilePresent {
+				kept = append(kept, m)
+			}
+		}
+		st.modified = kept
+	}
 	return nil
 }
 
@@ -480,7 +532,8 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 		return w.unknown(line, fmt.Sprintf("RUN mounts: %v", expandErr))
 	}
 	mounts := instructions.GetMounts(c)
-	var visible []ctxRead
+	sp := step{from: -1}
+	var mounted []ctxRead // context files in the stages it mounts
 	for _, m := range mounts {
 		if st.workdirWhy != "" && !path.IsAbs(m.Target) && layoutWhy == "" {
 			layoutWhy = st.workdirWhy
@@ -492,21 +545,27 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 			if _, err := w.stage(j); err != nil {
 				return err
 			}
-			gs.deps = append(gs.deps, j)
-			visible = append(visible, w.imageReads(j)...)
+			sp.mounts = append(sp.mounts, stageMount{stage: j, source: dockerfile.ContainerPath("/", m.Source)})
+			mounted = append(mounted, w.imageReads(j)...)
 		}
 	}
 	v := dockerfile.NewView(w.ctx, st.workdir, mounts, st.copies, layoutWhy)
+	visible := slices.Clone(mounted)
 	for _, src := range v.Sources() {
 		visible = append(visible, ctxRead{path: src, line: line})
-	}
-	if len(visible) == 0 && v.Why() == "" {
-		return nil // the RUN sees nothing of the context: it reads none of it
 	}
 
 	var calls []dockerfile.Command
 	facts := dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
 		func(cmd dockerfile.Command, f *dockerfile.Facts) bool {
+			if cmd.Name == "xx-go" {
+				var why string
+				if cmd, why = xxGo(cmd, st.platform, st.platformWhy); why != "" {
+					f.SetUnknown(why)
+					f.Opaque(why)
+					return true
+				}
+			}
 			if cmd.Name != "go" {
 				return false
 			}
@@ -515,6 +574,37 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 			}
 			return true
 		})
+	sp.reads, sp.writes = facts.Reads, facts.Writes
+	sp.readsAll = facts.ReadsAll != "" || facts.Unknown != ""
+	sp.writesAll = facts.WritesAll != "" || facts.Unknown != ""
+	defer func() { gs.steps = append(gs.steps, sp) }()
+
+	// Writes where the stage's context files lie change what later steps compile.
+	writesAll := cmp.Or(facts.WritesAll, facts.Unknown)
+	for _, region := range v.CopyRegions() {
+		if writesAll != "" {
+			st.modified = append(st.modified, modification{path: region.Path, file: region.File, line: line, why: writesAll})
+			continue
+		}
+		for _, p := range facts.Writes {
+			if p == region.Path || dockerfile.Under(p, region.Path) || dockerfile.Under(region.Path, p) {
+				st.modified = append(st.modified, modification{path: p, file: region.File && p == region.Path, line: line, why: "it writes " + p})
+			}
+		}
+	}
+
+	if len(visible) == 0 && v.Why() == "" {
+		return nil // the RUN sees nothing of the context: it reads none of it
+	}
+	// A RUN that sees only single files of the context (COPY go.mod go.sum ./
+	// before a dependency warm-up) reads at most those, whatever it runs.
+	if files, ok := v.Files(); ok && allFiles(w.ctx, mounted) {
+		for _, f := range files {
+			gs.reads = append(gs.reads, ctxRead{path: f, line: line})
+		}
+		gs.reads = append(gs.reads, mounted...)
+		return nil
+	}
 
 	if facts.Unknown != "" {
 		return w.unknown(line, facts.Unknown)
@@ -534,31 +624,31 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 			gs.reads = append(gs.reads, ctxRead{path: r, line: line, why: fmt.Sprintf("RUN reads %s, the whole build context", p)})
 		}
 	}
-	// Writes where the stage's context files lie change what later steps compile.
-	for _, region := range v.CopyRegions() {
-		if facts.WritesAll != "" {
-			st.modified = append(st.modified, modification{path: region, line: line, why: facts.WritesAll})
-			continue
-		}
-		for _, p := range facts.Writes {
-			if p == region || dockerfile.Under(p, region) || dockerfile.Under(region, p) {
-				st.modified = append(st.modified, modification{path: p, line: line, why: "it writes " + p})
-			}
-		}
-	}
 	for _, call := range calls {
-		b, reads, skip, err := w.goBuild(line, call, v, st)
+		builds, reads, err := w.goBuild(line, call, v, st)
 		if err != nil {
 			return err
 		}
 		for _, r := range reads {
 			gs.reads = append(gs.reads, ctxRead{path: r, line: line, why: "go build reads the whole build context"})
 		}
-		if !skip {
+		for _, b := range builds {
+			sp.builds = append(sp.builds, len(gs.builds))
 			gs.builds = append(gs.builds, b)
 		}
 	}
 	return nil
+}
+
+// allFiles reports whether every read is a regular file of the context ctx.
+func allFiles(ctx string, reads []ctxRead) bool {
+	for _, r := range reads {
+		fi, err := os.Stat(filepath.Join(ctx, filepath.FromSlash(r.path)))
+		if err != nil || !fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
 
 // imageReads are the context paths in stage j's filesystem: its COPY and ADD from
@@ -571,30 +661,147 @@ func (w *goWalker) imageReads(j int) []ctxRead {
 	return out
 }
 
-// collected is the union of what a target's stages read.
-type collected struct {
-	seen   map[int]bool
-	builds []Build
-	reads  []ctxRead
+// collect gathers what building stage start reads: the go builds whose
+// executables reach its files, and the context reads of every stage that does.
+//
+// It walks back from the target's filesystem (all of it: the export) through the
+// instructions that move and make files, keeping, per stage, the container paths
+// of it the target needs: a COPY --from needs its sources in the stage it copies
+// from when its destination holds a needed path; a RUN whose go build writes a
+// needed path (or an unknown one) counts, and then so do the paths its other
+// commands read, and the stages it mounts; a RUN that may read anything needs
+// everything; a stage's FROM needs what the stage needs. So each target of a stage
+// that builds several executables gets the packages of the ones it exports.
+func (w *goWalker) collect(start int) ([]Build, []ctxRead) {
+	needed := map[int][]string{}
+	var work []int
+	need := func(j int, paths ...string) {
+		grew := false
+		for _, p := range paths {
+			if !coveredBy(needed[j], p) {
+				needed[j] = append(needed[j], p)
+				grew = true
+			}
+		}
+		if grew {
+			work = append(work, j)
+		}
+	}
+	included := map[[2]int]bool{}
+	need(start, "/")
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		gs := w.done[i]
+		n := slices.Clone(needed[i])
+		for k := len(gs.steps) - 1; k >= 0; k-- {
+			sp := gs.steps[k]
+			if sp.from >= 0 {
+				if anyIntersects(n, sp.dest) {
+					need(sp.from, sp.srcs...)
+				}
+				continue
+			}
+			// The RUN's other commands run after its go builds, or so it is
+			// assumed (cp /go/bin/app /out/ after go install): what they need of
+			// the files counts before the builds are judged.
+			relevant := sp.writesAll
+			for _, p := range sp.writes {
+				relevant = relevant || anyIntersects(n, p)
+			}
+			if relevant {
+				n = sp.needs(n)
+			}
+			built := false
+			for _, bi := range sp.builds {
+				outs := gs.builds[bi].Outputs
+				use := outs == nil
+				for _, o := range outs {
+					use = use || anyIntersects(n, o)
+				}
+				if use {
+					included[[2]int{i, bi}] = true
+					built = true
+				}
+			}
+			if built && !relevant {
+				n = sp.needs(n)
+			}
+			if relevant || built {
+				for _, m := range sp.mounts {
+					need(m.stage, m.source)
+				}
+			}
+		}
+		if gs.parent >= 0 {
+			need(gs.parent, n...)
+		}
+	}
+	var builds []Build
+	var reads []ctxRead
+	for _, i := range slices.Sorted(maps.Keys(needed)) {
+		gs := w.done[i]
+		for bi, b := range gs.builds {
+			if included[[2]int{i, bi}] {
+				builds = append(builds, b)
+			}
+		}
+		reads = append(reads, gs.reads...)
+	}
+	return builds, reads
 }
 
-// collect adds the go builds and reads of stage i, its FROM chain and the stages it
-// copies or mounts from. What COPY and ADD put into the target's own filesystem is
-// imageReads'.
-func (w *goWalker) collect(i int, c *collected) {
-	if c.seen[i] {
-		return
+// needs adds to n, the paths needed after the RUN, what its commands read.
+func (sp step) needs(n []string) []string {
+	if sp.readsAll {
+		return []string{"/"}
 	}
-	c.seen[i] = true
-	gs := w.done[i]
-	c.builds = append(c.builds, gs.builds...)
-	c.reads = append(c.reads, gs.reads...)
-	if gs.parent >= 0 {
-		w.collect(gs.parent, c)
+	for _, r := range sp.reads {
+		if !coveredBy(n, r) {
+			n = append(n, r)
+		}
 	}
-	for _, d := range gs.deps {
-		w.collect(d, c)
+	return n
+}
+
+// coveredBy reports whether paths hold p: p or a directory above it.
+func coveredBy(paths []string, p string) bool {
+	for _, q := range paths {
+		if q == p || q == "/" || !dockerfile.HasWildcard(q) && dockerfile.Under(p, q) {
+			return true
+		}
 	}
+	return false
+}
+
+// anyIntersects reports whether a path of needed and the container path o share
+// files: one lies at or below the other; a needed path may hold wildcards
+// (COPY --from=build /out/app* /), matched element by element.
+func anyIntersects(needed []string, o string) bool {
+	for _, n := range needed {
+		if intersects(n, o) {
+			return true
+		}
+	}
+	return false
+}
+
+func intersects(n, o string) bool {
+	ne, oe := elements(n), elements(o)
+	for i := 0; i < len(ne) && i < len(oe); i++ {
+		if ok, err := path.Match(ne[i], oe[i]); err != nil || !ok {
+			return err != nil // a malformed pattern: assume it does
+		}
+	}
+	return true
+}
+
+func elements(p string) []string {
+	p = strings.Trim(path.Clean(p), "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
 }
 
 // goCommand says what a go command does to the inputs: true for go build and go

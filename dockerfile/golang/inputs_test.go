@@ -1,6 +1,7 @@
 package golang
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -116,13 +117,13 @@ func TestGoInputs(t *testing.T) {
 	}{
 		// The guide's Dockerfile.
 		{name: "guide server", dockerfile: string(guide), stage: "server",
-			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "guide client", dockerfile: string(guide), stage: "client",
-			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "guide binaries", dockerfile: string(guide), stage: "binaries",
-			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\ndir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/client flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\ndir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "guide build stage", dockerfile: string(guide), stage: "build-server",
-			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/server flags= env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "unknown stage", dockerfile: string(guide), stage: "nope", wantErr: `no stage "nope"`},
 		{name: "no go build reads nothing", dockerfile: "FROM alpine AS app\nRUN echo hi\n", want: ""},
 
@@ -167,7 +168,7 @@ func TestGoInputs(t *testing.T) {
 			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
 		{name: "unexported shell variable is not go's", dockerfile: goStageDockerfile(bind + "GOFLAGS=-tags=x; TAGS=prod; go build -tags $TAGS -o /out/app ./cmd/server"),
 			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
-		{name: "sh -c with flags", dockerfile: goStageDockerfile(bind + `sh -c 'CGO_ENABLED=0 go build -trimpath -tags "a b" -o /x ./cmd/server && go install ./tools/gen'`),
+		{name: "sh -c with flags", dockerfile: goStageDockerfile(bind + `sh -c 'CGO_ENABLED=0 go build -trimpath -tags "a b" -o /x ./cmd/server && go install ./tools/gen'`), stage: "b",
 			want: "dir=. pkgs=./cmd/server flags=-tags=a b env=CGO_ENABLED=0,GOARCH=amd64,GOOS=linux mod=go.mod\ndir=. pkgs=./tools/gen flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
 		{name: "heredoc", dockerfile: goStageDockerfile("RUN --mount=type=bind,target=. <<EOF", "export GOFLAGS=-tags=prod", "go build -o /out/app ./cmd/server", "EOF"),
 			want: "dir=. pkgs=./cmd/server flags=-tags=prod env=GOARCH=amd64,GOOS=linux mod=go.mod"},
@@ -236,7 +237,7 @@ func TestGoInputs(t *testing.T) {
 
 		// Where the module is.
 		{name: "go.mod and packages copied separately", dockerfile: goStageDockerfile("COPY go.mod go.sum ./", "RUN go mod download", "COPY cmd/ cmd/", "COPY internal/ internal/", "RUN go build -o /out/app ./cmd/server"),
-			want: "dir=. pkgs=./cmd/server flags= env=GOARCH=amd64,GOOS=linux mod=go.mod"},
+			want: "dir=. pkgs=./cmd/server flags= env=GOARCH=amd64,GOOS=linux mod=go.mod\nreads=go.mod,go.sum"},
 		{name: "a module in a subdirectory", dockerfile: goStageDockerfile("COPY app/ ./", "RUN go build -o /out/app ./cmd/x"),
 			want: "dir=app pkgs=./cmd/x flags= env=GOARCH=amd64,GOOS=linux mod=app/go.mod"},
 		{name: "a tree the host does not have", dockerfile: goStageDockerfile("COPY go.mod ./", "COPY src/ ./", "RUN go build -o /out/app ./cmd/server"),
@@ -294,37 +295,40 @@ func TestGoInputs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := goInputsContext(t, tt.files)
-			p := filepath.Join(t.TempDir(), "Dockerfile")
-			if err := os.WriteFile(p, []byte(tt.dockerfile), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			d, err := dockerfile.NewCache().Load(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stage := tt.stage
-			if stage == "" {
-				stage = "app"
-			}
 			platform := linux
 			if tt.platform != nil {
 				platform = *tt.platform
 			}
-			in, err := InputsOf(d, Options{Stage: stage, Context: ctx, BuildArgs: tt.args, Platform: platform})
-			if tt.wantErr != "" {
-				var ue *UnknownInputsError
-				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("GoInputs error = %v, want an UnknownInputsError containing %q (inputs %+v)", err, tt.wantErr, in)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("GoInputs: %v", err)
-			}
-			if got := describeInputs(in, ctx); got != tt.want {
-				t.Errorf("GoInputs =\n%s\nwant\n%s", got, tt.want)
-			}
+			checkInputs(t, ctx, tt.dockerfile, Options{Stage: cmp.Or(tt.stage, "app"), Context: ctx, BuildArgs: tt.args, Platform: platform}, tt.want, tt.wantErr)
 		})
+	}
+}
+
+// checkInputs writes dockerfile, runs InputsOf with opt and checks the answer
+// (describeInputs) or the UnknownInputsError it contains wantErr in.
+func checkInputs(t *testing.T, ctx, dockerfileText string, opt Options, want, wantErr string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(p, []byte(dockerfileText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := dockerfile.NewCache().Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := InputsOf(d, opt)
+	if wantErr != "" {
+		var ue *UnknownInputsError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("InputsOf error = %v, want an UnknownInputsError containing %q (inputs %+v)", err, wantErr, in)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("InputsOf: %v", err)
+	}
+	if got := describeInputs(in, ctx); got != want {
+		t.Errorf("InputsOf =\n%s\nwant\n%s", got, want)
 	}
 }
 

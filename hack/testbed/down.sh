@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Stops the testbed's buildkitd and registry. State (cache, registry blobs) is kept
-# unless --purge is given.
+# Stops the testbed: the Docker Engine (with its BuildKit container), buildkitd and the
+# registry. State (cache, registry blobs, images) is kept unless --purge is given.
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE=${DEVLOOP_TESTBED_DIR:-/var/lib/devloop-testbed}
+bash "$here/docker.sh" down
 for p in buildkitd registry; do
   f=$STATE/$p.pid
   if [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; then

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Stands up the offline BuildKit testbed: a loopback registry holding a synthesized
-# golang:1.26-alpine (busybox + the host's Go) and docker/dockerfile:1 (the frontend), and
+# golang:1.26-alpine (busybox + the host's Go) and docker/dockerfile:1 (the frontend),
 # a rootful buildkitd (OCI worker, runc, overlayfs) that mirrors docker.io to that
-# registry. Idempotent: a testbed that is already up is reused in well under a second.
+# registry, and (docker.sh) a Docker Engine with a BuildKit container in it, both
+# mirroring docker.io to the same registry. Idempotent: a testbed that is already up is
+# reused in well under a second; a part that is down is started without restarting the
+# others.
 #
 # Prints the BuildKit address; also writes "$STATE/env" to be sourced:
 #   eval "$(hack/testbed/up.sh --env)"
@@ -11,6 +14,8 @@
 #   DEVLOOP_TESTBED_DIR    state directory           (default /var/lib/devloop-testbed)
 #   DEVLOOP_REGISTRY_PORT  first port to try          (default 5055; the next free one is used)
 #   DEVLOOP_CACHE          where built tools are kept (default ~/.cache/devloop)
+#   DEVLOOP_TESTBED_DOCKER 0: no Docker Engine (a private testbed next to the shared
+#                          one: two engines would share the default bridge docker0)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,6 +25,7 @@ BIN=$CACHE/bin
 PORT=${DEVLOOP_REGISTRY_PORT:-5055}
 SOCK=$STATE/buildkitd.sock
 ADDR=unix://$SOCK
+ENGINE=${DEVLOOP_TESTBED_DOCKER:-1}
 want_env=0
 [[ ${1:-} == --env ]] && want_env=1
 
@@ -35,7 +41,9 @@ mkdir -p "$STATE"
 
 # Fast path: everything already up and answering.
 if alive "$STATE/registry.pid" && alive "$STATE/buildkitd.pid" && [[ -f $STATE/env ]] &&
-  "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null 2>&1; then
+  { [[ $ENGINE == 0 ]] || grep -q DEVLOOP_TESTBED_DOCKER_HOST "$STATE/env"; } &&
+  "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null 2>&1 &&
+  { [[ $ENGINE == 0 ]] || bash "$here/docker.sh" check "127.0.0.1:$(cat "$STATE/registry.port")"; }; then
   log "already up ($ADDR)"
   print_env
   exit 0
@@ -173,11 +181,22 @@ for _ in $(seq 300); do
 done
 "$BIN/buildctl" --addr "$ADDR" --timeout 5 debug workers >/dev/null || { log "buildkitd does not answer on $ADDR"; exit 1; }
 
+# 5. The Docker Engine (docker://) and a BuildKit container in it (docker-container://).
+# DEVLOOP_TESTBED_DOCKER_HOST is not exported as DOCKER_HOST: the tests that use the
+# engine set DOCKER_HOST for the commands they run.
+engine_env=
+if [[ $ENGINE != 0 ]]; then
+  bash "$here/docker.sh" up "$REG" >&2
+  engine_env="export DEVLOOP_TESTBED_DOCKER_HOST=unix://$STATE/docker.sock
+export DEVLOOP_TESTBED_BUILDKIT_CONTAINER=buildx_buildkit_devloop-testbed0"
+fi
+
 cat >"$STATE/env" <<ENV
 export BUILDKIT_HOST=$ADDR
 export DEVLOOP_TESTBED_REGISTRY=$REG
 export DEVLOOP_TESTBED_DIR=$STATE
-export PATH=$BIN:\$PATH
+${engine_env:+$engine_env
+}export PATH=$BIN:\$PATH
 ENV
-log "up: BUILDKIT_HOST=$ADDR registry=$REG"
+log "up: BUILDKIT_HOST=$ADDR registry=$REG${engine_env:+ docker=unix://$STATE/docker.sock}"
 print_env

@@ -88,7 +88,8 @@ func registryPort(t *testing.T) int {
 func (tb *testbed) env() []string { return []string{"BUILDKIT_HOST=" + tb.addr} }
 
 func (tb *testbed) scriptEnv() []string {
-	return append(os.Environ(), "DEVLOOP_TESTBED_DIR="+tb.dir, "DEVLOOP_REGISTRY_PORT="+strconv.Itoa(tb.port))
+	// No Docker Engine: the shared testbed's owns the default bridge.
+	return append(os.Environ(), "DEVLOOP_TESTBED_DIR="+tb.dir, "DEVLOOP_REGISTRY_PORT="+strconv.Itoa(tb.port), "DEVLOOP_TESTBED_DOCKER=0")
 }
 
 // up runs hack/testbed/up.sh: it starts whatever of the registry and the daemon is not
