@@ -82,7 +82,9 @@ type BuildSuperseded struct {
 	ID int `json:"id"`
 }
 
-// Restarted reports the (re)start of a target's process after build ID.
+// Restarted reports the (re)start of a target's process after build ID. A restart
+// that shutdown interrupts is not reported (whatever error the Restarter returned):
+// the build's BuildFinished says Canceled.
 type Restarted struct {
 	ID       int           `json:"id"`
 	Target   string        `json:"target"`

@@ -216,6 +216,12 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 		err := l.opts.Restarter.Restart(ctx, t)
 		d := time.Since(t0)
 		fin.Restart += d
+		if err != nil && ctx.Err() != nil {
+			// Shutdown (Ctrl-C) interrupted it, whatever error the restarter
+			// gives for that: the build is cancelled, the restart did not fail.
+			o.canceled = true
+			continue
+		}
 		l.emit(Restarted{ID: j.id, Target: t, Duration: d, Err: err})
 		if err != nil {
 			o.restartFailed = true

@@ -468,6 +468,13 @@ func TestShutdown(t *testing.T) {
 						t.Errorf("slow build cancellation causes = %v, want [context.Canceled]", causes)
 					}
 				}
+				// A restart that shutdown interrupts did not fail (issue 16 §8: "restart
+				// failed: context canceled" on Ctrl-C), whatever error it returned.
+				for _, r := range eventsOf[loop.Restarted](h.rec) {
+					if r.Err != nil {
+						t.Errorf("Restarted %s with error %v, want no failed restart on shutdown", r.Target, r.Err)
+					}
+				}
 				fins := eventsOf[loop.BuildFinished](h.rec)
 				if len(fins) != 1 || fins[0].Canceled != tt.wantCanceled || fins[0].OK == tt.wantCanceled {
 					t.Errorf("BuildFinished = %+v, want one with Canceled %v", fins, tt.wantCanceled)
