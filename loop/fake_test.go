@@ -166,7 +166,7 @@ func (s *fakeStaged) Commit() (loop.Swap, error) {
 	if w.unchanged(c.target, c.version) {
 		return loop.Swap{Unchanged: []string{c.target}}, nil
 	}
-	return loop.Swap{Changed: []string{c.target}}, nil
+	return loop.Swap{Changed: []string{c.target}, Executables: []string{c.target}}, nil
 }
 
 func (s *fakeStaged) Discard() error {
