@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/devloop/devloop/internal/e2etest"
 )
@@ -93,4 +95,38 @@ func TestOutputVolume(t *testing.T) {
 		t.Errorf("zap lines in the output:\n%v", r)
 	}
 	t.Logf("%d bytes of output", len(out))
+}
+
+// TestCtrlCDuringRestart: Ctrl-C while a restart waits for the old process to stop is
+// no failure (issue 16 §8: "restart failed: context canceled"). The process traps
+// the stop signal and says so, which is when devloop is interrupted.
+func TestCtrlCDuringRestart(t *testing.T) {
+	e2etest.RequireBuildKit(t)
+	dir := t.TempDir()
+	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch AS out\nCOPY x.txt /\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "x.txt"), "1\n")
+	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), `targets:
+  out:
+    stage: out
+    output: out
+    run:
+      command: [sh, -c, "trap 'echo got the stop signal' TERM; echo running; while :; do sleep 0.1; done"]
+      stop_timeout: 2s
+watch:
+  debounce: 50ms
+`)
+	up := startUp(t, dir)
+	up.WaitLines(regexp.MustCompile(`\| running$`), 1, 5*time.Minute)
+	e2etest.WriteFile(t, filepath.Join(dir, "x.txt"), "2\n")
+	up.WaitLines(regexp.MustCompile(`\| got the stop signal$`), 1, 2*time.Minute)
+	if code := up.Stop(syscall.SIGINT, time.Minute); code != 0 {
+		t.Errorf("devloop up exited %d after Ctrl-C", code)
+	}
+	out := up.Output()
+	if regexp.MustCompile(`restart failed|context canceled|supervisor is`).MatchString(out) {
+		t.Errorf("Ctrl-C during a restart reported as a failure:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^\[devloop\] build cancelled #2 `).MatchString(out) {
+		t.Errorf("build #2 not reported cancelled:\n%s", out)
+	}
 }
