@@ -40,17 +40,18 @@ COPY --from=bad /x /
 // every build, once per target).
 func TestPinsPerTargetChain(t *testing.T) {
 	e2etest.RequireBuildKit(t)
-	dir := t.TempDir()
-	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), pinsDockerfile)
-	e2etest.WriteFile(t, filepath.Join(dir, "x.txt"), "1\n")
-	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), `build_args: {BASE_TAG: latest}
+	dir := writeProject(t, map[string]string{
+		"Dockerfile": pinsDockerfile,
+		"x.txt":      "1\n",
+		"devloop.yaml": `build_args: {BASE_TAG: latest}
 targets:
   out: {stage: out, output: out}
   broken1: {stage: broken, output: out1}
   broken2: {stage: broken, output: out2}
 watch:
   debounce: 50ms
-`)
+`,
+	})
 	up := startUp(t, dir)
 	reEnd := regexp.MustCompile(`^\[devloop\] build (ok|failed) #(\d+)`)
 	up.WaitLines(reEnd, 1, 5*time.Minute)

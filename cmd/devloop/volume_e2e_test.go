@@ -43,11 +43,12 @@ COPY --from=files /t /
 // naming its executables; no zap lines.
 func TestOutputVolume(t *testing.T) {
 	e2etest.RequireBuildKit(t)
-	dir := t.TempDir()
-	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), volumeDockerfile)
-	e2etest.WriteFile(t, filepath.Join(dir, "go.mod"), "module example.com/volume\n\ngo 1.22\n")
-	e2etest.WriteFile(t, filepath.Join(dir, "main.go"), "package main\n\nfunc main() {\n\tundefinedOne()\n\tundefinedTwo()\n}\n")
-	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), "targets:\n  app: {output: out}\n  tool: {output: out}\n  tree: {output: tree}\n")
+	dir := writeProject(t, map[string]string{
+		"Dockerfile":   volumeDockerfile,
+		"go.mod":       "module example.com/volume\n\ngo 1.22\n",
+		"main.go":      "package main\n\nfunc main() {\n\tundefinedOne()\n\tundefinedTwo()\n}\n",
+		"devloop.yaml": "targets:\n  app: {output: out}\n  tool: {output: out}\n  tree: {output: tree}\n",
+	})
 
 	r := runDevloop(t, dir, "build", "--progress", "quiet")
 	if r.Code != 1 {
@@ -102,10 +103,10 @@ func TestOutputVolume(t *testing.T) {
 // the stop signal and says so, which is when devloop is interrupted.
 func TestCtrlCDuringRestart(t *testing.T) {
 	e2etest.RequireBuildKit(t)
-	dir := t.TempDir()
-	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch AS out\nCOPY x.txt /\n")
-	e2etest.WriteFile(t, filepath.Join(dir, "x.txt"), "1\n")
-	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), `targets:
+	dir := writeProject(t, map[string]string{
+		"Dockerfile": "FROM scratch AS out\nCOPY x.txt /\n",
+		"x.txt":      "1\n",
+		"devloop.yaml": `targets:
   out:
     stage: out
     output: out
@@ -114,7 +115,8 @@ func TestCtrlCDuringRestart(t *testing.T) {
       stop_timeout: 2s
 watch:
   debounce: 50ms
-`)
+`,
+	})
 	up := startUp(t, dir)
 	up.WaitLines(regexp.MustCompile(`\| running$`), 1, 5*time.Minute)
 	e2etest.WriteFile(t, filepath.Join(dir, "x.txt"), "2\n")
