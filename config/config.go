@@ -73,6 +73,9 @@ type Config struct {
 	Cache Cache `yaml:"cache" json:"cache"`
 	// Secrets are the build secrets by id.
 	Secrets map[string]Secret `yaml:"secrets" json:"secrets"`
+	// Platforms are the project-wide platforms as written (see Target.Platforms),
+	// normalized by [ParsePlatforms]; nil when not set.
+	Platforms []string `yaml:"platform" json:"platform"`
 	// Targets are the build targets by name.
 	Targets map[string]*Target `yaml:"targets" json:"targets"`
 	Watch   Watch              `yaml:"watch" json:"watch"`
@@ -136,6 +139,12 @@ type Target struct {
 	Cache Cache `yaml:"cache" json:"cache"`
 	// Run is nil when the target is only built.
 	Run *Run `yaml:"run" json:"run"`
+	// Platforms are the platforms the target is built for, normalized by
+	// [ParsePlatforms] ("linux/amd64", "darwin/arm64"; "local" is [LocalPlatform]):
+	// the target's own platform key, else the project's, else, for a target with
+	// run:, the local platform — its process runs on this machine. Nil means the
+	// daemon's default platform, as a docker build without --platform.
+	Platforms []string `yaml:"platform" json:"platform"`
 }
 
 // Run says how to run a target's output.

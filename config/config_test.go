@@ -349,6 +349,7 @@ func TestParseDefaults(t *testing.T) {
 					Command: []string{"bin/server"}, Env: map[string]string{}, Dir: testDir,
 					StopSignal: "SIGTERM", StopTimeout: 5 * time.Second,
 				},
+				Platforms: []string{LocalPlatform()}, // it runs here
 			},
 			"client": {Name: "client", Stage: "client", Output: testDir + "/bin", BuildArgs: map[string]string{}},
 		},

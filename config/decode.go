@@ -54,9 +54,10 @@ type fields map[string]func(path string, key, val *yaml.Node)
 
 // targetSpec is a target as written, before project-level values are merged in.
 type targetSpec struct {
-	target *Target
-	args   map[string]string
-	cache  cacheSpec
+	target    *Target
+	args      map[string]string
+	cache     cacheSpec
+	platforms []string // nil when not set
 }
 
 // cacheSpec is a cache section as written; the set flags tell an absent list
@@ -173,6 +174,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		"build_args": func(p string, _, v *yaml.Node) { c.BuildArgs = d.stringMap(p, v) },
 		"cache":      func(p string, _, v *yaml.Node) { cache = d.cache(p, v) },
 		"secrets":    func(p string, _, v *yaml.Node) { c.Secrets = d.secrets(p, v) },
+		"platform":   func(p string, _, v *yaml.Node) { c.Platforms = d.platforms(p, v) },
 		"targets": func(p string, k, v *yaml.Node) {
 			targetsNode = k
 			specs = d.targets(p, k, v)
@@ -202,6 +204,14 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		}
 		if ts.cache.toSet {
 			t.Cache.To = ts.cache.To
+		}
+		switch {
+		case ts.platforms != nil:
+			t.Platforms = ts.platforms
+		case c.Platforms != nil:
+			t.Platforms = slices.Clone(c.Platforms)
+		case t.Run != nil:
+			t.Platforms = []string{LocalPlatform()}
 		}
 		c.Targets[t.Name] = t
 	}
@@ -395,8 +405,54 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 		"build_args": func(p string, _, v *yaml.Node) { ts.args = d.stringMap(p, v) },
 		"cache":      func(p string, _, v *yaml.Node) { ts.cache = d.cache(p, v) },
 		"run":        func(p string, k, v *yaml.Node) { t.Run = d.run(p, k, v) },
+		"platform":   func(p string, _, v *yaml.Node) { ts.platforms = d.platforms(p, v) },
 	})
 	return ts
+}
+
+// platforms decodes a platform key: one platform, a comma-separated list of them as
+// for docker build --platform, or a list of either, parsed by [ParsePlatforms]. It
+// returns nil when nothing valid is set.
+func (d *decoder) platforms(path string, n *yaml.Node) []string {
+	var items []*yaml.Node
+	var paths []string
+	switch {
+	case n.Kind == yaml.SequenceNode:
+		items = d.seq(path, n)
+		if len(items) == 0 {
+			d.errorf(n, path, "must not be empty; %s", platformSyntax)
+			return nil
+		}
+		for i := range items {
+			paths = append(paths, fmt.Sprintf("%s[%d]", path, i))
+		}
+	default:
+		items, paths = []*yaml.Node{n}, []string{path}
+	}
+	var out []string
+	ok := true
+	for i, item := range items {
+		s, valid := d.str(paths[i], item)
+		if !valid {
+			ok = false
+			continue
+		}
+		ps, err := ParsePlatforms(s)
+		if err != nil {
+			d.errorf(item, paths[i], "%v", err)
+			ok = false
+			continue
+		}
+		for _, p := range ps {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return out
 }
 
 func (d *decoder) run(path string, key, n *yaml.Node) *Run {

@@ -107,6 +107,8 @@ func Diff(old, new *Config) (next *Config, changes []Change) {
 		next.Targets[name] = d.target(field, ot, nt)
 	}
 
+	d.platformChanges()
+
 	// Project-wide build arguments and cache: reported once, with the targets whose
 	// effective value changed (a target that overrides the key is not reached).
 	for _, k := range changedKeys(old.BuildArgs, new.BuildArgs) {
@@ -150,6 +152,74 @@ func Diff(old, new *Config) (next *Config, changes []Change) {
 type differ struct {
 	old, new *Config
 	changes  []Change
+	// platforms are the targets whose platforms changed, by the key that changed
+	// them ("platform" or "targets.NAME.platform"), and whether it applies live.
+	platforms map[string]*platformChange
+}
+
+// platformChange is one platform key's change.
+type platformChange struct {
+	rebuild []string // targets rebuilt for their new platforms
+	notLive bool     // a target's run: process would start from another file
+}
+
+// platform compares a target's platforms. They apply live, the target rebuilt, unless
+// the target runs a process whose binary the change moves (one platform to several:
+// bin/server to bin/linux_amd64/server, or another platform's subdirectory): the
+// loop's processes keep their command until devloop restarts, so such a target keeps
+// its old platforms.
+func (d *differ) platform(field string, ot, nt *Target, t *Target) {
+	if slices.Equal(ot.Platforms, nt.Platforms) {
+		return
+	}
+	key := "platform"
+	switch {
+	case d.new.Set(join(field, "platform")) || d.old.Set(join(field, "platform")):
+		key = join(field, "platform")
+	case slices.Equal(d.old.Platforms, d.new.Platforms):
+		// The default followed a run: section added or removed, which is not live:
+		// the target keeps both.
+		t.Platforms = ot.Platforms
+		return
+	}
+	if d.platforms == nil {
+		d.platforms = map[string]*platformChange{}
+	}
+	pc := d.platforms[key]
+	if pc == nil {
+		pc = &platformChange{}
+		d.platforms[key] = pc
+	}
+	moved := ot.MultiPlatform() != nt.MultiPlatform() || (nt.MultiPlatform() && ot.RunPlatform() != nt.RunPlatform())
+	if ot.Run != nil && nt.Run != nil && moved {
+		pc.notLive = true
+		t.Platforms = ot.Platforms
+		return
+	}
+	pc.rebuild = append(pc.rebuild, nt.Name)
+}
+
+// platformChanges reports the platform keys that changed: a live change with the
+// targets it rebuilds, one that moves a process's binary as not live, the project's
+// key without a target it reaches (every target sets its own) as applied.
+func (d *differ) platformChanges() {
+	if !slices.Equal(d.old.Platforms, d.new.Platforms) && d.platforms["platform"] == nil {
+		d.add("platform", presence(d.old.Platforms != nil, d.new.Platforms != nil), Apply, nil)
+	}
+	for _, key := range slices.Sorted(maps.Keys(d.platforms)) {
+		pc := d.platforms[key]
+		op := Changed
+		if key == "platform" {
+			op = presence(d.old.Platforms != nil, d.new.Platforms != nil)
+		}
+		if pc.notLive {
+			d.add(key, op, NotLive, nil)
+		}
+		if len(pc.rebuild) > 0 {
+			slices.Sort(pc.rebuild)
+			d.add(key, op, Rebuild, pc.rebuild)
+		}
+	}
 }
 
 func (d *differ) add(field string, op Op, effect Effect, targets []string) {
@@ -188,6 +258,8 @@ func (d *differ) target(field string, ot, nt *Target) *Target {
 	if !slices.Equal(ot.Cache.To, nt.Cache.To) && slices.Equal(d.old.Cache.To, d.new.Cache.To) {
 		d.add(join(field, "cache.to"), Changed, Apply, nil)
 	}
+
+	d.platform(field, ot, nt, &t)
 
 	run := join(field, "run")
 	switch {

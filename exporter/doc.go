@@ -32,7 +32,11 @@
 //  4. Removes files the target's previous export produced and this one does
 //     not, but only while their content is still what devloop wrote: files
 //     devloop never wrote, or that the user changed, are kept. Directories
-//     devloop created are removed once empty.
+//     devloop created are removed once empty. A target built for several
+//     platforms is no special case: BuildKit's local exporter writes one
+//     subdirectory per platform (linux_amd64/, darwin_arm64/), whose files are
+//     swapped and tracked like any other, and a platform no longer built leaves
+//     only what the user put in its directory.
 //  5. Gives the directories devloop created (now or in an earlier export)
 //     their exported modes, writes the target's manifest
 //     (StateDir/manifests/<target>.json: path, sha256, size, mode) atomically

@@ -12,29 +12,47 @@ import (
 // otherwise. Paths are slash-separated, relative to the context. Build it with
 // [NewInputSet] and [InputSet.Add] before sharing it; it is read-only afterwards.
 type InputSet struct {
-	dirs  map[string]bool // directories whose files (not subdirectories) feed it
-	trees []string        // paths whose whole tree feeds it
+	// dirs are the directories whose files (not subdirectories) feed it: all of them
+	// (nil), or only the Go files one of these configurations does not leave out by
+	// name (Inputs.Packages, Query.LeavesOut).
+	dirs  map[string][]Query
+	trees []string // paths whose whole tree feeds it
 }
 
 // NewInputSet returns the set of the given trees (a file, or a directory and
 // everything below it; "." is the whole context).
 func NewInputSet(trees ...string) *InputSet {
-	return &InputSet{dirs: map[string]bool{}, trees: slices.Clone(trees)}
+	return &InputSet{dirs: map[string][]Query{}, trees: slices.Clone(trees)}
 }
+
+// AddTrees adds trees (as NewInputSet takes them).
+func (s *InputSet) AddTrees(trees ...string) { s.trees = append(s.trees, trees...) }
 
 // Add adds one build configuration's inputs.
 func (s *InputSet) Add(in Inputs) {
 	for _, d := range in.Dirs {
-		s.dirs[d] = true
+		qs, seen := s.dirs[d]
+		switch {
+		case seen && qs == nil: // all its files already
+		case slices.Contains(in.Packages, d):
+			s.dirs[d] = append(qs, in.q)
+		default:
+			s.dirs[d] = nil
+		}
 	}
 	s.trees = append(s.trees, in.Trees...)
 }
 
 // Covers reports whether a change of p reaches the build: p is a file of one of its
-// directories or lies in one of its trees (by whole path elements).
+// directories that some configuration reads (a package's Go file is not when its
+// name rules it out for every configuration that reads the directory: x_darwin.go
+// for a linux build), or lies in one of its trees (by whole path elements).
 func (s *InputSet) Covers(p string) bool {
-	if s.dirs[path.Dir(p)] {
-		return true
+	if qs, ok := s.dirs[path.Dir(p)]; ok {
+		name := path.Base(p)
+		if qs == nil || slices.ContainsFunc(qs, func(q Query) bool { return !q.LeavesOut(name) }) {
+			return true
+		}
 	}
 	for _, t := range s.trees {
 		if _, in := ospath.Child(t, p); in {

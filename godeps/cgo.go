@@ -73,6 +73,7 @@ func (r *resolver) cgoInputs(p listedPackage) {
 				}
 				if rel, ok := r.rel(filepath.Dir(h)); ok {
 					r.dirs[rel] = true
+					r.other[rel] = true
 					queue = append(queue, h)
 				}
 				break

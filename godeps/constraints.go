@@ -61,6 +61,8 @@ func (r *resolver) mayImport(p listedPackage) []string {
 			for _, pat := range embedDirectives(f) {
 				if t := embedTree(pat); t != "" {
 					r.trees[path.Join(rel, t)] = true
+				} else {
+					r.other[rel] = true // it may embed files of its own directory
 				}
 			}
 		}

@@ -16,7 +16,11 @@
 // directories of headers included from elsewhere and the trees -I and -L name. The host's toolchain
 // need not be the build's: files that a release tag (go1.N), a GOEXPERIMENT tag or an
 // architecture feature tag (amd64.v3) leaves out on the host but might let in inside
-// the build are followed as well. Over-approximation is safe, under-approximation is
+// the build are followed as well. Within a package directory whose files reach the
+// build only as the package's Go files ([Inputs.Packages]), a Go file the build's
+// GOOS and GOARCH rule out by its name (x_darwin.go for a linux build) is no input
+// ([InputSet.Covers], [Query.LeavesOut]): an edit of a darwin-only file rebuilds only the
+// darwin target. Over-approximation is safe, under-approximation is
 // the fault this package exists to avoid; anything it cannot answer is an error, and
 // then the caller must assume the build reads everything.
 //
@@ -32,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"maps"
 	"os"
@@ -73,6 +78,34 @@ type Query struct {
 type Inputs struct {
 	Dirs  []string // directories whose files (not subdirectories) feed the build
 	Trees []string // directories whose whole tree feeds it (embedded directories)
+	// Packages are the directories of Dirs that feed the build only through their
+	// package's Go files: no file there is embedded or included by C code, and the
+	// package embeds nothing from its own directory. A Go file there whose name the
+	// build's configuration rules out ([Query.LeavesOut]) cannot reach the build
+	// ([InputSet.Covers]).
+	Packages []string
+
+	q Query // the question answered: its configuration rules files out by name
+}
+
+// LeavesOut reports whether a build with q's configuration never compiles a Go file
+// named name, whatever it holds, by the go command's file name rules (go/build's
+// MatchFile): a _GOOS, _GOARCH or _GOOS_GOARCH suffix for another platform
+// (x_darwin.go, x_arm64.go, x_windows_amd64.go; android counts as linux, ios as
+// darwin), or a name starting with _ or . (ignored). Only .go files: a C header is
+// included by whatever name it has. The GOOS and GOARCH names are the host
+// toolchain's; one newer than the build's might know a name the build's does not.
+func (q Query) LeavesOut(name string) bool {
+	if path.Ext(name) != ".go" || q.Env["GOOS"] == "" || q.Env["GOARCH"] == "" {
+		return false
+	}
+	ctxt := build.Context{GOOS: q.Env["GOOS"], GOARCH: q.Env["GOARCH"], Compiler: "gc", CgoEnabled: true}
+	// Only the name decides: the content is a file without build constraints.
+	ctxt.OpenFile = func(string) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("package p\n")), nil
+	}
+	ok, err := ctxt.MatchFile(".", name)
+	return err == nil && !ok
 }
 
 // Lister runs go list. Its zero value is not usable; use [NewLister].
@@ -175,7 +208,8 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	}
 	env = append(env, "GOWORK="+gowork)
 
-	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{}}
+	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{},
+		pkgDirs: map[string]bool{}, other: map[string]bool{}}
 	r.root, err = filepath.Abs(q.Root)
 	if err != nil {
 		return Inputs{}, err
@@ -208,7 +242,13 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 			return Inputs{}, err
 		}
 	}
-	return Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees))}, nil
+	in := Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)), q: q}
+	for _, d := range in.Dirs {
+		if r.pkgDirs[d] && !r.other[d] {
+			in.Packages = append(in.Packages, d)
+		}
+	}
+	return in, nil
 }
 
 // resolver is one Inputs call.
@@ -219,6 +259,8 @@ type resolver struct {
 	root, realRoot string
 	seen           map[string]bool // import paths listed
 	dirs, trees    map[string]bool
+	pkgDirs        map[string]bool // the directories of packages
+	other          map[string]bool // directories read otherwise: embedded or C files
 }
 
 // list runs go list -deps -e: a package that does not load (a syntax error in its
@@ -310,12 +352,17 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 			continue
 		}
 		r.dirs[rel] = true
+		r.pkgDirs[rel] = true
 		for _, f := range p.EmbedFiles {
-			r.dirs[path.Join(rel, path.Dir(filepath.ToSlash(f)))] = true
+			d := path.Join(rel, path.Dir(filepath.ToSlash(f)))
+			r.dirs[d] = true
+			r.other[d] = true
 		}
 		for _, pat := range p.EmbedPatterns {
 			if t := embedTree(pat); t != "" {
 				r.trees[path.Join(rel, t)] = true
+			} else {
+				r.other[rel] = true // it embeds files of its own directory
 			}
 		}
 		r.cgoInputs(p)

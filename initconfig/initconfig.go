@@ -74,6 +74,9 @@ type Target struct {
 	// proposed commented out, since building both does the work twice.
 	Aggregate bool
 	Run       *Run
+	// Platform are the lines about the platform of a target with run: (at the
+	// target's keys' indentation): platform: local, or the advice as comments.
+	Platform []string
 }
 
 // Run is a proposed run: section.
@@ -156,6 +159,7 @@ func Propose(d *dockerfile.Dockerfile, ctx string) Proposal {
 		return p
 	}
 	proposeRun(d, produced, &p, func(k int) dockerfile.Tree { return cands[k].tree })
+	proposePlatforms(d, ctx, &p)
 	return p
 }
 

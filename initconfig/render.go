@@ -82,6 +82,9 @@ func writeTarget(b *strings.Builder, t Target, prefix string) {
 		}
 		line(2, "# stop_timeout: 5s", "")
 	}
+	for _, l := range t.Platform {
+		line(1, l, "")
+	}
 }
 
 // landing says where a target's files land.

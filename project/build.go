@@ -134,6 +134,7 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 	if !ok {
 		return loop.Result{}, fmt.Errorf("build %s: unknown target", name)
 	}
+	p.warnPlatform(p.notices, t) // said once: devloop build said it before its first solve
 	st, err := p.exporters[name].Begin()
 	if err != nil {
 		return loop.Result{}, err
@@ -149,6 +150,7 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 		CacheFrom:  t.Cache.From,
 		CacheTo:    t.Cache.To,
 		Secrets:    secrets(live.cfg),
+		Platforms:  t.Platforms,
 		Dest:       st.Dir(),
 	}, p.printer)
 	if err != nil {
@@ -157,6 +159,12 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 		if errors.As(err, &ue) {
 			return loop.Result{}, fmt.Errorf("%w: %w", loop.ErrUnavailable, err)
 		}
+		return loop.Result{}, err
+	}
+	// Binaries for another platform than the one asked for fail the build: ./bin
+	// keeps the last good ones.
+	if err := p.checkExecutables(t, st.Dir()); err != nil {
+		_ = st.Discard()
 		return loop.Result{}, err
 	}
 	return loop.Result{Staged: &staged{p: p, t: t, st: st}, Solve: stats.Solve, Export: stats.Export}, nil

@@ -115,10 +115,14 @@ var notFound = regexp.MustCompile(`"/([^"]*)": not found`)
 // DescribeFailure maps a target's build error to host paths. The Dockerfile is read
 // again each time (the user may have edited it since the build started), and parsed
 // only when its content changed.
+//
+// A failed build for another platform than the daemon's (exported binaries of another
+// platform, an image or program the target platform lacks) also gets the lines that
+// say what to change in the Dockerfile.
 func (p *Project) DescribeFailure(err error) Failure {
 	var be *rebuild.BuildError
 	if !errors.As(err, &be) {
-		return Failure{Err: err.Error()}
+		return p.platformFailure(err, Failure{Err: err.Error()})
 	}
 	var df *dockerfile.Dockerfile
 	if be.Logs != "" {
@@ -130,7 +134,7 @@ func (p *Project) DescribeFailure(err error) Failure {
 		Log:     be.Logs,
 	}
 	f.Hint = p.notSentHint(be.Step, f.Err)
-	return f
+	return p.platformFailure(err, f)
 }
 
 // notSentHint explains a COPY or ADD from the build context that failed on a

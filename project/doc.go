@@ -23,6 +23,18 @@
 //     and ends with the context; every send also selects on it.
 //   - [Project.DescribeFailure] maps a failed target's error to the failing step and
 //     host file:line:col locations (dockerfile.DescribeFailure).
+//   - Platforms (config.Target.Platforms, or Options.Platforms for --platform): the
+//     solve builds for them (rebuild.Request.Platforms); [Project.WarnPlatforms] and
+//     every Build say once what keeps the Dockerfile from cross-compiling for a
+//     platform other than the daemon's (golang.CrossCompile); after the solve every
+//     exported executable's header must be of the platform asked of its directory
+//     (execfile.Check), else the build fails with a [*PlatformError] and nothing is
+//     swapped; such failures, and a daemon that found no image or could not run a
+//     program of the platform (rebuild.IsPlatformUnavailable), are described with the
+//     Dockerfile lines to change; a target built for several platforms runs its run
+//     platform's file; [Project.PlatformLabel] is what the status lines show; the
+//     target inputs are learnt per platform (GOOS, GOARCH and the files their names
+//     rule out).
 //
 // Output: what devloop says while it works ("[devloop] …" notices, reload lines, the
 // processes' prefixed output) goes to the writers the options give; status lines

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
@@ -29,7 +30,7 @@ import (
 // them as they arrive): if the refresh after the last build has not got that far,
 // affects waits for one that has.
 type targetInputs struct {
-	platform    ocispecs.Platform // the builder's default platform: every target's, for now
+	platform    ocispecs.Platform // the daemon's default platform: a target's that names none
 	dockerfiles *dockerfile.Cache
 	lister      *godeps.Lister
 	notices     io.Writer // human output
@@ -179,13 +180,38 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 	if err != nil {
 		return nil, err.Error()
 	}
+	// One answer per platform the target builds for: GOOS and GOARCH (and the files
+	// their names rule out) are the platform's, as the Dockerfile passes them on.
+	plats := []ocispecs.Platform{ti.platform}
+	if len(t.Platforms) > 0 {
+		plats = plats[:0]
+		for _, s := range t.Platforms {
+			pl, err := platforms.Parse(s)
+			if err != nil {
+				return nil, fmt.Sprintf("platform %s: %v", s, err)
+			}
+			plats = append(plats, platforms.Normalize(pl))
+		}
+	}
+	set := godeps.NewInputSet()
+	for _, pl := range plats {
+		if reason := ti.addInputs(ctx, cfg, df, t, target, pl, set, cache); reason != "" {
+			return nil, reason
+		}
+	}
+	return set, ""
+}
+
+// addInputs adds to set what building t (its stage target) for platform pl reads;
+// reason says why that is unknown.
+func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, target dockerfile.Target, pl ocispecs.Platform, set *godeps.InputSet, cache map[string]godepsResult) (reason string) {
 	in, err := golang.InputsOf(df, golang.Options{
-		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: ti.platform,
+		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: pl, BuildPlatform: ti.platform,
 	})
 	if err != nil {
-		return nil, err.Error()
+		return err.Error()
 	}
-	set := godeps.NewInputSet(in.Reads...)
+	set.AddTrees(in.Reads...)
 	for _, b := range in.Go {
 		for _, env := range b.Configs() {
 			q := godeps.Query{
@@ -199,7 +225,7 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 				cache[key] = r
 			}
 			if r.err != nil {
-				return nil, fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
+				return fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
 			set.Add(r.in)
 			if ce := ti.log.Check(zap.DebugLevel, "target inputs: go build resolved"); ce != nil {
@@ -209,8 +235,8 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 		}
 	}
 	ti.log.Debug("target inputs", zap.String("target", t.Name), zap.String("stage", df.StageName(target.Index)),
-		zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
-	return set, ""
+		zap.String("platform", platforms.Format(pl)), zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
+	return ""
 }
 
 // affects implements loop.Options.Affects with inputs learnt after every earlier

@@ -18,6 +18,7 @@ import (
 	"github.com/devloop/devloop/loop"
 	"github.com/devloop/devloop/rebuild"
 	"github.com/devloop/devloop/watcher"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
@@ -81,6 +82,9 @@ type Options struct {
 	// daemon's built-in frontend standing in for the `# syntax=` image, targets whose
 	// inputs are unknown; nil: not said.
 	Notices io.Writer
+	// Platforms, if set, replace every target's platforms (the --platform flag), in
+	// the config given and in every reloaded one (config.OverridePlatforms).
+	Platforms []string
 	// Logger is devloop's logger.
 	Logger *zap.Logger
 }
@@ -109,6 +113,13 @@ type Project struct {
 	printer *rebuild.Printer
 	notices io.Writer
 	log     *zap.Logger
+
+	// daemonPlatform is the daemon's default platform (rebuild.Client.Platform), zero
+	// when unknown; platforms overrides every target's (Options.Platforms).
+	daemonPlatform ocispecs.Platform
+	platforms      []string
+	warnedMu       sync.Mutex
+	warned         map[string]bool // the cross-compilation warnings said
 }
 
 // Open sets up the rules, the output registry and, unless opts.Access is LookOnly,
@@ -127,6 +138,8 @@ func Open(opts Options) (*Project, error) {
 		exporters:   map[string]*exporter.Exporter{},
 		outputs:     exporter.NewOutputs(),
 		dockerfiles: opts.Dockerfiles,
+		platforms:   opts.Platforms,
+		warned:      map[string]bool{},
 		printer:     opts.Printer,
 		notices:     opts.Notices,
 		log:         log,
@@ -134,6 +147,7 @@ func Open(opts Options) (*Project, error) {
 	if p.dockerfiles == nil {
 		p.dockerfiles = dockerfile.NewCache()
 	}
+	cfg.OverridePlatforms(opts.Platforms)
 	for _, t := range opts.Targets {
 		p.targets[t.Name] = t
 	}
@@ -171,6 +185,7 @@ func Open(opts Options) (*Project, error) {
 	p.live.Store(&liveState{cfg: cfg, targets: p.targets, rules: rules})
 	if opts.Client != nil {
 		p.client = opts.Client
+		p.daemonPlatform = opts.Client.Platform()
 		if err := p.newSolver(opts.Client, opts.Pin); err != nil {
 			p.closeExporters()
 			return nil, err

@@ -326,6 +326,7 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 func (r *reloader) load(cur *config.Config) (cfg *config.Config, ok bool) {
 	nc, err := config.Load(r.file, r.grammars)
 	if err == nil {
+		nc.OverridePlatforms(r.proj.platforms)
 		// A stage that is not in the Dockerfile is reported now, not by the build.
 		var sel []*config.Target
 		stageChanged := false

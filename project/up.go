@@ -76,7 +76,7 @@ func (p *Project) Up(ctx context.Context, opts UpOptions) error {
 		p.outputs.Add(f)
 	}
 
-	inputs := newTargetInputs(cfg, targets, p.client.Platform(), p.dockerfiles, out, p.log)
+	inputs := newTargetInputs(cfg, targets, p.daemonPlatform, p.dockerfiles, out, p.log)
 	refresh := make(chan struct{}, 1)
 	refresh <- struct{}{} // learn the inputs once at start
 	var mu sync.Mutex     // loop and supervisor events arrive from different goroutines
@@ -185,7 +185,7 @@ func (p *Project) supervisors(targets []*config.Target, opts UpOptions, events f
 			env = append(env, k+"="+v)
 		}
 		s, err := supervisor.New(supervisor.Options{
-			Name: t.Name, Command: t.Run.Command, Env: env, Dir: t.Run.Dir,
+			Name: t.Name, Command: runCommand(t), Env: env, Dir: t.Run.Dir, DescribeExecutable: describeExecutable,
 			StopSignal: t.Run.StopSignal, StopTimeout: t.Run.StopTimeout, Ready: t.Run.Ready,
 			Stdout: opts.Out, Stderr: opts.Out, Color: opts.Color, PrefixWidth: width,
 			Events: events, Logger: p.log,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	cplatforms "github.com/containerd/platforms"
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
@@ -21,6 +23,7 @@ import (
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 	fstypes "github.com/tonistiigi/fsutil/types"
 	"go.uber.org/zap"
@@ -53,8 +56,54 @@ type Request struct {
 	// it names a frontend image (`# syntax=`, BUILDKIT_SYNTAX): see [BuiltinCovers].
 	// It saves starting the frontend image's container on every solve.
 	BuiltinFrontend bool
+	// Platforms are the platforms to build for, normalized ("linux/amd64",
+	// "darwin/arm64"), as `docker build --platform`: the Dockerfile frontend's
+	// platform attribute, which sets TARGETPLATFORM, TARGETOS, TARGETARCH and
+	// TARGETVARIANT and the platform of every stage whose FROM names none. Several
+	// platforms export one subdirectory of Dest per platform ([PlatformDir]). Nil, or
+	// the daemon's own platform alone, builds for the daemon's default platform.
+	Platforms []string
 	// Dest is the directory BuildKit's local exporter writes the result into.
 	Dest string
+}
+
+// PlatformDir is the subdirectory BuildKit's local exporter writes one platform's
+// files into when a solve builds several platforms: "linux_amd64", "linux_arm_v7",
+// "darwin_arm64" (exporter/local's PlatformIDToPath of the platform's ID).
+func PlatformDir(platform string) string {
+	return strings.NewReplacer("/", "_", `\`, "_", ":", "_").Replace(platform)
+}
+
+// platformAttr is the frontend's platform attribute for platforms built by a daemon
+// whose default platform is daemon: "" when that default is the only one asked for,
+// so a build for this daemon's own platform solves exactly as one that names none.
+func platformAttr(platforms []string, daemon ocispecs.Platform) string {
+	if len(platforms) == 1 && daemon.OS != "" && platforms[0] == formatPlatform(daemon) {
+		return ""
+	}
+	return strings.Join(platforms, ",")
+}
+
+func formatPlatform(p ocispecs.Platform) string {
+	return cplatforms.Format(cplatforms.Normalize(p))
+}
+
+// IsPlatformUnavailable reports a build that failed because what its target platform
+// needs is not there: a base image without a variant for that platform (the
+// registry's "no match for platform in manifest"), or a program of that platform the
+// builder cannot run without emulation ("exec format error"). Both mean a stage runs
+// on the target platform where it should run on the builder's and cross-compile.
+func IsPlatformUnavailable(err error) bool {
+	var be *BuildError
+	if !errors.As(err, &be) {
+		return false
+	}
+	for _, s := range []string{be.Err.Error(), be.Logs} {
+		if strings.Contains(s, "no match for platform in manifest") || strings.Contains(s, "exec format error") {
+			return true
+		}
+	}
+	return false
 }
 
 // Secret is the source of a build secret: a file or an environment variable.
@@ -228,6 +277,9 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 	opt, err := solveOpt(req)
 	if err != nil {
 		return Stats{}, &BuildError{Target: req.Target, Err: err}
+	}
+	if p := platformAttr(req.Platforms, c.platform); p != "" {
+		opt.FrontendAttrs["platform"] = p
 	}
 	start := time.Now()
 	tr := newTracker()

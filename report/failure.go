@@ -14,10 +14,13 @@ import (
 	"github.com/moby/sys/atomicwriter"
 )
 
-// Describer maps a failed target's error to the failing step and host locations;
-// *project.Project is one.
+// Describer maps a failed target's error to the failing step and host locations, and
+// says which platforms a target builds for; *project.Project is one.
 type Describer interface {
 	DescribeFailure(err error) project.Failure
+	// PlatformLabel is what the status lines say a target builds for ("darwin/arm64"),
+	// "" when it builds for the daemon's own platform.
+	PlatformLabel(target string) string
 }
 
 // addFailure records target's failure f for the build's end: with an earlier one of
@@ -56,7 +59,11 @@ func (s *Status) printFailure(fl *failure) {
 	if f.Step != "" {
 		msg = processFailed.ReplaceAllString(msg, "")
 	}
-	fmt.Fprintf(s.w, "%s: build failed", strings.Join(fl.targets, ", "))
+	names := make([]string, len(fl.targets))
+	for i, t := range fl.targets {
+		names[i] = s.name(t)
+	}
+	fmt.Fprintf(s.w, "%s: build failed", strings.Join(names, ", "))
 	if f.Step != "" {
 		fmt.Fprintf(s.w, " at %s", f.Step)
 	}

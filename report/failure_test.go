@@ -21,6 +21,7 @@ import (
 type fakeDescriber map[string]project.Failure
 
 func (d fakeDescriber) DescribeFailure(err error) project.Failure { return d[err.Error()] }
+func (fakeDescriber) PlatformLabel(string) string                 { return "" }
 
 // build feeds s one build of targets: those in ok succeed with their TargetFinished,
 // the others fail with the error of the same name.

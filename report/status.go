@@ -65,7 +65,11 @@ func (s *Status) Event(ev loop.Event) {
 		s.restarts = map[string]loop.Restarted{}
 		s.failures = nil
 		s.paths = e.Paths
-		line := fmt.Sprintf("[devloop] build started #%d: %s", e.ID, strings.Join(e.Targets, ", "))
+		names := make([]string, len(e.Targets))
+		for i, t := range e.Targets {
+			names[i] = s.name(t)
+		}
+		line := fmt.Sprintf("[devloop] build started #%d: %s", e.ID, strings.Join(names, ", "))
 		if len(e.Skipped) > 0 {
 			line += " (not affected: " + strings.Join(e.Skipped, ", ") + ")"
 		}
@@ -82,7 +86,7 @@ func (s *Status) Event(ev loop.Event) {
 		s.restarts[e.Target] = e
 		// A restart interrupted by shutdown (Ctrl-C) did not fail: devloop is stopping it.
 		if e.Err != nil && !errors.Is(e.Err, context.Canceled) {
-			fmt.Fprintf(s.w, "%s: restart failed: %v\n", e.Target, e.Err)
+			fmt.Fprintf(s.w, "%s: restart failed: %s\n", e.Target, processError(e.Err))
 		}
 	case loop.BuildSuperseded:
 		// The matching "cancelled" end line comes with BuildFinished.
@@ -153,7 +157,29 @@ func (s *Status) targetLine(b loop.BuildFinished, t loop.TargetFinished) string 
 	if len(t.Removed) > 0 {
 		tail += "; removed " + pathSummary(t.Removed, nil)
 	}
-	return fmt.Sprintf("%s: %s in %s (%s)%s", t.Target, verb, secs(total), strings.Join(phases, " · "), tail)
+	return fmt.Sprintf("%s: %s in %s (%s)%s", s.name(t.Target), verb, secs(total), strings.Join(phases, " · "), tail)
+}
+
+// name is how the status lines name a target: with the platforms it builds for when
+// they are not the daemon's own, "server (darwin/arm64)".
+func (s *Status) name(target string) string {
+	if s.describe == nil {
+		return target
+	}
+	if label := s.describe.PlatformLabel(target); label != "" {
+		return target + " (" + label + ")"
+	}
+	return target
+}
+
+// processError is a process's failed start as the status lines say it: a binary that
+// cannot run on this machine gets the fix.
+func processError(err error) string {
+	var fe *supervisor.ExecFormatError
+	if errors.As(err, &fe) {
+		return err.Error() + ": build the target for this machine (platform: local in devloop.yaml, the default for a target with run:)"
+	}
+	return err.Error()
 }
 
 // listedPaths is how many paths a target line lists by name; more are counted.
@@ -227,7 +253,7 @@ func ProcessEvent(w io.Writer, ev supervisor.Event) {
 		}
 	case supervisor.EventRestarting:
 		if ev.Err != nil {
-			fmt.Fprintf(w, "%s: start failed: %v; retrying in %s\n", ev.Name, ev.Err, secs(ev.Delay))
+			fmt.Fprintf(w, "%s: start failed: %s; retrying in %s\n", ev.Name, processError(ev.Err), secs(ev.Delay))
 		} else {
 			fmt.Fprintf(w, "%s: restarting in %s\n", ev.Name, secs(ev.Delay))
 		}

@@ -63,5 +63,14 @@
 // stopped. Pdeathsig reaches only the direct child, not its descendants: the next
 // Run with the same [Options.RunFile] kills what carries the earlier run's id.
 //
+// # The program
+//
+// A program path (Command[0] with a slash) is resolved against Dir at every start, so
+// a binary swapped in by rename is picked up; on Windows it finds the file with one of
+// PATHEXT's extensions, as exec.LookPath does (bin/server starts bin/server.exe). A
+// start the kernel refuses as no executable for this machine (ENOEXEC: a binary built
+// for another platform) fails with an [*ExecFormatError] naming what the binary is
+// (Options.DescribeExecutable) and this machine's platform.
+//
 // Only Unix is supported; on Windows [New] returns an error.
 package supervisor

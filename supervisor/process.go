@@ -50,6 +50,8 @@ func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64, 
 		if path, err = exec.LookPath(s.opts.Command[0]); err != nil {
 			return nil, fmt.Errorf("start %s: %w", s.opts.Name, err)
 		}
+	} else {
+		path = programPath(path)
 	}
 	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
@@ -73,7 +75,7 @@ func (s *Supervisor) start(ctx context.Context, wg *sync.WaitGroup, seq uint64, 
 	_, _ = stdoutW.Close(), stderrW.Close() // the child holds its own copies
 	if err != nil {
 		_, _ = stdout.Close(), stderr.Close()
-		return nil, fmt.Errorf("start %s: %w", s.opts.Name, err)
+		return nil, fmt.Errorf("start %s: %w", s.opts.Name, s.execFormatError(path, err))
 	}
 	p := &proc{
 		pid:     cmd.Process.Pid,

@@ -24,8 +24,10 @@ const defaultStopTimeout = 5 * time.Second
 type Options struct {
 	// Name is the target name, shown in the output prefix "NAME | ".
 	Name string
-	// Command is the argv. A Command[0] containing a slash is resolved against Dir,
-	// anything else through PATH, at every start (the binary is swapped by rename).
+	// Command is the argv. A Command[0] containing a slash (or, on Windows, a
+	// backslash) is resolved against Dir, anything else through PATH, at every start
+	// (the binary is swapped by rename). On Windows a path finds the file with one of
+	// PATHEXT's extensions, as exec.LookPath does: bin/server starts bin/server.exe.
 	Command []string
 	// Env holds extra KEY=VALUE pairs appended to devloop's environment.
 	Env []string
@@ -53,6 +55,11 @@ type Options struct {
 	Color bool
 	// Events, if set, is called synchronously from Run's goroutine; it must not block.
 	Events func(Event)
+	// DescribeExecutable, if set, says what the file at path is, such as "Mach-O
+	// executable for darwin/arm64" (package execfile's Info.String): a start the
+	// kernel refuses as no executable for this machine (ENOEXEC) is then an
+	// [*ExecFormatError] that names it next to this machine's platform.
+	DescribeExecutable func(path string) (string, error)
 	// Logger may be nil.
 	Logger *zap.Logger
 	// Backoff sets the delays before restarting a process that exited on its own.
@@ -216,7 +223,7 @@ func newSupervisor(opts Options) (*Supervisor, error) {
 		probed:   make(chan probeReport),
 		done:     make(chan struct{}),
 	}
-	if strings.ContainsRune(opts.Command[0], '/') {
+	if strings.ContainsRune(opts.Command[0], '/') || strings.ContainsRune(opts.Command[0], filepath.Separator) {
 		s.path = opts.Command[0]
 		if !filepath.IsAbs(s.path) {
 			s.path = filepath.Join(opts.Dir, s.path)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -847,4 +848,50 @@ func TestPathLookupAndEnv(t *testing.T) {
 		got := h.stdout.get()
 		return len(got) == 1 && (got[0] == "sh    | env-value extra "+h.dir+"\n" || got[0] == "sh    | env-value extra "+dir+"\n")
 	})
+}
+
+// A binary for another platform: the kernel refuses it (ENOEXEC), and the error names
+// what the binary is and what this machine is, never a bare "exec format error".
+func TestExecFormatError(t *testing.T) {
+	host := runtime.GOOS + "/" + runtime.GOARCH
+	for _, tt := range []struct {
+		name     string
+		describe func(string) (string, error)
+		want     string
+	}{
+		{"described", func(p string) (string, error) {
+			if filepath.Base(p) != "helper" {
+				return "", fmt.Errorf("asked about %s", p)
+			}
+			return "Mach-O executable for darwin/arm64", nil
+		}, "start srv: bin/helper is a Mach-O executable for darwin/arm64 and cannot run on this " + host + " machine (exec format error)"},
+		{"ELF", func(string) (string, error) { return "ELF executable for linux/s390x", nil },
+			"start srv: bin/helper is an ELF executable for linux/s390x and cannot run on this " + host + " machine (exec format error)"},
+		{"not described", nil, "start srv: bin/helper cannot run on this " + host + " machine: exec format error"},
+		{"description fails", func(string) (string, error) { return "", errors.New("unreadable") },
+			"start srv: bin/helper cannot run on this " + host + " machine: exec format error"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, "crash", func(o *Options) { o.DescribeExecutable = tt.describe })
+			link := filepath.Join(h.dir, "bin", "helper")
+			if err := os.Remove(link); err != nil {
+				t.Fatal(err)
+			}
+			// A Mach-O header: no binary format handler of this kernel takes it.
+			macho := append([]byte{0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0x00, 0x00, 0x01}, make([]byte, 56)...)
+			if err := os.WriteFile(link, macho, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			defer cancel()
+			err := h.s.Restart(ctx)
+			var fe *ExecFormatError
+			if !errors.As(err, &fe) || !errors.Is(err, syscall.ENOEXEC) {
+				t.Fatalf("Restart() = %v, want an *ExecFormatError wrapping ENOEXEC", err)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("Restart() error = %q, want %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -19,6 +19,7 @@ type openOptions struct {
 	progress string         // --progress
 	access   project.Access // Share (build) or Hold (up)
 	pin      bool           // --pin
+	platform string         // --platform: replaces every target's platforms
 	// waits hears a swap waiting for another devloop process, notices what devloop
 	// chose for the session (nil: not said).
 	waits, notices io.Writer
@@ -36,6 +37,12 @@ func (a *app) openProject(ctx context.Context, args []string, o openOptions) (*p
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
+	var platforms []string
+	if o.platform != "" {
+		if platforms, err = config.ParsePlatforms(o.platform); err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("--platform: %w", err))
+		}
+	}
 	printer, err := rebuild.NewPrinter(a.stderr, o.progress, len(targets) > 1)
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("--progress: %w", err))
@@ -50,12 +57,17 @@ func (a *app) openProject(ctx context.Context, args []string, o openOptions) (*p
 	}
 	proj, err := project.Open(project.Options{
 		Config: cfg, Targets: targets, Access: o.access, Client: client, Printer: printer,
-		Dockerfiles: dfs, Pin: o.pin, Waits: o.waits, Notices: o.notices, Logger: a.log,
+		Dockerfiles: dfs, Pin: o.pin, Waits: o.waits, Notices: o.notices, Platforms: platforms, Logger: a.log,
 	})
 	if err != nil {
 		_ = client.Close()
 		return nil, withCode(exitUsage, err)
 	}
+	warn := o.notices
+	if warn == nil {
+		warn = a.human()
+	}
+	proj.WarnPlatforms(warn) // what keeps the Dockerfile from building for the targets' platforms
 	return proj, nil
 }
 

@@ -18,7 +18,7 @@ import (
 )
 
 func (a *app) upCommand() *cobra.Command {
-	progress := "quiet"
+	progress, platform := "quiet", ""
 	pin, onlyAffected := true, true
 	cmd := &cobra.Command{
 		Use:   "up [TARGET...]",
@@ -32,16 +32,20 @@ kills at once.`,
 			if progress == "auto" || progress == "tty" {
 				progress = "plain" // a redrawing display does not fit a long-running loop
 			}
-			return a.up(cmd.Context(), args, progress, pin, onlyAffected)
+			return a.up(cmd.Context(), args, openOptions{progress: progress, pin: pin, platform: platform}, onlyAffected)
 		},
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "BuildKit progress output: quiet, plain, rawjson")
 	cmd.Flags().BoolVar(&onlyAffected, "only-affected", onlyAffected, "rebuild only the targets a change can affect (Go targets: from go list -deps); false rebuilds every target on every change")
 	cmd.Flags().BoolVar(&pin, "pin", pin, "resolve base images and the # syntax frontend once, then pin their digests for the session (--pin=false resolves them on every build)")
+	cmd.Flags().StringVar(&platform, "platform", platform, platformUsage)
 	return cmd
 }
 
-func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyAffected bool) error {
+// platformUsage is the --platform flag's help, for build and up.
+const platformUsage = `platforms to build every selected target for, as docker build --platform ("darwin/arm64", "linux/amd64,linux/arm64", "local": this machine); replaces devloop.yaml's platform keys`
+
+func (a *app) up(ctx context.Context, args []string, o openOptions, onlyAffected bool) error {
 	// Files devloop itself writes (`devloop up > up.log`, `| tee dev.log`, --events
 	// FILE) must not look like edits: each line written would otherwise start a build.
 	var stdio []*os.File
@@ -52,7 +56,8 @@ func (a *app) up(ctx context.Context, args []string, progress string, pin, onlyA
 	}
 	self := feedback.New(feedback.Options{Outputs: stdio, Logger: a.log})
 	out := &lockedWriter{w: self.Writer(a.human())}
-	proj, err := a.openProject(ctx, args, openOptions{progress: progress, access: project.Hold, pin: pin, waits: out, notices: out})
+	o.access, o.waits, o.notices = project.Hold, out, out
+	proj, err := a.openProject(ctx, args, o)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,12 @@
 // the file, each judged by what the RUN sees of the context and where its modules
 // are.
 //
+// Cross-compilation: [CrossCompile] checks a build for another platform than the
+// builder's against [RuleGoCrossCompile] — the go builds of the target's stages must
+// run on the builder's platform (FROM --platform=$BUILDPLATFORM) and compile for the
+// target's (GOOS/GOARCH from TARGETOS/TARGETARCH, or tonistiigi/xx's xx-go) — and
+// returns [Warning]s naming the FROM or RUN line and the lines to write.
+//
 // Inference: [InputsOf] says which build-context files building a stage reads — its
 // go builds as [Build]s (host directory, package patterns, the flags and environment
 // that select packages and files, go.mod and go.work on the host: the question for

@@ -126,10 +126,14 @@ type goWalker struct {
 	stages []*instructions.Stage
 	done   []*goStage
 	busy   []bool
+	// cross, when set, makes the walk CrossCompile's: RUNs only record their go
+	// builds, and nothing they do stops the walk.
+	cross *crossCheck
 }
 
 // goStage is what a stage does to the target's inputs.
 type goStage struct {
+	index  int // in the Dockerfile's stages
 	parent int // the stage it is built FROM, or -1
 	state  goState
 	builds []Build
@@ -182,6 +186,9 @@ type goState struct {
 	platform    ocispecs.Platform
 	platformWhy string
 	shell       []string // SHELL, nil for the default /bin/sh -c
+	// xxWrap is the xx-go --wrap that last ran (nil: none, or xx-go --unwrap since):
+	// the go env file it wrote sets GOOS and GOARCH for every later go command.
+	xxWrap *dockerfile.Command
 }
 
 // modification is a container path a RUN may have written where context files lie.
@@ -297,7 +304,7 @@ func (w *goWalker) stage(i int) (*goStage, error) {
 	w.busy[i] = true
 	defer func() { w.busy[i] = false }()
 
-	gs := &goStage{parent: -1}
+	gs := &goStage{index: i, parent: -1}
 	base, why := w.expand(s.BaseName, w.meta)
 	if why != "" {
 		return nil, w.unknown(line, fmt.Sprintf("FROM %s %s", s.BaseName, why))
@@ -519,6 +526,9 @@ func isArchive(file string) bool {
 // run follows a RUN: what its commands read, what they write where context files
 // lie, and its go builds.
 func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error {
+	if w.cross != nil {
+		return w.crossRun(gs, line, c)
+	}
 	st := &gs.state
 	layoutWhy := st.layoutWhy
 	expandErr := c.Expand(func(word string) (string, error) {
@@ -558,13 +568,21 @@ func (w *goWalker) run(gs *goStage, line int, c *instructions.RunCommand) error 
 	var calls []dockerfile.Command
 	facts := dockerfile.WalkRun(c, dockerfile.RunState{Shell: st.shell, Env: st.env, Dir: st.workdir, DirWhy: st.workdirWhy},
 		func(cmd dockerfile.Command, f *dockerfile.Facts) bool {
-			if cmd.Name == "xx-go" {
-				var why string
-				if cmd, why = xxGo(cmd, st.platform, st.platformWhy); why != "" {
-					f.SetUnknown(why)
-					f.Opaque(why)
-					return true
-				}
+			if wrap, ok := xxWrapping(cmd); ok {
+				st.xxWrap = wrap
+				return true
+			}
+			var why string
+			switch {
+			case cmd.Name == "xx-go":
+				cmd, why = xxGo(cmd, st.platform, st.platformWhy)
+			case cmd.Name == "go" && st.xxWrap != nil:
+				cmd, why = wrappedGo(cmd, *st.xxWrap, st.platform, st.platformWhy)
+			}
+			if why != "" {
+				f.SetUnknown(why)
+				f.Opaque(why)
+				return true
 			}
 			if cmd.Name != "go" {
 				return false

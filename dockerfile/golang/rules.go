@@ -45,14 +45,16 @@ var (
 	}
 )
 
-// Warning is a problem a [Rule] found in a Dockerfile: one that makes rebuilds slow.
+// Warning is a problem a [Rule] found in a Dockerfile: one that makes rebuilds slow,
+// or a build for another platform wrong.
 type Warning struct {
 	Rule    string // the Rule's Name
 	Line    int    // 1-based line of the RUN
 	Stage   string // stage name, or "stage-N" for an unnamed stage
 	Message string // "<Dockerfile path>:12: RUN go build without …"
 	// Fix is the flag to add to the RUN, e.g.
-	// "--mount=type=cache,target=/root/.cache/go-build"; "" when the fix is another.
+	// "--mount=type=cache,target=/root/.cache/go-build"; for RuleGoCrossCompile the
+	// lines to write, one per line; "" when the fix is another.
 	Fix string
 	// Hint says what to do, one sentence: "add --mount=… to that RUN instruction".
 	Hint string

@@ -42,8 +42,8 @@ func xxLayer(sd instructions.SourcesAndDest) instructions.SourcesAndDest {
 // defaults to linux and arm's variant to v7. xx-go then sets GOOS and GOARCH to it
 // (GOOS js for wasi) and, when not set, GOAMD64, GOARM, GOMIPS or GOMIPS64 from
 // the variant. why says what cannot be known: a variable without a known value,
-// or xx-go --wrap/--unwrap, which rewrite the go env file that every later go
-// command reads.
+// or xx-go --wrap/--unwrap given here, which rewrite the go env file that every
+// later go command reads (the walk follows them: xxWrapping, wrappedGo).
 func xxGo(cmd dockerfile.Command, native ocispecs.Platform, nativeWhy string) (dockerfile.Command, string) {
 	if len(cmd.Args) > 0 && (cmd.Args[0].Text == "--wrap" || cmd.Args[0].Text == "--unwrap") {
 		return cmd, fmt.Sprintf("xx-go %s rewrites the go env file that every later go command reads", cmd.Args[0].Text)
@@ -140,5 +140,41 @@ func xxGo(cmd dockerfile.Command, native ocispecs.Platform, nativeWhy string) (d
 		set("GOMIPS", variant)
 	}
 	cmd.Name, cmd.Env = "go", env
+	return cmd, ""
+}
+
+// xxWrapping reports whether cmd is xx-go --wrap (wrap is cmd) or --unwrap (wrap is
+// nil): commands that write or remove the go env file of later go commands.
+func xxWrapping(cmd dockerfile.Command) (wrap *dockerfile.Command, ok bool) {
+	if cmd.Name != "xx-go" || len(cmd.Args) == 0 {
+		return nil, false
+	}
+	switch cmd.Args[0].Text {
+	case "--wrap":
+		return &cmd, true
+	case "--unwrap":
+		return nil, true
+	}
+	return nil, false
+}
+
+// wrappedGo is the go command cmd as it runs after xx-go --wrap (wrap): the go env
+// file the wrap wrote sets GOOS, GOARCH, GOAMD64 and GOARM, each where cmd's
+// environment does not (the environment wins over the file), to what xx-go derives
+// from the wrap's environment (see xxGo; native as there).
+func wrappedGo(cmd, wrap dockerfile.Command, native ocispecs.Platform, nativeWhy string) (dockerfile.Command, string) {
+	wrap.Args = []dockerfile.Word{{Text: "build", Raw: "build"}} // what --wrap computes before writing the file
+	w, why := xxGo(wrap, native, nativeWhy)
+	if why != "" {
+		return cmd, why
+	}
+	env := cmd.Env.Clone()
+	for _, k := range []string{"GOOS", "GOARCH", "GOAMD64", "GOARM"} {
+		v, inWrap := w.Env[k]
+		if cur, set := env[k]; inWrap && (!set || cur.Unset) {
+			env[k] = v
+		}
+	}
+	cmd.Env = env
 	return cmd, ""
 }
