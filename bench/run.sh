@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The benchmarks of issue 5, as `make bench` runs them:
+# The benchmarks of issues 5 and 15, as `make bench` runs them:
 #   1. savelat: save→serving latency of floor, naive, air and devloop on examples/greeter;
-#   2. watchscale: devloop's watcher on a generated 100k-file tree.
+#   2. context scale: savelat again, the example with 0 to 100,000 files no build reads
+#      added (data files, and Go packages the server does not import), with devloop's and
+#      buildkitd's CPU time per edit;
+#   3. watchscale: devloop's watcher on a generated 100k-file tree.
 # Arguments go to savelat, e.g. a quick run:  bash bench/run.sh --n 2 --loops floor,naive
 #
 # Needs BUILDKIT_HOST and buildctl on PATH (make bench: eval "$(bash hack/testbed/up.sh --env)")
@@ -9,6 +12,8 @@
 # Environment:
 #   DEVLOOP_CACHE     where air is installed (default ~/.cache/devloop)
 #   BENCH_OUT         where the report, raw JSON and loop logs go (default $TMPDIR/devloop-bench)
+#   SCALE_ARGS        flags for the context-scale run (default below: 4 loops × 7 sizes, 4 edits in 2 rounds)
+#   BENCH_SCALE       0 to skip the context-scale run
 #   WATCHSCALE_ARGS   flags for watchscale (default: none, i.e. the full tree and a 60 s idle window)
 #   BENCH_WATCHSCALE  0 to skip the watch-scale benchmark
 set -euo pipefail
@@ -40,6 +45,14 @@ go build -o "$out/watchscale" ./bench/watchscale
 status=0
 "$out/savelat" --devloop bin/devloop --air "$air" --json "$out/savelat.json" --log-dir "$out/logs" "$@" |
   tee "$out/report.md" || status=1
+if [[ ${BENCH_SCALE:-1} != 0 ]]; then
+  echo | tee -a "$out/report.md"
+  scale=${SCALE_ARGS:---loops floor,devloop,devloop-whole,devloop-walk --extra-files 0,10000,50000,100000 --extra-layout assets,package --n 4 --rounds 2}
+  mkdir -p "$out/logs-scale"
+  # shellcheck disable=SC2086 # SCALE_ARGS is a list of flags
+  "$out/savelat" --devloop bin/devloop --json "$out/scale.json" --log-dir "$out/logs-scale" $scale |
+    tee -a "$out/report.md" || status=1
+fi
 if [[ ${BENCH_WATCHSCALE:-1} != 0 ]]; then
   echo | tee -a "$out/report.md"
   # shellcheck disable=SC2086 # WATCHSCALE_ARGS is a list of flags

@@ -139,6 +139,11 @@ type Target struct {
 	Cache Cache `yaml:"cache" json:"cache"`
 	// Run is nil when the target is only built.
 	Run *Run `yaml:"run" json:"run"`
+	// Only, when set, are the context paths the target's build reads (files or
+	// directories with everything below them, slash-separated, relative to the
+	// context, clean): only they are sent to BuildKit and only their changes rebuild
+	// the target. Nil: devloop finds out (Go builds) or sends the whole context.
+	Only []string `yaml:"only" json:"only"`
 	// Platforms are the platforms the target is built for, normalized by
 	// [ParsePlatforms] ("linux/amd64", "darwin/arm64"; "local" is [LocalPlatform]):
 	// the target's own platform key, else the project's, else, for a target with

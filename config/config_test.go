@@ -169,6 +169,36 @@ func TestParseErrors(t *testing.T) {
 			want: `devloop.yaml:3:13: targets.server.output: must be inside the project directory /work/proj`,
 		},
 		{
+			name: "only: a glob",
+			yaml: "targets:\n  server:\n    only: [go.mod, 'web/*.html']\n",
+			want: `devloop.yaml:3:20: targets.server.only[1]: "web/*.html" is a glob: list the file or the directory that holds the files (everything below a directory is sent)`,
+		},
+		{
+			name: "only: outside the context",
+			yaml: "targets:\n  server:\n    only: [web/../../x]\n",
+			want: `devloop.yaml:3:12: targets.server.only[0]: "web/../../x" is outside the build context`,
+		},
+		{
+			name: "only: absolute",
+			yaml: "targets:\n  server:\n    only: [/etc/app]\n",
+			want: `devloop.yaml:3:12: targets.server.only[0]: "/etc/app" is absolute: write it relative to the build context`,
+		},
+		{
+			name: "only: the whole context",
+			yaml: "targets:\n  server:\n    only: [./]\n",
+			want: `devloop.yaml:3:12: targets.server.only[0]: "./" is the whole build context: leave the key out instead`,
+		},
+		{
+			name: "only: empty",
+			yaml: "targets:\n  server:\n    only: []\n",
+			want: `devloop.yaml:3:11: targets.server.only: must list at least one path; leave the key out to send the whole build context`,
+		},
+		{
+			name: "only: a string",
+			yaml: "targets:\n  server:\n    only: web\n",
+			want: `devloop.yaml:3:11: targets.server.only: must be a list`,
+		},
+		{
 			name: "empty stage",
 			yaml: "targets:\n  server:\n    stage:\n",
 			want: `devloop.yaml:3:5: targets.server.stage: must not be empty`,
@@ -399,6 +429,7 @@ targets:
       ready: http://127.0.0.1:3000/healthz
   client:
     cache: {from: ["type=registry,ref=example.com/client:cache"]}
+    only: [./web/dist/, package.json]
 watch:
   ignore: ["**/*.md", "docs/**"]
   debounce: 3s
@@ -447,6 +478,8 @@ watch:
 			Ready:       "http://127.0.0.1:3000/healthz",
 		}},
 		{"no run", client.Run, (*Run)(nil)},
+		{"only, clean", client.Only, []string{"web/dist", "package.json"}},
+		{"no only", server.Only, []string(nil)},
 		{"watch; max_wait follows a longer debounce", c.Watch, Watch{
 			Ignore: []string{"**/*.md", "docs/**"}, Debounce: 3 * time.Second, MaxWait: 3 * time.Second, OnBusy: OnBusyRestart,
 		}},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -405,9 +406,46 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 		"build_args": func(p string, _, v *yaml.Node) { ts.args = d.stringMap(p, v) },
 		"cache":      func(p string, _, v *yaml.Node) { ts.cache = d.cache(p, v) },
 		"run":        func(p string, k, v *yaml.Node) { t.Run = d.run(p, k, v) },
+		"only":       func(p string, _, v *yaml.Node) { t.Only = d.only(p, v) },
 		"platform":   func(p string, _, v *yaml.Node) { ts.platforms = d.platforms(p, v) },
 	})
 	return ts
+}
+
+// only reads targets.NAME.only: context paths, each a file or a directory, written
+// slash-separated and relative to the context. Globs are refused (the directory that
+// holds the files is the path to write), and so is a path outside the context or the
+// context itself (that is leaving the key out).
+func (d *decoder) only(path string, n *yaml.Node) []string {
+	items := d.seq(path, n)
+	if len(items) == 0 && (n.Kind == yaml.SequenceNode || isNull(n)) {
+		d.errorf(n, path, "must list at least one path; leave the key out to send the whole build context")
+		return nil
+	}
+	out := []string{}
+	for i, item := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, ok := d.nonEmptyStr(p, item)
+		if !ok {
+			continue
+		}
+		clean := pathpkg.Clean(s)
+		switch {
+		case strings.ContainsAny(s, "*?["):
+			d.errorf(item, p, "%q is a glob: list the file or the directory that holds the files (everything below a directory is sent)", s)
+		case strings.Contains(s, `\`):
+			d.errorf(item, p, "%q: write paths with / as the separator", s)
+		case pathpkg.IsAbs(s) || filepath.IsAbs(s):
+			d.errorf(item, p, "%q is absolute: write it relative to the build context", s)
+		case clean == "..", strings.HasPrefix(clean, "../"):
+			d.errorf(item, p, "%q is outside the build context", s)
+		case clean == ".":
+			d.errorf(item, p, "%q is the whole build context: leave the key out instead", s)
+		default:
+			out = append(out, clean)
+		}
+	}
+	return out
 }
 
 // platforms decodes a platform key: one platform, a comma-separated list of them as

@@ -242,6 +242,9 @@ func (d *differ) target(field string, ot, nt *Target) *Target {
 	if stage := join(field, "stage"); ot.Stage != nt.Stage || d.old.Set(stage) != d.new.Set(stage) {
 		d.add(stage, Changed, Rebuild, name)
 	}
+	if !slices.Equal(ot.Only, nt.Only) {
+		d.add(join(field, "only"), presence(ot.Only != nil, nt.Only != nil), Rebuild, name)
+	}
 	if ot.Output != nt.Output {
 		d.add(join(field, "output"), Changed, NotLive, nil)
 		t.Output = ot.Output

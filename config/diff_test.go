@@ -101,6 +101,13 @@ func TestDiff(t *testing.T) {
 			want: []Change{{Field: "build_args.APP_VERSION", Op: Removed, Line: 4, Effect: Rebuild, Targets: []string{"client", "server"}}},
 		},
 		{
+			name: "only added",
+			edit: func(s string) string {
+				return strings.Replace(s, "stage: client\n", "stage: client\n    only: [cmd/client]\n", 1)
+			},
+			want: []Change{{Field: "targets.client.only", Op: Added, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
+		},
+		{
 			name: "stage",
 			edit: func(s string) string { return strings.Replace(s, "stage: client", "stage: binaries", 1) },
 			want: []Change{{Field: "targets.client.stage", Op: Changed, Line: 19, Effect: Rebuild, Targets: []string{"client"}}},

@@ -305,6 +305,11 @@ watch:
 	{"bad ready", "targets: {a: {run: {command: [x], ready: 'ftp://x'}}}", false},
 	{"insecure as string", "builder: {insecure: 'yes'}\ntargets: {a: }", false},
 	{"empty stage", "targets: {a: {stage: ''}}", false},
+	{"only", "targets: {a: {only: [web/dist, package.json]}}", true},
+	{"only empty", "targets: {a: {only: []}}", false},
+	{"only with a glob", "targets: {a: {only: ['web/*.js']}}", false},
+	{"only absolute", "targets: {a: {only: [/web]}}", false},
+	{"only outside", "targets: {a: {only: [../web]}}", false},
 }
 
 func TestSchemaExamples(t *testing.T) {

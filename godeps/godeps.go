@@ -46,6 +46,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/devloop/devloop/internal/ospath"
 )
@@ -78,6 +79,20 @@ type Query struct {
 type Inputs struct {
 	Dirs  []string // directories whose files (not subdirectories) feed the build
 	Trees []string // directories whose whole tree feeds it (embedded directories)
+	// Files are the module files inside the context the go command reads besides the
+	// packages: go.mod, go.sum, go.work, go.work.sum,
+	// vendor/modules.txt and the go.mod of local replacements and workspace modules,
+	// whether or not they exist yet.
+	Files []string
+	// Missing are the import paths the build imports that no package provides (yet):
+	// the build fails until one appears.
+	Missing []string
+	// Embeds are the files the packages embed (all of them lie in Dirs).
+	Embeds []string
+	// Open is set when a package pattern holds "...": a new directory may add a
+	// package the build compiles.
+	Open bool
+
 	// Packages are the directories of Dirs that feed the build only through their
 	// package's Go files: no file there is embedded or included by C code, and the
 	// package embeds nothing from its own directory. A Go file there whose name the
@@ -85,7 +100,10 @@ type Inputs struct {
 	// ([InputSet.Covers]).
 	Packages []string
 
-	q Query // the question answered: its configuration rules files out by name
+	root    string            // Query.Root
+	dirs    map[string]bool   // Dirs as a set
+	headers map[string]string // Go file in Dirs → goHeader when go list read it; "" unknown
+	q       Query             // the question answered: its configuration rules files out by name
 }
 
 // LeavesOut reports whether a build with q's configuration never compiles a Go file
@@ -112,8 +130,9 @@ func (q Query) LeavesOut(name string) bool {
 type Lister struct {
 	goCmd string
 
-	mu      sync.Mutex
-	hostEnv []string // the host's download and cache settings, once known
+	mu          sync.Mutex
+	hostEnv     []string                // the host's download and cache settings, once known
+	headerCache map[string]cachedHeader // Go file → its header, for recordHeaders
 }
 
 // NewLister returns a Lister using the go command on PATH.
@@ -209,7 +228,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	env = append(env, "GOWORK="+gowork)
 
 	r := &resolver{q: q, env: env, goCmd: l.goCmd, seen: map[string]bool{}, dirs: map[string]bool{}, trees: map[string]bool{},
-		pkgDirs: map[string]bool{}, other: map[string]bool{}}
+		missing: map[string]bool{}, embeds: map[string]bool{}, pkgDirs: map[string]bool{}, other: map[string]bool{}}
 	r.root, err = filepath.Abs(q.Root)
 	if err != nil {
 		return Inputs{}, err
@@ -218,6 +237,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 	if err != nil {
 		r.realRoot = r.root
 	}
+	start := time.Now() // before go list reads a file
 	pkgs, err := r.list(ctx, q.Patterns)
 	if err != nil {
 		return Inputs{}, err
@@ -229,6 +249,7 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 		return Inputs{}, err
 	}
 	for round := 0; ; round++ {
+		r.round = round
 		extra := r.add(pkgs)
 		if len(extra) == 0 {
 			break
@@ -242,12 +263,25 @@ func (l *Lister) Inputs(ctx context.Context, q Query) (Inputs, error) {
 			return Inputs{}, err
 		}
 	}
-	in := Inputs{Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)), q: q}
+	in := Inputs{
+		Dirs: slices.Sorted(maps.Keys(r.dirs)), Trees: slices.Sorted(maps.Keys(r.trees)),
+		Missing: slices.Sorted(maps.Keys(r.missing)), Embeds: slices.Sorted(maps.Keys(r.embeds)), root: r.root, dirs: r.dirs, q: q,
+	}
 	for _, d := range in.Dirs {
 		if r.pkgDirs[d] && !r.other[d] {
 			in.Packages = append(in.Packages, d)
 		}
 	}
+	for _, f := range moduleFiles(q) {
+		if rel, ok := r.rel(f); ok {
+			in.Files = append(in.Files, rel)
+		}
+	}
+	slices.Sort(in.Files)
+	for _, p := range q.Patterns {
+		in.Open = in.Open || strings.Contains(p, "...")
+	}
+	l.recordHeaders(&in, start)
 	return in, nil
 }
 
@@ -259,6 +293,9 @@ type resolver struct {
 	root, realRoot string
 	seen           map[string]bool // import paths listed
 	dirs, trees    map[string]bool
+	missing        map[string]bool // import paths of the build no package provides
+	embeds         map[string]bool // files the packages embed
+	round          int             // 0: the build's own packages; later: imports of files the host left out
 	pkgDirs        map[string]bool // the directories of packages
 	other          map[string]bool // directories read otherwise: embedded or C files
 }
@@ -344,6 +381,10 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 		r.seen[p.ImportPath] = true
 	}
 	for _, p := range pkgs {
+		// A package only another toolchain has is not one the context can provide.
+		if p.Dir == "" && p.Error != nil && !p.Standard && r.round == 0 {
+			r.missing[p.ImportPath] = true
+		}
 		if p.Standard || p.Dir == "" {
 			continue
 		}
@@ -357,6 +398,7 @@ func (r *resolver) add(pkgs []listedPackage) []string {
 			d := path.Join(rel, path.Dir(filepath.ToSlash(f)))
 			r.dirs[d] = true
 			r.other[d] = true
+			r.embeds[path.Join(rel, filepath.ToSlash(f))] = true
 		}
 		for _, pat := range p.EmbedPatterns {
 			if t := embedTree(pat); t != "" {

@@ -135,6 +135,13 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 		return loop.Result{}, fmt.Errorf("build %s: unknown target", name)
 	}
 	p.warnPlatform(p.notices, t) // said once: devloop build said it before its first solve
+	var only *rebuild.Subset
+	if p.narrow && p.inputs != nil {
+		var err error
+		if only, err = p.inputs.subset(ctx, name); err != nil {
+			return loop.Result{}, fmt.Errorf("build %s: %w", name, err)
+		}
+	}
 	st, err := p.exporters[name].Begin()
 	if err != nil {
 		return loop.Result{}, err
@@ -150,6 +157,8 @@ func (p *Project) Build(ctx context.Context, name string) (loop.Result, error) {
 		CacheFrom:  t.Cache.From,
 		CacheTo:    t.Cache.To,
 		Secrets:    secrets(live.cfg),
+		Only:       only,
+		Stats:      p.stats,
 		Platforms:  t.Platforms,
 		Dest:       st.Dir(),
 	}, p.printer)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/godeps"
+	"github.com/devloop/devloop/rebuild"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.uber.org/zap"
 )
@@ -37,11 +39,16 @@ type targetInputs struct {
 	log         *zap.Logger
 	kick        chan struct{} // asks run for a refresh
 
+	// narrow: Build sends each target only its inputs, and affects skips a narrowed
+	// target a change cannot reach (see narrow.go).
+	narrow bool
+
 	mu        sync.Mutex
 	cfg       *config.Config
 	targets   []*config.Target
 	cfgGen    int                         // counts reconfigure calls
 	sets      map[string]*godeps.InputSet // target → its inputs; missing: unknown
+	subsets   map[string]*narrowing       // target → the context its build reads; missing: the whole context
 	printed   map[string]string           // target → the reason last printed
 	pending   map[string]uint64           // changed paths (overflowPath for unknown ones) → sequence number when recorded
 	seq       uint64                      // the last sequence number given
@@ -54,7 +61,7 @@ type targetInputs struct {
 func newTargetInputs(cfg *config.Config, targets []*config.Target, platform ocispecs.Platform, dfs *dockerfile.Cache, notices io.Writer, log *zap.Logger) *targetInputs {
 	return &targetInputs{
 		cfg: cfg, targets: targets, platform: platform, dockerfiles: dfs, lister: godeps.NewLister(), notices: notices, log: log,
-		kick: make(chan struct{}, 1), sets: map[string]*godeps.InputSet{}, printed: map[string]string{},
+		kick: make(chan struct{}, 1), sets: map[string]*godeps.InputSet{}, subsets: map[string]*narrowing{}, printed: map[string]string{},
 		pending: map[string]uint64{}, updated: make(chan struct{}),
 	}
 }
@@ -116,6 +123,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 
 	df, dfErr := ti.dockerfiles.Load(cfg.Dockerfile)
 	next := map[string]*godeps.InputSet{}
+	subsets := map[string]*narrowing{}
 	reasons := map[string]string{}
 	cache := map[string]godepsResult{}
 	// go list may download modules the host lacks; a refresh must end, and a target
@@ -123,7 +131,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
 	for _, t := range targets {
-		set, reason := ti.inputsOf(lctx, cfg, df, dfErr, t, cache)
+		set, n, reason := ti.inputsOf(lctx, cfg, df, dfErr, t, cache)
 		if ctx.Err() != nil {
 			return // shutting down: a half-done answer is no answer
 		}
@@ -132,7 +140,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 			ti.log.Debug("target inputs unknown", zap.String("target", t.Name), zap.String("reason", reason))
 			continue
 		}
-		next[t.Name] = set
+		next[t.Name], subsets[t.Name] = set, n
 	}
 
 	ti.mu.Lock()
@@ -142,7 +150,7 @@ func (ti *targetInputs) refresh(ctx context.Context) {
 		ti.mu.Unlock()
 		return // learnt with a config reloaded since: the next refresh counts
 	}
-	ti.sets = next
+	ti.sets, ti.subsets = next, subsets
 	for p, s := range ti.pending {
 		if s <= start {
 			delete(ti.pending, p)
@@ -171,14 +179,18 @@ type godepsResult struct {
 	err error
 }
 
-// inputsOf learns target t's inputs; reason says why they are unknown.
-func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*godeps.InputSet, string) {
+// inputsOf learns target t's inputs and the context its build reads; reason says why
+// they are unknown. A target with only: in devloop.yaml reads what it lists.
+func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, dfErr error, t *config.Target, cache map[string]godepsResult) (*godeps.InputSet, *narrowing, string) {
+	if len(t.Only) > 0 {
+		return godeps.NewInputSet(t.Only...), &narrowing{subset: rebuild.Subset{Trees: slices.Clone(t.Only)}}, ""
+	}
 	if dfErr != nil {
-		return nil, dfErr.Error()
+		return nil, nil, dfErr.Error()
 	}
 	target, err := df.TargetStage(stageRef(cfg, t))
 	if err != nil {
-		return nil, err.Error()
+		return nil, nil, err.Error()
 	}
 	// One answer per platform the target builds for: GOOS and GOARCH (and the files
 	// their names rule out) are the platform's, as the Dockerfile passes them on.
@@ -188,23 +200,27 @@ func (ti *targetInputs) inputsOf(ctx context.Context, cfg *config.Config, df *do
 		for _, s := range t.Platforms {
 			pl, err := platforms.Parse(s)
 			if err != nil {
-				return nil, fmt.Sprintf("platform %s: %v", s, err)
+				return nil, nil, fmt.Sprintf("platform %s: %v", s, err)
 			}
 			plats = append(plats, platforms.Normalize(pl))
 		}
 	}
 	set := godeps.NewInputSet()
+	// The narrowed context is what every platform's solve reads; nil (the whole
+	// context) when one of them is unknown.
+	n := &narrowing{}
 	for _, pl := range plats {
-		if reason := ti.addInputs(ctx, cfg, df, t, target, pl, set, cache); reason != "" {
-			return nil, reason
+		if reason := ti.addInputs(ctx, cfg, df, t, target, pl, set, &n, cache); reason != "" {
+			return nil, nil, reason
 		}
 	}
-	return set, ""
+	return set, n, ""
 }
 
-// addInputs adds to set what building t (its stage target) for platform pl reads;
-// reason says why that is unknown.
-func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, target dockerfile.Target, pl ocispecs.Platform, set *godeps.InputSet, cache map[string]godepsResult) (reason string) {
+// addInputs adds to set what building t (its stage target) for platform pl reads,
+// and to *n what its solve reads (*n becomes nil when that is unknown); reason says
+// why the inputs are unknown.
+func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *dockerfile.Dockerfile, t *config.Target, target dockerfile.Target, pl ocispecs.Platform, set *godeps.InputSet, n **narrowing, cache map[string]godepsResult) (reason string) {
 	in, err := golang.InputsOf(df, golang.Options{
 		Stage: target.Frontend, Context: cfg.Context, BuildArgs: t.BuildArgs, Platform: pl, BuildPlatform: ti.platform,
 	})
@@ -214,16 +230,7 @@ func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *d
 	set.AddTrees(in.Reads...)
 	for _, b := range in.Go {
 		for _, env := range b.Configs() {
-			q := godeps.Query{
-				Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
-				GoMod: b.GoMod, GoWork: b.GoWork,
-			}
-			key := fmt.Sprintf("%#v", q)
-			r, ok := cache[key]
-			if !ok {
-				r.in, r.err = ti.lister.Inputs(ctx, q)
-				cache[key] = r
-			}
+			r := ti.goInputs(ctx, cfg, b, env, cache)
 			if r.err != nil {
 				return fmt.Sprintf("%s:%d: %v", filepath.Base(df.Path), b.Line, r.err)
 			}
@@ -236,12 +243,51 @@ func (ti *targetInputs) addInputs(ctx context.Context, cfg *config.Config, df *d
 	}
 	ti.log.Debug("target inputs", zap.String("target", t.Name), zap.String("stage", df.StageName(target.Index)),
 		zap.String("platform", platforms.Format(pl)), zap.Int("go builds", len(in.Go)), zap.Strings("reads", in.Reads))
+	*n = ti.addSolve(ctx, cfg, *n, in.Solve, cache)
 	return ""
 }
 
+// addSolve adds to n what a solve reads (see golang.Inputs.Solve): the go builds of
+// other executables in the same stages too, which must compile. It returns nil, the
+// whole context, when n is nil or what the solve reads is unknown.
+func (ti *targetInputs) addSolve(ctx context.Context, cfg *config.Config, n *narrowing, solve *golang.Solve, cache map[string]godepsResult) *narrowing {
+	if n == nil || solve == nil {
+		return nil
+	}
+	n.subset.Trees = append(n.subset.Trees, solve.Reads...)
+	for _, b := range solve.Go {
+		n.addBuild(cfg.Context, b.Dir, b.GoMod)
+		for _, env := range b.Configs() {
+			r := ti.goInputs(ctx, cfg, b, env, cache)
+			if r.err != nil {
+				return nil
+			}
+			n.add(r.in)
+		}
+	}
+	return n
+}
+
+// goInputs asks go list, once per refresh, what go build b reads in configuration env.
+func (ti *targetInputs) goInputs(ctx context.Context, cfg *config.Config, b golang.Build, env map[string]string, cache map[string]godepsResult) godepsResult {
+	q := godeps.Query{
+		Root: cfg.Context, Dir: b.Dir, Patterns: b.Patterns, Flags: b.Flags, Env: env,
+		GoMod: b.GoMod, GoWork: b.GoWork,
+	}
+	key := fmt.Sprintf("%#v", q)
+	r, ok := cache[key]
+	if !ok {
+		r.in, r.err = ti.lister.Inputs(ctx, q)
+		cache[key] = r
+	}
+	return r
+}
+
 // affects implements loop.Options.Affects with inputs learnt after every earlier
-// change (see godeps.Affects for the decision). The loop asks once per target for the
-// same paths, which changed has recorded.
+// change (see godeps.Affects for the decision). A narrowed target (see narrow.go) is
+// affected only by a change in the context its build reads, judged with inputs that
+// hold after this change too, and that godeps.Affects says reaches it. The loop asks
+// once per target for the same paths, which changed has recorded.
 func (ti *targetInputs) affects(target string, paths []string) bool {
 	batch := make(map[string]bool, len(paths))
 	for _, p := range paths {
@@ -259,6 +305,17 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		if ti.refreshed && ti.doneSeq >= needed {
 			break
 		}
+		if ti.refreshed {
+			// Earlier changes that leave every go list answer holding (a data file,
+			// the body of a function) need no new answer.
+			holds, _, retry := ti.answersHoldLocked(ti.allAnswers(), func(p string) bool { return !batch[p] })
+			if retry {
+				continue
+			}
+			if holds {
+				break
+			}
+		}
 		updated := ti.updated
 		ti.mu.Unlock()
 		select {
@@ -267,6 +324,14 @@ func (ti *targetInputs) affects(target string, paths []string) bool {
 		}
 		<-updated
 		ti.mu.Lock()
+	}
+	// The narrowed context holds what the whole solve reads, which may be more than
+	// reaches the target (another executable built beside its own): a change must be
+	// in both to rebuild it.
+	if ti.narrow {
+		if affected, ok := ti.narrowedAffectsLocked(target, paths); ok && !affected {
+			return false
+		}
 	}
 	return godeps.Affects(ti.sets, target, paths)
 }

@@ -75,6 +75,11 @@ type Options struct {
 	// Pin resolves the Dockerfile's images once and pins their digests for the
 	// session (rebuild.WithPins).
 	Pin bool
+	// Narrow sends each target only the context paths its build reads, where devloop
+	// knows them (Go builds, targets.NAME.only; see narrow.go): BuildKit's file sync
+	// then costs what the target reads, not the size of the context, and a change
+	// elsewhere neither rebuilds it nor changes its cache keys.
+	Narrow bool
 	// Waits hears, once per target, that a swap waits for another devloop process;
 	// nil: not said.
 	Waits io.Writer
@@ -106,6 +111,13 @@ type Project struct {
 	// dockerfiles parses the Dockerfile once per content for the checks, the frontend
 	// choice, pinning, target inputs and failure descriptions.
 	dockerfiles *dockerfile.Cache
+
+	// narrow: see Options.Narrow; inputs knows the targets' inputs once Once or Up
+	// started (nil before), and stats serves the context walk from memory while up
+	// runs with a context cache (nil otherwise).
+	narrow bool
+	inputs *targetInputs
+	stats  *rebuild.StatCache
 
 	client  *rebuild.Client
 	solver  rebuild.Solver // client, wrapped (see newSolver)
@@ -142,6 +154,7 @@ func Open(opts Options) (*Project, error) {
 		warned:      map[string]bool{},
 		printer:     opts.Printer,
 		notices:     opts.Notices,
+		narrow:      opts.Narrow,
 		log:         log,
 	}
 	if p.dockerfiles == nil {
@@ -238,7 +251,17 @@ func (p *Project) Once(ctx context.Context, events func(loop.Event)) (ok bool, e
 	}
 	var g errgroup.Group
 	g.Go(func() error { return p.printer.Run(ctx) })
+	ictx, stopInputs := context.WithCancel(ctx)
+	if p.narrow {
+		// The targets' inputs, learnt once: the builds wait for them.
+		p.inputs = newTargetInputs(p.cfg, p.selected, p.client.Platform(), p.dockerfiles, io.Discard, p.log)
+		p.inputs.narrow = true
+		refresh := make(chan struct{}, 1)
+		refresh <- struct{}{}
+		g.Go(func() error { return p.inputs.run(ictx, refresh) })
+	}
 	ok, err = l.Once(ctx)
+	stopInputs()
 	p.printer.Close()
 	_ = g.Wait()
 	return ok, err

@@ -110,7 +110,7 @@ func (r *reloader) changes(ctx context.Context, in <-chan watcher.Batch, out cha
 		if len(b.Paths) == 0 && !b.Overflow {
 			continue
 		}
-		if r.onlyAffected {
+		if r.onlyAffected || r.inputs.narrow {
 			r.inputs.changed(b.Paths, b.Overflow)
 		}
 		yaml, ignore, other := false, false, false

@@ -13,6 +13,7 @@ import (
 	"github.com/devloop/devloop/feedback"
 	"github.com/devloop/devloop/internal/ospath"
 	"github.com/devloop/devloop/loop"
+	"github.com/devloop/devloop/rebuild"
 	"github.com/devloop/devloop/supervisor"
 	"github.com/devloop/devloop/watcher"
 	"golang.org/x/sync/errgroup"
@@ -27,6 +28,10 @@ type UpOptions struct {
 	// OnlyAffected rebuilds only the targets a change can affect (Go targets: from
 	// go list -deps); false rebuilds every target on every change.
 	OnlyAffected bool
+	// ContextCache serves each solve's walk of the build context from what the
+	// watcher vouches has not changed (rebuild.StatCache): no lstat per file per
+	// solve.
+	ContextCache bool
 	// Out is the human output: notices, reloads, the processes' output. It must be
 	// safe for concurrent use.
 	Out io.Writer
@@ -77,6 +82,8 @@ func (p *Project) Up(ctx context.Context, opts UpOptions) error {
 	}
 
 	inputs := newTargetInputs(cfg, targets, p.daemonPlatform, p.dockerfiles, out, p.log)
+	inputs.narrow = p.narrow
+	p.inputs = inputs
 	refresh := make(chan struct{}, 1)
 	refresh <- struct{}{} // learn the inputs once at start
 	var mu sync.Mutex     // loop and supervisor events arrive from different goroutines
@@ -115,6 +122,11 @@ func (p *Project) Up(ctx context.Context, opts UpOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.ContextCache {
+		if p.stats, err = rebuild.NewStatCache(cfg.Context, w); err != nil {
+			return err
+		}
+	}
 	rl := newReloader(opts.File, reloaderOptions{
 		proj: p, grammars: opts.Grammars, watcher: w, procs: procs, newSups: newSups, out: out, log: p.log,
 		inputs: inputs, onlyAffected: opts.OnlyAffected, refresh: refresh,
@@ -138,7 +150,7 @@ func (p *Project) Up(ctx context.Context, opts UpOptions) error {
 	g.Go(func() error { return p.dropOwnWrites(gctx, self, raw, filtered) })
 	g.Go(func() error { return watcher.DebounceFunc(gctx, rl.debounceTiming, filtered, batches) })
 	g.Go(func() error { return rl.changes(gctx, batches, changes) })
-	if opts.OnlyAffected {
+	if opts.OnlyAffected || p.narrow {
 		g.Go(func() error { return inputs.run(gctx, refresh) })
 	}
 	g.Go(func() error { return procs.run(gctx) })

@@ -25,7 +25,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
-	fstypes "github.com/tonistiigi/fsutil/types"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
@@ -46,7 +45,13 @@ type Request struct {
 	// rule patterns cannot express, such as editor temp file names; it is called for
 	// every path the context walk visits. For a directory, true leaves out everything
 	// below it too: the walk does not descend.
-	Skip      func(rel string, isDir bool) bool
+	Skip func(rel string, isDir bool) bool
+	// Only, when set, narrows the context to the paths the build reads: nothing else
+	// is sent (see [Subset]). Nil sends the whole context.
+	Only *Subset
+	// Stats, when set, serves the context walk from memory (see [StatCache]); it
+	// must be the cache of Context.
+	Stats     *StatCache
 	CacheFrom []string // cache specs: "type=registry,ref=…" (see [CheckCacheSpec])
 	CacheTo   []string
 	Secrets   map[string]Secret
@@ -145,28 +150,9 @@ func SharedKey(contextDir string) string {
 // solveOpt builds the SolveOpt for req. It has no side effects beyond reading the file
 // system roots, so tests can inspect it.
 func solveOpt(req Request) (client.SolveOpt, error) {
-	ctxFS, err := fsutil.NewFS(req.Context)
+	ctxFS, err := contextFS(req)
 	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", req.Context, err)
-	}
-	if len(req.Excludes) > 0 || req.Skip != nil {
-		filter := &fsutil.FilterOpt{ExcludePatterns: req.Excludes}
-		if skip := req.Skip; skip != nil {
-			filter.Map = func(p string, st *fstypes.Stat) fsutil.MapResult {
-				isDir := os.FileMode(st.Mode).IsDir()
-				switch {
-				case !skip(filepath.ToSlash(p), isDir):
-					return fsutil.MapResultKeep
-				case isDir:
-					return fsutil.MapResultSkipDir
-				}
-				return fsutil.MapResultExclude
-			}
-		}
-		ctxFS, err = fsutil.NewFilterFS(ctxFS, filter)
-		if err != nil {
-			return client.SolveOpt{}, fmt.Errorf("filter build context %s: %w", req.Context, err)
-		}
+		return client.SolveOpt{}, err
 	}
 	dfDir := filepath.Dir(req.Dockerfile)
 	if _, err := os.Stat(req.Dockerfile); err != nil {
@@ -194,7 +180,7 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: attrs,
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
-		SharedKey:     SharedKey(req.Context),
+		SharedKey:     sharedKey(req),
 		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
 		SourcePolicy:  req.Pins.policy(),
 	}

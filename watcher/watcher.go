@@ -50,6 +50,11 @@ type Watcher struct {
 	mu      sync.Mutex
 	pending *Rules          // the rules SetRules asked for, nil once Run took them
 	applied []chan struct{} // closed once Run watches by pending (or returned)
+
+	vmu      sync.Mutex
+	seq      uint64            // counts the changes DirVersion reflects
+	epoch    uint64            // seq when every directory was last invalidated at once
+	versions map[string]uint64 // watched directory → seq of the last change in it
 }
 
 // New returns a Watcher; watching starts with [Watcher.Run].
@@ -63,8 +68,59 @@ func New(opts Options) (*Watcher, error) {
 	}
 	return &Watcher{
 		rules: opts.Rules, log: log.Named("watcher"), ready: make(chan struct{}),
-		swap: make(chan struct{}, 1), stopped: make(chan struct{}),
+		swap: make(chan struct{}, 1), stopped: make(chan struct{}), versions: map[string]uint64{},
 	}, nil
+}
+
+// DirVersion returns a number that changes whenever an entry of the directory dir
+// (absolute) may have changed — created, written, removed, renamed, its mode, times,
+// owner, links or extended attributes changed — and false when the watcher cannot
+// vouch for dir: it does not watch it (pruned, ignored, not yet seen) or is not
+// running. Every change is counted before the watcher reports it, so a caller that
+// acts on a reported change sees its version. A kernel queue overflow or new rules
+// change every directory's version.
+//
+// A directory's version also changes when an entry of one of its subdirectories is
+// created, removed or renamed: that changes the subdirectory's own modification time.
+// It lets a caller keep what it read of a directory (its entries and their metadata)
+// until the version changes: package rebuild's context cache does.
+func (w *Watcher) DirVersion(dir string) (uint64, bool) {
+	w.vmu.Lock()
+	defer w.vmu.Unlock()
+	v, ok := w.versions[filepath.Clean(dir)]
+	return max(v, w.epoch), ok
+}
+
+// touch counts a change in each of the given directories that is watched.
+func (w *Watcher) touch(dirs ...string) {
+	w.vmu.Lock()
+	defer w.vmu.Unlock()
+	w.seq++
+	for _, d := range dirs {
+		if _, ok := w.versions[d]; ok {
+			w.versions[d] = w.seq
+		}
+	}
+}
+
+// touchAll changes every directory's version.
+func (w *Watcher) touchAll() {
+	w.vmu.Lock()
+	defer w.vmu.Unlock()
+	w.seq++
+	w.epoch = w.seq
+}
+
+// vouch starts (watched) or stops vouching for dir.
+func (w *Watcher) vouch(dir string, watched bool) {
+	w.vmu.Lock()
+	defer w.vmu.Unlock()
+	w.seq++
+	if watched {
+		w.versions[dir] = w.seq
+	} else {
+		delete(w.versions, dir)
+	}
 }
 
 // Ready is closed once the initial recursive watch is set up. It stays open if
@@ -131,6 +187,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 			if !ok {
 				return errors.New("run watcher: fsnotify event stream closed")
 			}
+			w.touched(fev)
 			paths, err := s.handle(ctx, fev)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -156,6 +213,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) error {
 				continue
 			}
 			w.log.Warn("kernel event queue overflowed; rescanning the context")
+			w.touchAll()
 			// Directories created meanwhile may be unwatched: rescan.
 			if err := s.watchAll(ctx); err != nil {
 				if ctx.Err() != nil {
@@ -205,8 +263,26 @@ func (w *Watcher) SetRules(r *Rules) (applied <-chan struct{}, err error) {
 	return done, nil
 }
 
+// touched counts the change one fsnotify event reports, whatever the rules say of its
+// path (a watch-ignored file is still sent when a "!" line of the ignore file names
+// it): in the directory holding the path, in the path itself if it is a watched
+// directory, and for an entry created, removed or renamed in the directory above,
+// whose listing holds the directory's modification time.
+func (w *Watcher) touched(ev fsnotify.Event) {
+	name := filepath.Clean(ev.Name)
+	dir := filepath.Dir(name)
+	if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		w.touch(name, dir, filepath.Dir(dir))
+		return
+	}
+	w.touch(name, dir)
+}
+
 // stop marks the watcher stopped and releases the callers of SetRules.
 func (w *Watcher) stop() {
+	w.vmu.Lock()
+	clear(w.versions)
+	w.vmu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	close(w.stopped)
@@ -219,6 +295,7 @@ func (w *Watcher) stop() {
 // setRules switches the watch set to r and rescans the context.
 func (s *watchSet) setRules(ctx context.Context, r *Rules) error {
 	s.rules = r
+	s.w.touchAll()
 	start := time.Now()
 	if err := s.watchAll(ctx); err != nil {
 		return err
@@ -272,6 +349,7 @@ func (s *watchSet) watchAll(ctx context.Context) error {
 	for dir := range old {
 		if _, ok := s.dirs[dir]; !ok {
 			_ = s.fsw.Remove(dir) // already gone if the directory was deleted
+			s.w.vouch(dir, false)
 		}
 	}
 	s.w.count.Store(int64(len(s.dirs)))
@@ -342,6 +420,7 @@ func (s *watchSet) add(dir string) error {
 	err := s.fsw.Add(dir)
 	if err == nil {
 		s.dirs[dir] = struct{}{}
+		s.w.vouch(dir, true)
 		s.w.count.Store(int64(len(s.dirs)))
 		return nil
 	}
@@ -402,6 +481,7 @@ func (s *watchSet) drop(dir string) bool {
 		if _, in := ospath.Child(dir, p); in {
 			delete(s.dirs, p)
 			_ = s.fsw.Remove(p) // fsnotify may have dropped it already
+			s.w.vouch(p, false)
 		}
 	}
 	s.w.count.Store(int64(len(s.dirs)))

@@ -20,6 +20,15 @@
 //	devloop-nopin   `devloop up --pin=false` (images resolved on every build)
 //	devloop-image   `devloop up` with builder.frontend: image (the # syntax image on every build)
 //	devloop-debounce50  `devloop up` with watch.debounce: 50ms (the earlier default)
+//	devloop-whole   `devloop up --narrow-context=false` (the whole context sent to every target)
+//	devloop-walk    `devloop up --narrow-context=false --context-cache=false` (and walked on every build)
+//	devloop-debounce0   `devloop up` with watch.debounce: 0s (a build at the first event of a save)
+//
+// With --extra-files every loop is also measured with that many files the build does
+// not read added to its copy (the context-scale run of issue 15; --extra-layout says
+// where: data files under assets/, or Go packages the server does not import), and the
+// report gives each devloop loop's CPU time per edit in devloop and in buildkitd, its
+// ratio to the same loop without extra files, and a save of one of the extra files.
 //
 // For the devloop loops it also reports the per-phase medians from devloop's status
 // lines and makes three saves that must restart nothing: a _test.go file, a file the
@@ -28,6 +37,7 @@
 // Usage:
 //
 //	savelat [--n 10] [--rounds 2] [--loops floor,naive,air,devloop,devloop-server] [--json FILE] …
+//	savelat --loops floor,devloop,devloop-walk --extra-files 0,10000,50000,100000 --extra-layout assets,package
 //
 // The naive loop needs BUILDKIT_HOST and buildctl, devloop a BuildKit daemon; `make
 // bench` provides both. Every process the harness starts runs in a process group of its
@@ -77,6 +87,8 @@ func run(args []string) error {
 	fs.DurationVar(&s.StartTimeout, "start-timeout", 5*time.Minute, "give up on a loop whose first server does not answer after this long")
 	fs.BoolVar(&s.NoopChecks, "noop-checks", true, "make the saves that must restart nothing (devloop loops)")
 	fs.StringVar(&s.LogDir, "log-dir", "", "keep each loop's output in DIR/LOOP.log")
+	extraFiles := fs.String("extra-files", "0", "context scale: measure every loop with each of these counts of files the build does not read added to the example (comma-separated, e.g. 0,10000,50000,100000)")
+	extraLayout := fs.String("extra-layout", layoutAssets, "where the extra files go (comma-separated): "+layoutAssets+" (data files under assets/), "+layoutPackage+" (Go packages the server does not import, under internal/unused/)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,6 +105,11 @@ func run(args []string) error {
 		return fmt.Errorf("--rounds %d: want at least 1", s.Rounds)
 	}
 	s.Rounds = min(s.Rounds, s.N)
+	var err error
+	if s.Extra, err = parseExtra(*extraFiles, *extraLayout); err != nil {
+		return err
+	}
+	s.Daemon = os.Getenv("BUILDKIT_HOST")
 	for _, l := range strings.Split(*loops, ",") {
 		l = strings.TrimSpace(l)
 		if !slices.Contains(loopNames, l) {
@@ -118,7 +135,20 @@ func run(args []string) error {
 		Machine:  describeMachine(s),
 		Settings: *s,
 	}
-	results := make([]loopResult, len(s.Loops))
+	type instance struct {
+		loop  string
+		extra extraSpec
+	}
+	var instances []instance
+	for _, l := range s.Loops {
+		for _, e := range s.Extra {
+			if e.Files > 0 && !slices.Contains(scaleLoops, l) {
+				continue // the loops the context scale does not compare: measured without extra files only
+			}
+			instances = append(instances, instance{l, e})
+		}
+	}
+	results := make([]loopResult, len(instances))
 	done := 0
 	for round, n := range splitEdits(s.N, s.Rounds) {
 		rs := *s
@@ -126,14 +156,15 @@ func run(args []string) error {
 		done += n
 		// The saves that must restart nothing are made once, in the last round.
 		rs.NoopChecks = s.NoopChecks && round == s.Rounds-1
-		for i, name := range s.Loops {
+		for i, in := range instances {
 			if ctx.Err() != nil || results[i].Error != "" {
 				continue
 			}
-			fmt.Fprintf(s.Progress, "%s: round %d/%d: starting on a fresh copy of %s\n", name, round+1, s.Rounds, s.Example)
-			results[i] = mergeRound(results[i], measure(ctx, &rs, name))
+			label := in.extra.label(in.loop)
+			fmt.Fprintf(s.Progress, "%s: round %d/%d: starting on a fresh copy of %s\n", label, round+1, s.Rounds, s.Example)
+			results[i] = mergeRound(results[i], measure(ctx, &rs, in.loop, in.extra))
 			if results[i].Error != "" {
-				fmt.Fprintf(s.Progress, "%s: %s\n", name, results[i].Error)
+				fmt.Fprintf(s.Progress, "%s: %s\n", label, results[i].Error)
 			}
 		}
 	}
@@ -160,7 +191,7 @@ func run(args []string) error {
 	case ctx.Err() != nil:
 		return errors.New("interrupted")
 	case failed > 0:
-		return fmt.Errorf("%d of %d loops failed", failed, len(s.Loops))
+		return fmt.Errorf("%d of %d loops failed", failed, len(instances))
 	}
 	return nil
 }

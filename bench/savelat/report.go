@@ -128,6 +128,8 @@ func (r *report) write(w io.Writer) {
 			strings.Join(phaseOrder, " | "), strings.Repeat("--:|", len(phaseOrder)), strings.Join(phases, "\n"))
 	}
 
+	r.writeScale(w)
+
 	var checks []string
 	for _, l := range r.Loops {
 		for _, c := range l.Checks {
@@ -135,12 +137,12 @@ func (r *report) write(w io.Writer) {
 			if !c.Pass {
 				verdict = "FAIL"
 			}
-			checks = append(checks, fmt.Sprintf("| %s | %s (`%s`) | %d | %d | %s | %s |", l.Loop, c.Name, c.Path,
-				c.Activity.Builds, c.Activity.Starts["server"], c.Want, verdict))
+			checks = append(checks, fmt.Sprintf("| %s | %s (`%s`) | %d | %d | %s | %s | %s |", l.Loop, c.Name, c.Path,
+				c.Activity.Builds, c.Activity.Starts["server"], seconds(c.Work), c.Want, verdict))
 		}
 	}
 	if len(checks) > 0 {
-		fmt.Fprintf(w, "\n| loop | save | builds | server restarts | want | result |\n|---|---|--:|--:|---|---|\n%s\n", strings.Join(checks, "\n"))
+		fmt.Fprintf(w, "\n| loop | save | builds | server restarts | done after | want | result |\n|---|---|--:|--:|--:|---|---|\n%s\n", strings.Join(checks, "\n"))
 	}
 
 	for _, l := range r.Loops {

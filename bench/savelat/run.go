@@ -31,9 +31,14 @@ type settings struct {
 	StartTimeout time.Duration `json:"start_timeout_ns"`
 	NoopChecks   bool          `json:"noop_checks"`
 	LogDir       string        `json:"log_dir,omitempty"`
-	Progress     io.Writer     `json:"-"`
-	round        int           // 1-based round of the current measure (log file names)
-	firstEdit    int           // edits made in earlier rounds: save modes keep alternating across rounds
+	// Extra are the context-scale variants every loop is measured with (issue 15):
+	// files the build does not read added to each copy.
+	Extra []extraSpec `json:"extra,omitempty"`
+	// Daemon is the BuildKit address whose daemon's CPU time is measured per edit.
+	Daemon    string    `json:"daemon,omitempty"`
+	Progress  io.Writer `json:"-"`
+	round     int       // 1-based round of the current measure (log file names)
+	firstEdit int       // edits made in earlier rounds: save modes keep alternating across rounds
 }
 
 // splitEdits spreads n edits over rounds as evenly as possible, earlier rounds first.
@@ -61,7 +66,9 @@ func mergeRound(acc, r loopResult) loopResult {
 		acc.Samples = append(acc.Samples, s)
 	}
 	acc.Startup = max(acc.Startup, r.Startup)
+	acc.PeakRSS = max(acc.PeakRSS, r.PeakRSS)
 	acc.Summary = summarize(acc.latencies())
+	acc.CPU = cpuMedians(acc.Samples)
 	if strings.HasPrefix(acc.Loop, "devloop") {
 		acc.Phases = phaseMedians(acc.Samples)
 	}
@@ -71,7 +78,8 @@ func mergeRound(acc, r loopResult) loopResult {
 }
 
 // loopNames are the loops a run can measure, in report order.
-var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50"}
+var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50",
+	"devloop-whole", "devloop-walk", "devloop-debounce0"}
 
 // reloader is one loop under test.
 type reloader interface {
@@ -99,6 +107,8 @@ type sample struct {
 	Text    string           `json:"text"`
 	Latency time.Duration    `json:"latency_ns"`
 	Devloop *devloopActivity `json:"devloop,omitempty"`
+	// CPU is what devloop and the daemon used from the save until the loop was idle.
+	CPU *cpuUse `json:"cpu,omitempty"`
 }
 
 // noopCheck is one save that must not restart anything (or not build at all).
@@ -108,16 +118,23 @@ type noopCheck struct {
 	Want     string          `json:"want"`
 	Pass     bool            `json:"pass"`
 	Activity devloopActivity `json:"activity"`
+	// Work is the time from the save to devloop's last line about it (0: it said
+	// nothing).
+	Work time.Duration `json:"work_ns"`
 }
 
 // loopResult is everything measured for one loop.
 type loopResult struct {
-	Loop    string        `json:"loop"`
+	Loop    string        `json:"loop"` // the loop's label: its name, and its extra files
+	Name    string        `json:"name"` // the loop's name
+	Extra   extraSpec     `json:"extra"`
 	Startup time.Duration `json:"startup_ns"` // loop start → first answer
 	Samples []sample      `json:"samples"`
 	Summary summary       `json:"summary"`
 	Phases  []phaseRow    `json:"phases,omitempty"`
 	Checks  []noopCheck   `json:"noop_checks,omitempty"`
+	CPU     *cpuUse       `json:"cpu_median,omitempty"` // per edit
+	PeakRSS int64         `json:"devloop_peak_rss_bytes,omitempty"`
 	Error   string        `json:"error,omitempty"`
 	// LastOutput is the loop's last output lines when it failed.
 	LastOutput []string `json:"last_output,omitempty"`
@@ -146,11 +163,15 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 	case "air":
 		return &procLoop{e: e, argv: []string{s.Air, "-c", ".air.toml"}, config: ".air.toml",
 			body: airConfig(e.addr), grace: 10 * time.Second}, nil
-	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50":
-		// devloop-all, devloop-nopin, devloop-image and devloop-debounce50 are the
-		// "before" of four optimizations: every target rebuilt on every change, images
-		// resolved on every build, the # syntax frontend image started on every build,
-		// and the earlier 50 ms debounce default.
+	case "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50",
+		"devloop-whole", "devloop-walk", "devloop-debounce0":
+		// devloop-all, devloop-nopin, devloop-image, devloop-debounce50, devloop-whole
+		// and devloop-walk are the "before" of six optimizations: every target rebuilt
+		// on every change, images resolved on every build, the # syntax frontend image
+		// started on every build, the earlier 50 ms debounce default, the whole
+		// context sent to every target (issue 15, direction 1), and that whole context
+		// walked on every build (direction 2). devloop-debounce0 tries a build at the
+		// first event of a burst (direction 3).
 		argv := []string{s.Devloop, "up"}
 		frontend, debounce := "", ""
 		switch name {
@@ -162,6 +183,12 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 			frontend = "image"
 		case "devloop-debounce50":
 			debounce = "50ms"
+		case "devloop-whole":
+			argv = append(argv, "--narrow-context=false")
+		case "devloop-walk":
+			argv = append(argv, "--narrow-context=false", "--context-cache=false")
+		case "devloop-debounce0":
+			debounce = "0s"
 		}
 		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
 			body: devloopConfig(e.addr, name == "devloop-server", frontend, debounce), isBusy: devloopBusy,
@@ -170,10 +197,11 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(loopNames, ", "))
 }
 
-// measure runs one loop on a fresh copy of the example and makes s.N edits.
-func measure(ctx context.Context, s *settings, name string) (res loopResult) {
-	res.Loop = name
-	defer func() { res.Summary = summarize(res.latencies()) }() // also for a partial run
+// measure runs one loop on a fresh copy of the example, with extra's files added, and
+// makes s.N edits.
+func measure(ctx context.Context, s *settings, name string, extra extraSpec) (res loopResult) {
+	res.Loop, res.Name, res.Extra = extra.label(name), name, extra
+	defer func() { res.Summary, res.CPU = summarize(res.latencies()), cpuMedians(res.Samples) }() // also for a partial run
 	fail := func(err error, log *lineLog) loopResult {
 		res.Error = err.Error()
 		if log != nil {
@@ -189,11 +217,15 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 	if err := copyTree(s.Example, dir); err != nil {
 		return fail(err, nil)
 	}
+	if err := extra.generate(dir); err != nil {
+		return fail(err, nil)
+	}
 	var logCopy io.Writer
 	if s.LogDir != "" {
-		logName := name + ".log"
+		base := strings.ReplaceAll(res.Loop, " ", "_")
+		logName := base + ".log"
 		if s.round > 1 {
-			logName = fmt.Sprintf("%s.round%d.log", name, s.round)
+			logName = fmt.Sprintf("%s.round%d.log", base, s.round)
 		}
 		f, err := os.Create(filepath.Join(s.LogDir, logName))
 		if err != nil {
@@ -248,7 +280,8 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 		return fail(fmt.Errorf("start %s: %w", name, err), e.log)
 	}
 	res.Startup = t1.Sub(t0)
-	fmt.Fprintf(s.Progress, "%s: serving after %s\n", name, seconds(res.Startup))
+	fmt.Fprintf(s.Progress, "%s: serving after %s\n", res.Loop, seconds(res.Startup))
+	meter := newCPUMeter(s, r)
 
 	idle := func(want string) error { return waitIdle(ctx, r, e.log, p, url, want, s.Settle) }
 	isDevloop := strings.HasPrefix(name, "devloop")
@@ -260,10 +293,14 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 		if i > 0 && isDevloop {
 			a := parseDevloop(e.log.since(mark))
 			res.Samples[i-1].Devloop = &a
+			if use, ok := meter.stop(); ok {
+				res.Samples[i-1].CPU = &use
+			}
 		}
 		mark = e.log.mark()
 		mode := editModes[(s.firstEdit+i)%len(editModes)]
 		text = fmt.Sprintf("%s edit %d %08x", name, i+1, rand.Uint32())
+		meter.start()
 		if err := edits.set(text, mode); err != nil {
 			return fail(err, e.log)
 		}
@@ -275,7 +312,7 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 			return fail(fmt.Errorf("edit %d (%s): %w", i+1, mode, err), e.log)
 		}
 		res.Samples = append(res.Samples, sample{Edit: i + 1, Mode: mode, Text: text, Latency: served.Sub(written)})
-		fmt.Fprintf(s.Progress, "%s: edit %d/%d (%s): %s\n", name, i+1, s.N, mode, seconds(served.Sub(written)))
+		fmt.Fprintf(s.Progress, "%s: edit %d/%d (%s): %s\n", res.Loop, i+1, s.N, mode, seconds(served.Sub(written)))
 	}
 	if err := idle(text); err != nil {
 		return fail(err, e.log)
@@ -283,33 +320,48 @@ func measure(ctx context.Context, s *settings, name string) (res loopResult) {
 	if isDevloop && len(res.Samples) > 0 {
 		a := parseDevloop(e.log.since(mark))
 		res.Samples[len(res.Samples)-1].Devloop = &a
+		if use, ok := meter.stop(); ok {
+			res.Samples[len(res.Samples)-1].CPU = &use
+		}
 		res.Phases = phaseMedians(res.Samples)
 	}
 	if isDevloop && s.NoopChecks {
-		checks, err := noopChecks(ctx, s, name, r, e, p, url, text)
+		checks, err := noopChecks(ctx, s, res.Loop, extra, r, e, p, url, text)
 		res.Checks = checks
 		if err != nil {
 			return fail(err, e.log)
 		}
 	}
+	res.PeakRSS = peakRSS(meter.devloop)
 	return res
+}
+
+// noopSave is one save that must restart nothing: the file, its new content, and
+// what devloop must (not) do.
+type noopSave struct {
+	name, path, content, want string
+	pass                      func(devloopActivity) bool
 }
 
 // noopChecks makes the saves that must not restart the server: a _test.go file and a
 // file the build does not read (devloop may build, but the binary stays byte-identical),
 // and an ignored file (no build at all).
-func noopChecks(ctx context.Context, s *settings, name string, r reloader, e *loopEnv, p *poller, url, text string) ([]noopCheck, error) {
+func noopChecks(ctx context.Context, s *settings, name string, extra extraSpec, r reloader, e *loopEnv, p *poller, url, text string) ([]noopCheck, error) {
 	const testFile = "package greeting\n\nimport \"testing\"\n\nfunc TestText(t *testing.T) {\n\tif Text == \"\" {\n\t\tt.Error(\"Text is empty\")\n\t}\n}\n"
-	checks := []struct {
-		name, path, content, want string
-		pass                      func(devloopActivity) bool
-	}{
+	checks := []noopSave{
 		{"test file", "internal/greeting/greeting_test.go", testFile, "no restart",
 			func(a devloopActivity) bool { return a.Starts["server"] == 0 }},
 		{"file the build does not read", "notes.txt", "notes\n", "no restart",
 			func(a devloopActivity) bool { return a.Starts["server"] == 0 }},
 		{"ignored file", "README.md", "# greeter\n", "no build",
 			func(a devloopActivity) bool { return a.Builds == 0 && a.Starts["server"] == 0 }},
+	}
+	if extra.Files > 0 {
+		// One of the extra files, in the middle of the tree (issue 15's goal: no
+		// restart, and little work however large the context).
+		i := extra.Files / 2
+		checks = append(checks, noopSave{"extra file the build does not read", filepath.ToSlash(extra.extraFile(i)), string(extra.content(i, "v2")), "no restart",
+			func(a devloopActivity) bool { return a.Starts["server"] == 0 }})
 	}
 	// A build, if any, starts within the debounce; wait that long before asking for idle.
 	observe := max(2*time.Second, 2*s.Settle)
@@ -319,6 +371,7 @@ func noopChecks(ctx context.Context, s *settings, name string, r reloader, e *lo
 		if err := writeFile(filepath.Join(e.dir, filepath.FromSlash(c.path)), []byte(c.content), editInPlace); err != nil {
 			return out, err
 		}
+		written := time.Now()
 		select {
 		case <-ctx.Done():
 			return out, fmt.Errorf("no-op check %q: %w", c.name, context.Cause(ctx))
@@ -327,9 +380,14 @@ func noopChecks(ctx context.Context, s *settings, name string, r reloader, e *lo
 		if err := waitIdle(ctx, r, e.log, p, url, text, s.Settle); err != nil {
 			return out, fmt.Errorf("no-op check %q: %w", c.name, err)
 		}
-		a := parseDevloop(e.log.since(mark))
-		out = append(out, noopCheck{Name: c.name, Path: c.path, Want: c.want, Pass: c.pass(a), Activity: a})
-		fmt.Fprintf(s.Progress, "%s: no-op check %s (%s): %d build(s), %d restart(s)\n", name, c.name, c.path, a.Builds, a.Starts["server"])
+		reaction := e.log.since(mark)
+		a := parseDevloop(reaction)
+		var work time.Duration
+		if n := len(reaction); n > 0 {
+			work = reaction[n-1].At.Sub(written)
+		}
+		out = append(out, noopCheck{Name: c.name, Path: c.path, Want: c.want, Pass: c.pass(a), Activity: a, Work: work})
+		fmt.Fprintf(s.Progress, "%s: no-op check %s (%s): %d build(s), %d restart(s), done after %s\n", name, c.name, c.path, a.Builds, a.Starts["server"], seconds(work))
 	}
 	return out, nil
 }

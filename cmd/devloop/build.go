@@ -11,7 +11,7 @@ import (
 )
 
 func (a *app) buildCommand() *cobra.Command {
-	progress, platform := "auto", ""
+	progress, narrow, platform := "auto", true, ""
 	cmd := &cobra.Command{
 		Use:   "build [TARGET...]",
 		Short: "Build the configured targets once and swap the results into place",
@@ -21,7 +21,7 @@ their output directories. Unchanged files are not rewritten.
 
 Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unreachable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, waits: a.human(), platform: platform})
+			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, narrow: narrow, waits: a.human(), platform: platform})
 			if err != nil {
 				return err
 			}
@@ -55,6 +55,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 		},
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "progress output: auto, tty, plain, quiet, rawjson")
+	cmd.Flags().BoolVar(&narrow, "narrow-context", narrow, narrowFlagUsage)
 	cmd.Flags().StringVar(&platform, "platform", platform, platformUsage)
 	return cmd
 }

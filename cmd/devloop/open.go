@@ -14,11 +14,15 @@ import (
 	"go.uber.org/zap"
 )
 
+// narrowFlagUsage is the help of --narrow-context (build and up).
+const narrowFlagUsage = "send each target only the context paths its build reads (Go builds: from go list -deps; targets.NAME.only); false sends the whole context"
+
 // openOptions are what build and up set differently when they open the project.
 type openOptions struct {
 	progress string         // --progress
 	access   project.Access // Share (build) or Hold (up)
 	pin      bool           // --pin
+	narrow   bool           // --narrow-context
 	platform string         // --platform: replaces every target's platforms
 	// waits hears a swap waiting for another devloop process, notices what devloop
 	// chose for the session (nil: not said).
@@ -57,7 +61,7 @@ func (a *app) openProject(ctx context.Context, args []string, o openOptions) (*p
 	}
 	proj, err := project.Open(project.Options{
 		Config: cfg, Targets: targets, Access: o.access, Client: client, Printer: printer,
-		Dockerfiles: dfs, Pin: o.pin, Waits: o.waits, Notices: o.notices, Platforms: platforms, Logger: a.log,
+		Dockerfiles: dfs, Pin: o.pin, Narrow: o.narrow, Waits: o.waits, Notices: o.notices, Platforms: platforms, Logger: a.log,
 	})
 	if err != nil {
 		_ = client.Close()

@@ -18,8 +18,8 @@ import (
 )
 
 func (a *app) upCommand() *cobra.Command {
-	progress, platform := "quiet", ""
-	pin, onlyAffected := true, true
+	progress := "quiet"
+	f := upFlags{pin: true, onlyAffected: true, narrow: true, contextCache: true}
 	cmd := &cobra.Command{
 		Use:   "up [TARGET...]",
 		Short: "Build, run and rebuild on every save until interrupted",
@@ -32,20 +32,28 @@ kills at once.`,
 			if progress == "auto" || progress == "tty" {
 				progress = "plain" // a redrawing display does not fit a long-running loop
 			}
-			return a.up(cmd.Context(), args, openOptions{progress: progress, pin: pin, platform: platform}, onlyAffected)
+			return a.up(cmd.Context(), args, progress, f)
 		},
 	}
 	cmd.Flags().StringVar(&progress, "progress", progress, "BuildKit progress output: quiet, plain, rawjson")
-	cmd.Flags().BoolVar(&onlyAffected, "only-affected", onlyAffected, "rebuild only the targets a change can affect (Go targets: from go list -deps); false rebuilds every target on every change")
-	cmd.Flags().BoolVar(&pin, "pin", pin, "resolve base images and the # syntax frontend once, then pin their digests for the session (--pin=false resolves them on every build)")
-	cmd.Flags().StringVar(&platform, "platform", platform, platformUsage)
+	cmd.Flags().BoolVar(&f.onlyAffected, "only-affected", f.onlyAffected, "rebuild only the targets a change can affect (Go targets: from go list -deps); false rebuilds every target on every change")
+	cmd.Flags().BoolVar(&f.pin, "pin", f.pin, "resolve base images and the # syntax frontend once, then pin their digests for the session (--pin=false resolves them on every build)")
+	cmd.Flags().StringVar(&f.platform, "platform", f.platform, platformUsage)
+	cmd.Flags().BoolVar(&f.narrow, "narrow-context", f.narrow, narrowFlagUsage)
+	cmd.Flags().BoolVar(&f.contextCache, "context-cache", f.contextCache, "list the build context for BuildKit from what the file watcher knows is unchanged; false walks the whole context on every build")
 	return cmd
+}
+
+// upFlags are devloop up's switches; each bool false is the "before" of an optimization.
+type upFlags struct {
+	pin, onlyAffected, narrow, contextCache bool
+	platform                                string // --platform
 }
 
 // platformUsage is the --platform flag's help, for build and up.
 const platformUsage = `platforms to build every selected target for, as docker build --platform ("darwin/arm64", "linux/amd64,linux/arm64", "local": this machine); replaces devloop.yaml's platform keys`
 
-func (a *app) up(ctx context.Context, args []string, o openOptions, onlyAffected bool) error {
+func (a *app) up(ctx context.Context, args []string, progress string, f upFlags) error {
 	// Files devloop itself writes (`devloop up > up.log`, `| tee dev.log`, --events
 	// FILE) must not look like edits: each line written would otherwise start a build.
 	var stdio []*os.File
@@ -56,8 +64,7 @@ func (a *app) up(ctx context.Context, args []string, o openOptions, onlyAffected
 	}
 	self := feedback.New(feedback.Options{Outputs: stdio, Logger: a.log})
 	out := &lockedWriter{w: self.Writer(a.human())}
-	o.access, o.waits, o.notices = project.Hold, out, out
-	proj, err := a.openProject(ctx, args, o)
+	proj, err := a.openProject(ctx, args, openOptions{progress: progress, access: project.Hold, pin: f.pin, narrow: f.narrow, platform: f.platform, waits: out, notices: out})
 	if err != nil {
 		return err
 	}
@@ -84,7 +91,7 @@ func (a *app) up(ctx context.Context, args []string, o openOptions, onlyAffected
 	var wg sync.WaitGroup
 	wg.Go(func() { secondInterrupt(ctx, upDone, kill) })
 	err = proj.Up(ctx, project.UpOptions{
-		File: a.file, Grammars: configGrammars(), OnlyAffected: onlyAffected,
+		File: a.file, Grammars: configGrammars(), OnlyAffected: f.onlyAffected, ContextCache: f.contextCache,
 		Out: out, Color: isTerminal(a.human()), Feedback: self, Written: written, Kill: kill,
 		Events: func(ev loop.Event) {
 			status.Event(ev)

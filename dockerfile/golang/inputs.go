@@ -42,6 +42,21 @@ type Inputs struct {
 	// Reads are the other context paths it reads, relative and slash-separated: a
 	// file, or a directory with everything below it. Never ".".
 	Reads []string
+	// Solve is what the solve of the stage reads of the context, which may be more:
+	// BuildKit runs every step of every stage the stage is built from, copies from or
+	// mounts, whether its files reach the stage or not (the go build of another
+	// executable in the same RUN, a COPY of a file into a build stage that nothing
+	// uses). A build context narrowed to the stage must hold all of it. Nil when one
+	// of those steps may read any file the whole context would give it.
+	Solve *Solve
+}
+
+// Solve is what every step a solve runs reads of the context (see [Inputs.Solve]).
+type Solve struct {
+	Go []Build // every go build and go install
+	// Reads: every other path read, and every path a COPY or ADD from the context
+	// names (COPY . . names none: it copies what the narrowed context holds).
+	Reads []string
 }
 
 // UnknownInputsError says why the context files a build reads cannot be known: the
@@ -113,7 +128,49 @@ func InputsOf(d *dockerfile.Dockerfile, opt Options) (*Inputs, error) {
 	}
 	slices.Sort(in.Reads)
 	in.Reads = slices.Compact(in.Reads)
+	in.Solve = w.solve(start)
 	return in, nil
+}
+
+// solve gathers what every step of the solve of stage start reads (see
+// [Inputs.Solve]): the go builds and reads of every stage it is built from, copies
+// from or mounts, and the context paths they copy; nil when one of them may read
+// the whole context.
+func (w *goWalker) solve(start int) *Solve {
+	s := &Solve{}
+	seen := map[int]bool{}
+	work := []int{start}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i < 0 || seen[i] || w.done[i] == nil {
+			continue
+		}
+		seen[i] = true
+		gs := w.done[i]
+		s.Go = append(s.Go, gs.builds...)
+		for _, r := range gs.reads {
+			if r.path == "." {
+				return nil
+			}
+			s.Reads = append(s.Reads, r.path)
+		}
+		for _, r := range gs.image {
+			if r.path != "." {
+				s.Reads = append(s.Reads, r.path)
+			}
+		}
+		work = append(work, gs.parent)
+		for _, sp := range gs.steps {
+			work = append(work, sp.from)
+			for _, m := range sp.mounts {
+				work = append(work, m.stage)
+			}
+		}
+	}
+	slices.Sort(s.Reads)
+	s.Reads = slices.Compact(s.Reads)
+	return s
 }
 
 // goWalker analyses the stages of one GoInputs call.
