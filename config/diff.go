@@ -42,7 +42,9 @@ const (
 	RestartProcess
 	// Apply: the new value applies to the following builds or to watching
 	// (cache, builder.frontend, watch.ignore, watch.debounce, watch.max_wait);
-	// nothing is rebuilt.
+	// nothing is rebuilt for the key itself (watch.ignore also decides what the
+	// build context holds: whoever applies it rebuilds what a changed context
+	// affects).
 	Apply
 	// NotLive: the key cannot change while `devloop up` runs (builder connection,
 	// context, dockerfile, the set of targets, an output directory, a run section

@@ -51,8 +51,11 @@ func TestLookup(t *testing.T) {
 	}
 	// The stage chain follows the same rule: "first" is built FROM the image
 	// "later", not the stage, so its only step after the pull is numbered 2.
-	if refs := d.ImageRefs(""); !reflect.DeepEqual(refs, []string{"docker.io/library/alpine:latest", "docker.io/library/golang:latest", "docker.io/library/later:latest"}) {
-		t.Errorf("ImageRefs = %v, want alpine, golang and the image later", refs)
+	if refs := d.ImageRefs(1, nil, ""); !reflect.DeepEqual(refs, []string{"docker.io/library/later:latest"}) {
+		t.Errorf("ImageRefs(first) = %v, want the image later", refs)
+	}
+	if refs := d.ImageRefs(2, nil, ""); !reflect.DeepEqual(refs, []string{"docker.io/library/alpine:latest"}) {
+		t.Errorf("ImageRefs(second) = %v, want alpine, the image of the stage Base", refs)
 	}
 	if got := d.stages[1].root; got != "later" {
 		t.Errorf("root of the stage built FROM a later stage's name = %q, want the image later", got)

@@ -33,6 +33,9 @@ type Result struct {
 	// Removed are files of the previous export that this one no longer
 	// produces, removed because they still held what devloop wrote.
 	Removed []string
+	// Executables are the regular files of Changed with an execute bit: the
+	// binaries a summary of a large export names.
+	Executables []string
 	// Digests maps every exported regular file to "sha256:<hex>".
 	Digests map[string]string
 }
@@ -143,23 +146,41 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 	j.Manifest.Seq = e.man.Seq + 1
 	res := Result{Digests: map[string]string{}}
 
-	// Where each entry lands, following symlinked directories already in
-	// OutputDir (entries come parents first).
+	// Where each entry lands, following the user's symlinked directories
+	// already in OutputDir (entries come parents first) but never a symlink
+	// an export created: exported links are created as they are, whatever
+	// their target, and nothing is ever written through one.
+	oldLinks := e.exportedLinks(e.man.Files)
+	lookup := e.lookupForWrite(oldLinks)
+	unlinked := map[string]bool{} // old-manifest paths of links replaced by directories
+	fresh := map[string]bool{}    // where directories are created: nothing below is there yet
 	dirPhys := map[string]string{"": ""}
 	staged := map[string]*stagedEntry{}
 	for _, en := range entries {
 		parent := dirPhys[parentDir(en.rel)]
 		if en.kind == nodeDir {
-			phys, kind, err := e.resolve(parent, path.Base(en.rel), e.lookupExisting)
+			phys, kind, err := e.resolve(parent, path.Base(en.rel), lookup)
+			var through *throughLinkError
 			switch {
+			case errors.As(err, &through) && oldLinks[path.Join(parent, path.Base(en.rel))] == through.Rel &&
+				through.Link == e.man.Files[through.Rel].Link:
+				// A link the previous export created, where this one has a
+				// directory: replaced by it, as a fresh export would have it.
+				phys, kind = path.Join(parent, path.Base(en.rel)), nodeMissing
+				j.Unlinks = append(j.Unlinks, staleFile{Path: en.rel, fileEntry: e.man.Files[through.Rel]})
+				unlinked[through.Rel] = true
+			case errors.As(err, &through):
+				return nil, Result{}, fmt.Errorf("exported directory %s %w", en.rel, err)
 			case errors.Is(err, errEscape):
 				return nil, Result{}, fmt.Errorf("exported directory %s: the output dir holds a symlink there that leads outside %s", en.rel, e.out)
 			case errors.Is(err, errNotDir) || err == nil && kind == nodeFile:
 				return nil, Result{}, fmt.Errorf("exported directory %s: %s is not a directory; remove it", en.rel, e.abs(en.rel))
 			case err != nil:
 				return nil, Result{}, fmt.Errorf("exported directory %s: %w", en.rel, err)
-			case kind == nodeMissing:
+			}
+			if kind == nodeMissing {
 				j.Mkdirs = append(j.Mkdirs, en.rel)
+				fresh[phys] = true
 			}
 			dirPhys[en.rel] = phys
 			en.phys = phys
@@ -174,13 +195,17 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 		}
 		staged[en.phys] = en
 	}
-
-	merged := func(phys string) (nodeKind, string, error) {
-		if en, ok := staged[phys]; ok {
-			return en.kind, en.link, nil
+	// The staged tree itself never has an entry below a link; one that lands
+	// below a link this export creates got there through the user's links.
+	for _, en := range entries {
+		for dir := parentDir(en.phys); dir != ""; dir = parentDir(dir) {
+			if l, ok := staged[dir]; ok && l.kind == nodeLink {
+				return nil, Result{}, fmt.Errorf("exported %s would be written through the symlink %s (-> %s) this export creates; devloop never writes through a symlink an export created",
+					en.rel, l.rel, l.link)
+			}
 		}
-		return e.lookupExisting(phys)
 	}
+
 	created := setOf(e.man.Dirs)
 	missing := setOf(j.Mkdirs)
 	// ours are the created directories whose mode is still the one devloop
@@ -193,20 +218,8 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 			ours[d] = ok && fs.FileMode(set) == dirMode[d]
 		}
 	}
-	for _, en := range entries {
-		if en.kind != nodeLink {
-			continue
-		}
-		_, _, err := e.resolve(path.Dir(en.phys), en.link, merged)
-		switch {
-		case errors.Is(err, errEscape):
-			return nil, Result{}, fmt.Errorf("exported symlink %s -> %s resolves outside the output dir %s", en.rel, en.link, e.out)
-		case err != nil && !errors.Is(err, errNotDir): // through a file: dangling, harmless
-			return nil, Result{}, fmt.Errorf("exported symlink %s -> %s: %w", en.rel, en.link, err)
-		}
-	}
 
-	unchanged, err := e.compare(dir, entries)
+	unchanged, err := e.compare(dir, entries, fresh)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -255,8 +268,13 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 		j.Renames = append(j.Renames, renameOp{Path: en.rel, Mode: fileMode(en.mode), Link: en.kind == nodeLink})
 	}
 
+	for _, rel := range res.Changed {
+		if fe := j.Manifest.Files[rel]; fe.Link == "" && fs.FileMode(fe.Mode)&0o111 != 0 {
+			res.Executables = append(res.Executables, rel)
+		}
+	}
 	for rel, fe := range e.man.Files {
-		if _, ok := j.Manifest.Files[rel]; !ok {
+		if _, ok := j.Manifest.Files[rel]; !ok && !unlinked[rel] {
 			j.Stale = append(j.Stale, staleFile{Path: rel, fileEntry: fe})
 		}
 	}
@@ -276,7 +294,7 @@ func (e *Exporter) plan(dir string, view manifest) (*journal, Result, error) {
 			j.Manifest.DirModes[d] = m
 		}
 	}
-	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged} {
+	for _, s := range [][]string{j.Mkdirs, j.Manifest.Dirs, res.Changed, res.Unchanged, res.Executables} {
 		slices.Sort(s)
 	}
 	if len(j.Mkdirs)+len(j.Renames)+len(j.Stale)+len(j.StaleDirs) > 0 {
@@ -338,7 +356,10 @@ func scanStaged(dir string) ([]*stagedEntry, error) {
 
 // compare hashes the staged files (setting their sum) and reports which
 // entries OutputDir already holds, working on GOMAXPROCS files at a time.
-func (e *Exporter) compare(dir string, entries []*stagedEntry) ([]bool, error) {
+// Entries in fresh directories (resolved paths where the swap creates a
+// directory, possibly in place of a link) are new: what the path shows now
+// is not theirs.
+func (e *Exporter) compare(dir string, entries []*stagedEntry, fresh map[string]bool) ([]bool, error) {
 	unchanged := make([]bool, len(entries))
 	errs := make([]error, len(entries))
 	var next atomic.Int64
@@ -359,7 +380,9 @@ func (e *Exporter) compare(dir string, entries []*stagedEntry) ([]bool, error) {
 						continue
 					}
 				}
-				unchanged[i], errs[i] = e.unchanged(en)
+				if !fresh[parentDir(en.phys)] { // in a new directory: not there yet
+					unchanged[i], errs[i] = e.unchanged(en)
+				}
 			}
 		})
 	}
@@ -383,7 +406,7 @@ func (e *Exporter) unchanged(en *stagedEntry) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("inspect %s: %w", p, err)
 	case fi.IsDir():
-		return false, fmt.Errorf("exported %s would replace the directory %s; directories are never replaced", en.rel, p)
+		return false, fmt.Errorf("exported %s would replace the directory %s; devloop never replaces a directory: remove it", en.rel, p)
 	case en.kind == nodeLink:
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			return false, nil
@@ -430,6 +453,7 @@ const (
 func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []string, touched bool, err error) {
 	undoable := mode == freshSwap
 	var created []string
+	var unlinked []staleFile
 	loosened := map[string]fs.FileMode{}
 	undo := func(err error) ([]string, bool, error) {
 		if !undoable {
@@ -437,6 +461,9 @@ func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []str
 		}
 		for _, d := range slices.Backward(created) {
 			_ = os.Remove(e.abs(d))
+		}
+		for _, u := range unlinked {
+			_ = os.Symlink(u.Link, e.abs(u.Path))
 		}
 		for d, mode := range loosened {
 			_ = os.Chmod(e.abs(d), mode)
@@ -447,15 +474,41 @@ func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []str
 		return nil, false, err
 	}
 	// On roll-forward, OutputDir may have changed since the journal was
-	// planned: never create or rename through a symlink leading outside.
+	// planned: never create, rename or remove through a symlink leading
+	// outside, nor through one an export created.
+	var lookup lookupFunc
+	if !undoable {
+		lookup = e.lookupForWrite(e.exportedLinks(e.man.Files, j.Manifest.Files))
+	}
 	inside := func(rel string) error {
 		if undoable {
 			return nil
 		}
-		if _, _, err := e.resolve("", parentDir(rel), e.lookupExisting); errors.Is(err, errEscape) {
+		_, _, err := e.resolve("", parentDir(rel), lookup)
+		var through *throughLinkError
+		switch {
+		case errors.Is(err, errEscape):
 			return fmt.Errorf("move %s into place: its directory leads outside the output dir %s", rel, e.out)
+		case errors.As(err, &through):
+			return fmt.Errorf("move %s into place: it %w", rel, err)
 		}
 		return nil
+	}
+	for _, u := range j.Unlinks {
+		if err := inside(u.Path); err != nil {
+			return nil, true, err
+		}
+		p := e.abs(u.Path)
+		switch ours, err := stillOurs(p, u.fileEntry); {
+		case err != nil:
+			return undo(fmt.Errorf("replace symlink %s by a directory: %w", p, err))
+		case !ours:
+			continue // replaced already (rolling forward), or changed since: Mkdir says so
+		}
+		if err := os.Remove(p); err != nil {
+			return undo(fmt.Errorf("replace symlink %s by a directory: %w", p, err))
+		}
+		unlinked = append(unlinked, u)
 	}
 	for _, d := range j.Mkdirs {
 		if err := inside(d); err != nil {
@@ -468,6 +521,10 @@ func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []str
 			created = append(created, d)
 		case !errors.Is(err, fs.ErrExist):
 			return undo(fmt.Errorf("create directory %s: %w", p, err))
+		default:
+			if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
+				return undo(fmt.Errorf("create directory %s: a %s is there now", p, describe(fi.Mode())))
+			}
 		}
 	}
 	// Directories devloop made earlier may have a read-only exported mode:
@@ -523,11 +580,13 @@ func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []str
 			}
 		}
 	}
-	removed, kept := e.removeStale(j.Stale)
+	// What follows removes and chmods: never through a link the export made.
+	after := e.lookupForWrite(e.exportedLinks(j.Manifest.Files))
+	removed, kept := e.removeStale(j.Stale, after)
 	m := j.Manifest
 	m.Files, m.DirModes = maps.Clone(m.Files), maps.Clone(m.DirModes)
 	maps.Copy(m.Files, kept)
-	keptDirs := e.removeStaleDirs(j.StaleDirs)
+	keptDirs := e.removeStaleDirs(j.StaleDirs, after)
 	m.Dirs = append(slices.Clone(m.Dirs), keptDirs...)
 	slices.Sort(m.Dirs)
 	modes := map[string]fileMode{}
@@ -538,7 +597,7 @@ func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []str
 		}
 	}
 	maps.DeleteFunc(m.DirModes, func(d string, _ fileMode) bool { return !slices.Contains(m.Dirs, d) })
-	if err := e.setDirModes(modes); err != nil {
+	if err := e.setDirModes(modes, after); err != nil {
 		return nil, true, err
 	}
 	if err := writeFileAtomic(e.manifestPath(), m); err != nil {
@@ -550,10 +609,10 @@ func (e *Exporter) apply(base string, j *journal, mode applyMode) (removed []str
 
 // setDirModes gives the directories devloop owns their exported modes, deepest
 // first: a read-only directory does not stop the chmod of one below it.
-func (e *Exporter) setDirModes(modes map[string]fileMode) error {
+func (e *Exporter) setDirModes(modes map[string]fileMode, lookup lookupFunc) error {
 	for _, d := range slices.Backward(slices.Sorted(maps.Keys(modes))) {
-		if _, _, err := e.resolve("", parentDir(d), e.lookupExisting); err != nil {
-			continue // gone, or now behind a symlink leading outside: not ours to change
+		if _, _, err := e.resolve("", parentDir(d), lookup); err != nil {
+			continue // gone, or now behind a symlink leading outside or one an export made: not ours to change
 		}
 		p := e.abs(d)
 		fi, err := os.Lstat(p)
@@ -584,13 +643,13 @@ func (e *Exporter) rename(src, dst string, r renameOp) error {
 // not produce, if they still hold what devloop wrote. It returns the removed
 // paths and the entries it failed to check or remove, which stay in the
 // manifest to be retried.
-func (e *Exporter) removeStale(stale []staleFile) (removed []string, kept map[string]fileEntry) {
+func (e *Exporter) removeStale(stale []staleFile, lookup lookupFunc) (removed []string, kept map[string]fileEntry) {
 	kept = map[string]fileEntry{}
 	for _, s := range stale {
 		log := e.log.With(zap.String("path", s.Path))
-		dir, _, err := e.resolve("", parentDir(s.Path), e.lookupExisting)
+		dir, _, err := e.resolve("", parentDir(s.Path), lookup)
 		if err != nil {
-			log.Debug("leaving file no longer exported: its directory is gone or leads outside the output dir", zap.Error(err))
+			log.Debug("leaving file no longer exported: its directory is gone, leads outside the output dir or through an exported symlink", zap.Error(err))
 			continue
 		}
 		p := e.abs(path.Join(dir, path.Base(s.Path)))
@@ -641,10 +700,10 @@ func stillOurs(p string, want fileEntry) (bool, error) {
 // removeStaleDirs removes, deepest first, directories devloop created that
 // this export no longer needs, if they are empty. It returns those still
 // there and not empty, which stay in the manifest.
-func (e *Exporter) removeStaleDirs(dirs []string) (kept []string) {
+func (e *Exporter) removeStaleDirs(dirs []string, lookup lookupFunc) (kept []string) {
 	sorted := slices.Sorted(slices.Values(dirs))
 	for _, d := range slices.Backward(sorted) {
-		if _, _, err := e.resolve("", parentDir(d), e.lookupExisting); err != nil {
+		if _, _, err := e.resolve("", parentDir(d), lookup); err != nil {
 			continue
 		}
 		p := e.abs(d)

@@ -7,13 +7,19 @@
 // (Exporter.Begin, Staging.Dir) and then calls Staging.Commit, which:
 //
 //  1. Verifies the staged tree. Only regular files, directories and symlinks
-//     are accepted. A symlink must resolve inside the output directory; it is
-//     resolved component by component the way the kernel would after the swap,
-//     following chains through staged links and links already in the output
-//     directory. A destination whose existing parent is a symlink leading
-//     outside the output directory, or which lies in devloop's state or
-//     staging directories, is refused. Errors name the entry; nothing is
-//     changed.
+//     are accepted. Symlinks are exported as they are, whatever their target
+//     (Debian's zoneinfo/localtime -> /etc/localtime, busybox's
+//     bin/arch -> /bin/busybox), as `docker build --output` writes them:
+//     creating a link writes nothing through it. What is refused is a write
+//     that would pass through a symlink an export created (this one or an
+//     earlier one: its target is the image's, an absolute one names the
+//     container's root) or through any symlink leading outside the output
+//     directory, and a destination in devloop's state or staging
+//     directories. The user's own symlinked directories that stay inside the
+//     output directory (bin -> build/bin) are followed. A directory where
+//     the previous export had a symlink replaces that link (if it is still
+//     the one devloop made); a directory is never replaced. Errors name the
+//     entry and the link; nothing is changed.
 //  2. Hashes every staged file and, when sizes match, the file at its
 //     destination. Equal content and mode: Unchanged, not touched (inode and
 //     mtime are kept). Destinations are always hashed rather than trusted from
@@ -41,15 +47,14 @@
 // The output holds what BuildKit's local exporter writes (it exports into the
 // staging directory; the renames keep its files' inodes): file modes with the
 // setuid, setgid and sticky bits, modification times of changed files, owner
-// (the current user), symlinks as they are (which must resolve inside the
-// output directory), empty directories. Directories devloop creates get their
-// exported mode, also read-only or sticky ones, and follow it in later exports
-// while their mode is the one devloop gave them (the manifest records it). A
-// directory that already existed and was not created by devloop (the project
-// root, a bin/ the user made), or whose mode the user changed, is the user's:
-// devloop never changes its mode, where BuildKit's exporter would, and refuses
-// to write into it if it is read-only. Directory modification
-// times are not copied: a directory's mtime is when devloop last changed its
+// (the current user), symlinks as they are (any target), empty directories.
+// Directories devloop creates get their exported mode, also read-only or
+// sticky ones, and follow it in later exports while their mode is the one
+// devloop gave them (the manifest records it). A directory that already
+// existed and was not created by devloop (the project root, a bin/ the user
+// made), or whose mode the user changed, is the user's: devloop never changes
+// its mode, where BuildKit's exporter would, and refuses to write into it if
+// it is read-only. Directory modification times are not copied: a directory's mtime is when devloop last changed its
 // entries. Unchanged files keep their inode and mtime.
 //
 // Staging directories are created on the output directory's mount, so that the

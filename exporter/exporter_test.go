@@ -379,35 +379,6 @@ func TestCommitRefusesEscapes(t *testing.T) {
 		wantErr  string
 	}{
 		{
-			name:    "absolute symlink out",
-			tree:    map[string]node{"bin/server": file("s"), "bin/evil": link(filepath.Join(outside, "x"))},
-			wantErr: "bin/evil",
-		},
-		{
-			name:    "relative symlink up",
-			tree:    map[string]node{"bin/server": file("s"), "bin/evil": link("../../x")},
-			wantErr: "bin/evil",
-		},
-		{
-			name:    "link to the parent of the output dir",
-			tree:    map[string]node{"up": link("..")},
-			wantErr: "symlink up ->",
-		},
-		{
-			name: "symlink chain",
-			tree: map[string]node{
-				"d1/d2/s": link("../.."),     // OutputDir: fine by itself
-				"d1/d2/l": link("s/../../y"), // lexically d1/y, really ../y
-			},
-			wantErr: "d1/d2/l",
-		},
-		{
-			name:     "chain through an existing link",
-			existing: map[string]node{"lib": link(outside)},
-			tree:     map[string]node{"l": link("lib/x")},
-			wantErr:  "symlink l ->",
-		},
-		{
 			name:     "existing symlinked dir leads outside",
 			existing: map[string]node{"ext": link(outside)},
 			tree:     map[string]node{"ext/x": file("s")},
@@ -450,16 +421,23 @@ func TestCommitRefusesEscapes(t *testing.T) {
 			if err := st.Discard(); err != nil {
 				t.Errorf("Discard() error = %v", err)
 			}
-			if got := snapshot(t, out); !maps.Equal(got, before) {
-				t.Errorf("output after refused commit = %v, want %v", got, before)
-			}
-			if got := snapshot(t, outside); !maps.Equal(got, outsideBefore) {
-				t.Errorf("outside dir after refused commit = %v, want %v", got, outsideBefore)
-			}
-			if left := stagingDirs(t, out, state); len(left) != 0 {
-				t.Errorf("staging dirs left = %v, want none", left)
-			}
+			checkRefused(t, out, state, outside, before, outsideBefore)
 		})
+	}
+}
+
+// checkRefused checks that a refused commit changed nothing: the output dir and the
+// outside dir are as their snapshots before, and no staging dir is left.
+func checkRefused(t *testing.T, out, state, outside string, before, outsideBefore map[string]string) {
+	t.Helper()
+	if got := snapshot(t, out); !maps.Equal(got, before) {
+		t.Errorf("output after refused commit = %v, want %v", got, before)
+	}
+	if got := snapshot(t, outside); !maps.Equal(got, outsideBefore) {
+		t.Errorf("outside dir after refused commit = %v, want %v", got, outsideBefore)
+	}
+	if left := stagingDirs(t, out, state); len(left) != 0 {
+		t.Errorf("staging dirs left = %v, want none", left)
 	}
 }
 

@@ -53,6 +53,10 @@ type journal struct {
 	Version   int    `json:"version"`
 	Target    string `json:"target"`
 	OutputDir string `json:"outputDir"`
+	// Unlinks are symlinks an earlier export created where this one has a
+	// directory: each is removed, if it is still the link recorded, right
+	// before Mkdirs creates the directory in its place.
+	Unlinks []staleFile `json:"unlinks,omitempty"`
 	// Mkdirs are the missing directories to create, parents first.
 	Mkdirs []string `json:"mkdirs,omitempty"`
 	// Renames move staged entries (same relative path) into OutputDir.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -33,12 +34,13 @@ const (
 // without symlinks in its directory part) and, for a symlink, its target.
 type lookupFunc func(phys string) (nodeKind, string, error)
 
-// resolve walks name (a relative slash path or an absolute path) from the directory start (a resolved
-// slash path, "" for OutputDir), following symlinks through lookup the way
-// the kernel would, and returns the resolved slash path and what is there.
-// It fails with errEscape if the walk leaves OutputDir at any point and with
-// errNotDir if a non-directory is walked through. Components below a missing
-// one are taken lexically.
+// resolve walks name (a relative slash path or an absolute path) from the
+// directory start (a resolved slash path, "" for OutputDir), following
+// symlinks through lookup the way the kernel would, and returns the resolved
+// slash path and what is there. It fails with errEscape if the walk leaves
+// OutputDir at any point, with errNotDir if a non-directory is walked through,
+// and with lookup's errors ([*throughLinkError] from [Exporter.lookupForWrite]).
+// Components below a missing one are taken lexically.
 func (e *Exporter) resolve(start, name string, lookup lookupFunc) (string, nodeKind, error) {
 	cur := splitPath(start)
 	if filepath.IsAbs(name) {
@@ -128,6 +130,53 @@ func (e *Exporter) lookupExisting(phys string) (nodeKind, string, error) {
 		return nodeDir, "", nil
 	default:
 		return nodeFile, "", nil
+	}
+}
+
+// throughLinkError is a write whose path would pass through a symlink an
+// export created: its target is the image's (an absolute one names the
+// container's root, not the host's), so devloop never follows it.
+type throughLinkError struct {
+	Rel  string // the link, a slash path relative to OutputDir
+	Link string // its target
+}
+
+func (e *throughLinkError) Error() string {
+	return fmt.Sprintf("would be written through the symlink %s (-> %s) an earlier export created; devloop never writes through a symlink an export created", e.Rel, e.Link)
+}
+
+// exportedLinks maps where the symlinks recorded in files sit (their path
+// with the symlinked directories on the way resolved, as lookupExisting finds
+// them now) to their recorded path. A link whose directory cannot be resolved
+// is left out: nothing can be written through it.
+func (e *Exporter) exportedLinks(files ...map[string]fileEntry) map[string]string {
+	links := map[string]string{}
+	for _, fs := range files {
+		for rel, fe := range fs {
+			if fe.Link == "" {
+				continue
+			}
+			dir, _, err := e.resolve("", parentDir(rel), e.lookupExisting)
+			if err != nil {
+				continue
+			}
+			links[path.Join(dir, path.Base(rel))] = rel
+		}
+	}
+	return links
+}
+
+// lookupForWrite is lookupExisting for the walk to a path devloop writes or
+// removes: a symlink at one of links' positions (see exportedLinks) is not
+// followed but fails with a [*throughLinkError]. Other symlinks, the user's
+// own, are followed; resolve refuses those leading outside OutputDir.
+func (e *Exporter) lookupForWrite(links map[string]string) lookupFunc {
+	return func(phys string) (nodeKind, string, error) {
+		k, target, err := e.lookupExisting(phys)
+		if rel, ok := links[phys]; ok && err == nil && k == nodeLink {
+			return 0, "", &throughLinkError{Rel: rel, Link: target}
+		}
+		return k, target, err
 	}
 }
 

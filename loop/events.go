@@ -55,6 +55,8 @@ type TargetFinished struct {
 	Changed   []string      `json:"changed,omitempty"`
 	Unchanged []string      `json:"unchanged,omitempty"`
 	Removed   []string      `json:"removed,omitempty"`
+	// Executables are the files of Changed with an execute bit.
+	Executables []string `json:"executables,omitempty"`
 }
 
 // BuildFinished closes build ID; every BuildStarted is followed by one.
@@ -80,7 +82,9 @@ type BuildSuperseded struct {
 	ID int `json:"id"`
 }
 
-// Restarted reports the (re)start of a target's process after build ID.
+// Restarted reports the (re)start of a target's process after build ID. A restart
+// that shutdown interrupts is not reported (whatever error the Restarter returned):
+// the build's BuildFinished says Canceled.
 type Restarted struct {
 	ID       int           `json:"id"`
 	Target   string        `json:"target"`

@@ -111,7 +111,9 @@ func (w *world) Restart(ctx context.Context, target string) error {
 	case <-time.After(d):
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("restart %s: %w", target, ctx.Err())
+		// What the supervisor says when shutdown (Ctrl-C) reaches it first: not
+		// ctx's error.
+		return fmt.Errorf("restart %s: supervisor is shutting down", target)
 	}
 }
 
@@ -164,7 +166,7 @@ func (s *fakeStaged) Commit() (loop.Swap, error) {
 	if w.unchanged(c.target, c.version) {
 		return loop.Swap{Unchanged: []string{c.target}}, nil
 	}
-	return loop.Swap{Changed: []string{c.target}}, nil
+	return loop.Swap{Changed: []string{c.target}, Executables: []string{c.target}}, nil
 }
 
 func (s *fakeStaged) Discard() error {

@@ -196,7 +196,7 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 			ev.Err = fmt.Errorf("commit %s: %w", t, err)
 			fin.Failed = append(fin.Failed, t)
 		} else {
-			ev.Changed, ev.Unchanged, ev.Removed = swap.Changed, swap.Unchanged, swap.Removed
+			ev.Changed, ev.Unchanged, ev.Removed, ev.Executables = swap.Changed, swap.Unchanged, swap.Removed, swap.Executables
 			swaps[t] = swap
 		}
 		l.emit(ev)
@@ -216,6 +216,12 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 		err := l.opts.Restarter.Restart(ctx, t)
 		d := time.Since(t0)
 		fin.Restart += d
+		if err != nil && ctx.Err() != nil {
+			// Shutdown (Ctrl-C) interrupted it, whatever error the restarter
+			// gives for that: the build is cancelled, the restart did not fail.
+			o.canceled = true
+			continue
+		}
 		l.emit(Restarted{ID: j.id, Target: t, Duration: d, Err: err})
 		if err != nil {
 			o.restartFailed = true

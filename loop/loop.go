@@ -47,7 +47,11 @@ type Staged interface {
 }
 
 // Swap reports what a Commit did to the output dir, as paths relative to it.
-type Swap struct{ Changed, Unchanged, Removed []string }
+type Swap struct {
+	Changed, Unchanged, Removed []string
+	// Executables are the files of Changed with an execute bit.
+	Executables []string
+}
 
 // Restarter (re)starts the process that runs a target's binary.
 type Restarter interface {

@@ -54,8 +54,8 @@ func TestSingleChange(t *testing.T) {
 				f.Wait, f.Solve, f.Export, f.Restart, f.Duration)
 		}
 		tf := eventsOf[loop.TargetFinished](h.rec)
-		if len(tf) != 2 || !tf[1].OK || !slices.Equal(tf[1].Changed, []string{"server"}) {
-			t.Errorf("TargetFinished = %+v, want 2, the last OK with Changed [server]", tf)
+		if len(tf) != 2 || !tf[1].OK || !slices.Equal(tf[1].Changed, []string{"server"}) || !slices.Equal(tf[1].Executables, []string{"server"}) {
+			t.Errorf("TargetFinished = %+v, want 2, the last OK with Changed and Executables [server]", tf)
 		}
 		if n := len(eventsOf[loop.Restarted](h.rec)); n != 2 {
 			t.Errorf("Restarted events = %d, want 2", n)
@@ -468,6 +468,13 @@ func TestShutdown(t *testing.T) {
 						t.Errorf("slow build cancellation causes = %v, want [context.Canceled]", causes)
 					}
 				}
+				// A restart that shutdown interrupts did not fail (issue 16 §8: "restart
+				// failed: context canceled" on Ctrl-C), whatever error it returned.
+				for _, r := range eventsOf[loop.Restarted](h.rec) {
+					if r.Err != nil {
+						t.Errorf("Restarted %s with error %v, want no failed restart on shutdown", r.Target, r.Err)
+					}
+				}
 				fins := eventsOf[loop.BuildFinished](h.rec)
 				if len(fins) != 1 || fins[0].Canceled != tt.wantCanceled || fins[0].OK == tt.wantCanceled {
 					t.Errorf("BuildFinished = %+v, want one with Canceled %v", fins, tt.wantCanceled)
@@ -671,8 +678,8 @@ func TestEventJSON(t *testing.T) {
 			map[string]any{"paths": []any{"a.go"}, "overflow": true, "time": "2026-01-02T03:04:05Z"}},
 		{loop.BuildStarted{ID: 3, Targets: []string{"server"}, Skipped: []string{"client"}, Reason: loop.ReasonRetry, Time: at}, "build_started",
 			map[string]any{"id": 3.0, "targets": []any{"server"}, "skipped": []any{"client"}, "reason": "retry"}},
-		{loop.TargetFinished{ID: 3, Target: "server", Err: errors.New("boom"), Solve: time.Second, Changed: []string{"server"}}, "target_finished",
-			map[string]any{"target": "server", "ok": false, "error": "boom", "solve_ns": 1e9, "changed": []any{"server"}}},
+		{loop.TargetFinished{ID: 3, Target: "server", Err: errors.New("boom"), Solve: time.Second, Changed: []string{"server"}, Executables: []string{"server"}}, "target_finished",
+			map[string]any{"target": "server", "ok": false, "error": "boom", "solve_ns": 1e9, "changed": []any{"server"}, "executables": []any{"server"}}},
 		{loop.BuildFinished{ID: 3, OK: true, Wait: time.Millisecond, Restart: 2 * time.Second, Failed: []string{"x"}}, "build_finished",
 			map[string]any{"ok": true, "wait_ns": 1e6, "restart_ns": 2e9, "failed": []any{"x"}}},
 		{loop.BuildSuperseded{ID: 4}, "build_superseded", map[string]any{"id": 4.0}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/exporter"
@@ -38,8 +39,17 @@ func (p *Project) newSolver(d daemon, pin bool) error {
 					fmt.Fprintf(p.notices, "[devloop] pinned %s@%s for this session\n", r, pins[r])
 				}
 			},
-			Failed: func(refs []string, err error) {
-				p.log.Warn("cannot pin base images; builds resolve them from the registry", zap.Error(err))
+			Failed: func(ref string, err error, retried bool) {
+				p.log.Debug("cannot pin image", zap.String("image", ref), zap.Bool("retried", retried), zap.Error(err))
+				if p.notices == nil {
+					return
+				}
+				reason, _, _ := strings.Cut(err.Error(), "\n")
+				if retried {
+					fmt.Fprintf(p.notices, "[devloop] cannot pin %s yet (%s): builds resolve it from the registry until it is pinned\n", ref, reason)
+					return
+				}
+				fmt.Fprintf(p.notices, "[devloop] cannot pin %s for this session (%s): builds resolve it from the registry\n", ref, reason)
 			},
 			Ignored: func(err error) {
 				p.log.Debug("not pinning base images", zap.Error(err))
@@ -73,14 +83,24 @@ func (p *Project) newSolver(d daemon, pin bool) error {
 	return nil
 }
 
-// images are the images req's solve pulls, for pinning: the Dockerfile's FROM images
-// and the frontend image unless the built-in frontend stands in for it.
+// images are the images req's solve pulls, for pinning: those of the stages its
+// target's stage needs, with its build args (dockerfile.ImageRefs), and the frontend
+// image unless the built-in frontend stands in for it. BuildKit builds the last stage
+// when the request names none.
 func (p *Project) images(req rebuild.Request) ([]string, error) {
 	df, err := p.dockerfiles.Load(req.Dockerfile)
 	if err != nil {
 		return nil, err
 	}
-	return df.ImageRefs(p.runningSyntax(req)), nil
+	stage := len(df.Stages) - 1
+	if req.Stage != "" {
+		s, ok := df.Stage(req.Stage)
+		if !ok {
+			return nil, fmt.Errorf("images of %s: no stage %q", req.Dockerfile, req.Stage)
+		}
+		stage = s.Index
+	}
+	return df.ImageRefs(stage, req.BuildArgs, p.runningSyntax(req)), nil
 }
 
 // runningSyntax is the frontend image req's solve runs: "" when the built-in frontend
@@ -194,7 +214,7 @@ func (s *staged) Commit() (loop.Swap, error) {
 		}
 		return out
 	}
-	return loop.Swap{Changed: rel(res.Changed), Unchanged: rel(res.Unchanged), Removed: rel(res.Removed)}, nil
+	return loop.Swap{Changed: rel(res.Changed), Unchanged: rel(res.Unchanged), Removed: rel(res.Removed), Executables: rel(res.Executables)}, nil
 }
 
 // Discard implements loop.Staged.

@@ -30,6 +30,8 @@ type fakeDaemon struct {
 	resolved [][]string
 	err      error // Solve's error
 	rerr     error // Resolve's error
+	// unresolvable are the refs Resolve fails for.
+	unresolvable map[string]error
 	// configs are the image configs ImageConfigs knows; configsAsked the refs it was
 	// asked, call by call.
 	configs      map[string]rebuild.ImageConfig
@@ -50,9 +52,16 @@ func (f *fakeDaemon) Resolve(_ context.Context, refs []string) (rebuild.Pins, er
 	if f.rerr != nil {
 		return nil, f.rerr
 	}
-	pins := rebuild.Pins{}
+	pins, failed := rebuild.Pins{}, map[string]error{}
 	for _, r := range refs {
+		if err, ok := f.unresolvable[r]; ok {
+			failed[r] = err
+			continue
+		}
 		pins[r] = "sha256:0123456789012345678901234567890123456789012345678901234567890123"
+	}
+	if len(failed) > 0 {
+		return pins, &rebuild.ResolveError{Failed: failed}
 	}
 	return pins, nil
 }
@@ -222,6 +231,48 @@ func TestPinsFollowFrontend(t *testing.T) {
 				t.Errorf("pin notices: %d, want %d:\n%s", n, len(tt.want), notices.String())
 			}
 		})
+	}
+}
+
+// Pins follow each target's stage chain and build args (issue 16 §7): a stage no
+// target needs is not resolved, an ARG-templated FROM is pinned as the build expands
+// it, and an image that cannot be pinned leaves the others pinned and is said once,
+// in one human line, however many builds and targets there are.
+func TestPinsPerTarget(t *testing.T) {
+	const content = `ARG GO=1.26
+ARG RUNTIME
+FROM golang:${GO}-alpine AS build
+FROM scratch AS server
+COPY --from=build /out/server /
+FROM ${RUNTIME} AS image
+COPY --from=build /out/server /
+FROM debian:12 AS unused
+`
+	p, d, notices := stackProject(t, content, config.FrontendAuto, true, func() (string, error) { return "v0.34.2", nil })
+	d.unresolvable = map[string]error{"registry.example.com/runtime:1": errors.New("pull access denied\nmore detail")}
+	server := &config.Target{Name: "server", Stage: "server", BuildArgs: map[string]string{"GO": "1.25"}}
+	image := &config.Target{Name: "image", Stage: "image", BuildArgs: map[string]string{"RUNTIME": "registry.example.com/runtime:1"}}
+	for range 3 { // three builds of both targets
+		for _, tg := range []*config.Target{server, image} {
+			_, _ = p.solver.Solve(context.Background(), rebuild.Request{Target: tg.Name, Stage: tg.Stage, Dockerfile: p.cfg.Dockerfile, BuildArgs: tg.BuildArgs}, nil)
+		}
+	}
+	// image's chain runs the build stage with GO's default.
+	want := [][]string{{"docker.io/library/golang:1.25-alpine"}, {"docker.io/library/golang:1.26-alpine", "registry.example.com/runtime:1"}}
+	if !slices.EqualFunc(d.resolved, want, slices.Equal[[]string]) {
+		t.Errorf("resolved %q, want %q (no debian; golang as each target's build args make it)", d.resolved, want)
+	}
+	for i, req := range d.reqs {
+		if got := slices.Sorted(maps.Keys(req.Pins)); i >= 2 && !slices.Equal(got, []string{"docker.io/library/golang:1.25-alpine", "docker.io/library/golang:1.26-alpine"}) {
+			t.Errorf("solve %d (%s) pinned %q, want both golang images", i+1, req.Target, got)
+		}
+	}
+	const failLine = "[devloop] cannot pin registry.example.com/runtime:1 for this session (pull access denied): builds resolve it from the registry\n"
+	if n := strings.Count(notices.String(), failLine); n != 1 {
+		t.Errorf("%q said %d times, want once:\n%s", failLine, n, notices.String())
+	}
+	if strings.Contains(notices.String(), "more detail") {
+		t.Errorf("notices hold more than the first line of the error:\n%s", notices.String())
 	}
 }
 

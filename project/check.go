@@ -7,6 +7,8 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -107,7 +109,16 @@ func sortedErrors(errs config.Errors) error {
 type Failure struct {
 	dockerfile.Failure
 	Err string
+	// Log is the failed step's whole output, as BuildKit gave it.
+	Log string
+	// Hint, if set, says what devloop knows of the cause: a file the step copies
+	// from the build context that devloop's rules keep out of it.
+	Hint string
 }
+
+// notFound is BuildKit's error for a COPY or ADD source missing from the build
+// context: … "/data/seed.json": not found.
+var notFound = regexp.MustCompile(`"/([^"]*)": not found`)
 
 // DescribeFailure maps a target's build error to host paths. The Dockerfile is the
 // dev build the solve built, else the file, read again each time (the user may have
@@ -129,8 +140,34 @@ func (p *Project) DescribeFailure(err error) Failure {
 	default:
 		df, _ = p.dockerfiles.Load(p.cfg.Dockerfile) // nil when it does not parse
 	}
-	return p.platformFailure(err, Failure{
+	f := Failure{
 		Failure: dockerfile.DescribeFailure(df, be.Step, be.Logs, p.cfg.Context),
 		Err:     strings.TrimPrefix(be.Err.Error(), "failed to solve: "),
-	})
+		Log:     be.Logs,
+	}
+	f.Hint = p.notSentHint(be.Step, f.Err)
+	return p.platformFailure(err, f)
+}
+
+// notSentHint explains a COPY or ADD from the build context that failed on a
+// missing source the context rules left out (watch.ignore, .git, .dockerignore):
+// which rule, and the line that would send it. "" otherwise.
+func (p *Project) notSentHint(step, msg string) string {
+	m := notFound.FindStringSubmatch(msg)
+	if m == nil || strings.Contains(step, "--from") || !(strings.Contains(step, "] COPY ") || strings.Contains(step, "] ADD ")) {
+		return ""
+	}
+	rel := m[1]
+	if _, err := os.Lstat(filepath.Join(p.cfg.Context, filepath.FromSlash(rel))); err != nil {
+		return "" // really missing
+	}
+	live := p.live.Load()
+	if live == nil || live.rules == nil {
+		return ""
+	}
+	d := live.rules.Explain(rel, false)
+	if d.InContext {
+		return ""
+	}
+	return fmt.Sprintf("%s is not in the build context: %s", rel, d.Rule)
 }

@@ -26,6 +26,10 @@ import (
 // stateDirName is devloop's per-project state (manifests, staging) next to devloop.yaml.
 const stateDirName = ".devloop"
 
+// LogDir is where the whole output of failed steps goes (.devloop/logs next to
+// devloop.yaml): inside the state dir, so neither watched nor sent.
+func (p *Project) LogDir() string { return filepath.Join(p.cfg.Dir, stateDirName, "logs") }
+
 // stagingPattern matches the staging dirs the exporter creates inside an output dir
 // when the state dir is on another filesystem.
 const stagingPattern = "**/.devloop-staging-*"

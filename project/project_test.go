@@ -2,8 +2,11 @@ package project
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/devloop/devloop/config"
@@ -58,5 +61,45 @@ func TestOutputsInDotDotNamedDir(t *testing.T) {
 	}
 	if p.isOutput("..cach") {
 		t.Errorf("isOutput(..cach) = true, want false")
+	}
+}
+
+// A COPY of a file the context rules leave out fails with BuildKit's "not found": the
+// failure says which rule and the line that sends it; a file that is really missing,
+// or a COPY --from a stage, gets no hint.
+func TestNotSentHint(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"data/seed.json", "main.go"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rules, err := watcher.NewRules(watcher.RulesOptions{Root: dir, Ignore: []string{"data/**"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Context: dir}
+	p := &Project{cfg: cfg}
+	p.live.Store(&liveState{cfg: cfg, rules: rules})
+	const notFound = `failed to compute cache key: failed to calculate checksum of ref x::y: "/%s": not found`
+	tests := []struct {
+		step, missing, want string
+	}{
+		{"[b 2/2] COPY data/seed.json /s", "data/seed.json",
+			`data/seed.json is not in the build context: devloop.yaml watch.ignore: "data/**": neither watched nor sent (a "!data/seed.json" line in .dockerignore sends it)`},
+		{"[b 2/2] ADD data/seed.json /s", "data/seed.json", "data/seed.json is not in the build context"},
+		{"[b 2/2] COPY data/other.json /s", "data/other.json", ""},          // really missing
+		{"[b 2/2] COPY --from=gen data/seed.json /s", "data/seed.json", ""}, // from a stage
+		{"[b 2/2] COPY main.go /s", "main.go", ""},                          // sent
+		{"[b 3/3] RUN cat data/seed.json", "data/seed.json", ""},            // not a copy
+	}
+	for _, tt := range tests {
+		got := p.notSentHint(tt.step, fmt.Sprintf(notFound, tt.missing))
+		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("notSentHint(%q) = %q, want %q", tt.step, got, tt.want)
+		}
 	}
 }

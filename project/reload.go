@@ -233,7 +233,9 @@ func (r *reloader) reload(ctx context.Context, yamlChanged, ignoreChanged bool) 
 			rules = nr
 		}
 	}
-	contextChanged := !slices.Equal(rules.ContextExcludes(), cur.rules.ContextExcludes())
+	// watch.ignore keeps paths out of the context too (watcher.Rules): a changed glob
+	// rebuilds every target, as a changed .dockerignore does.
+	contextChanged := !rules.SameContext(cur.rules)
 
 	targets := make(map[string]*config.Target, len(r.names))
 	var selected []*config.Target

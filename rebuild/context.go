@@ -61,10 +61,14 @@ func contextFS(req Request) (fsutil.FS, error) {
 	filter := &fsutil.FilterOpt{ExcludePatterns: req.Excludes}
 	if skip := req.Skip; skip != nil {
 		filter.Map = func(p string, st *fstypes.Stat) fsutil.MapResult {
-			if skip(filepath.ToSlash(p), os.FileMode(st.Mode).IsDir()) {
-				return fsutil.MapResultExclude
+			isDir := os.FileMode(st.Mode).IsDir()
+			switch {
+			case !skip(filepath.ToSlash(p), isDir):
+				return fsutil.MapResultKeep
+			case isDir:
+				return fsutil.MapResultSkipDir
 			}
-			return fsutil.MapResultKeep
+			return fsutil.MapResultExclude
 		}
 	}
 	ctxFS, err = fsutil.NewFilterFS(ctxFS, filter)

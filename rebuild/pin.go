@@ -16,7 +16,6 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sync/errgroup"
 )
 
 // Pins maps image references as the Dockerfile frontend names them
@@ -37,7 +36,11 @@ func normalizeRef(s string) (string, bool) {
 }
 
 // Resolve asks the daemon (and through it the registry) for the current digest of
-// every ref, concurrently, in one gateway session.
+// every ref, concurrently, in one gateway session. Each ref is resolved on its own:
+// the pins returned hold those that resolved, and when some did not (an image that
+// does not exist, a registry that refuses access or cannot be reached from the
+// daemon) the error is a [*ResolveError] naming them. Any other error (the session
+// itself failed) means nothing was resolved.
 //
 // Pins are of no use on a daemon that would not apply them: what it answers decides
 // ([PinSupport] on its version, then the LLB capability "source.policy" its gateway
@@ -53,27 +56,24 @@ func (c *Client) Resolve(ctx context.Context, refs []string) (Pins, error) {
 		return nil, err
 	}
 	dgsts := make([]digest.Digest, len(refs))
+	errs := make([]error, len(refs))
 	noPolicy := false
 	_, err := c.bk.Build(ctx, client.SolveOpt{}, "devloop", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
 		if caps := gw.BuildOpts().LLBCaps; caps.Supports(pb.CapSourcePolicy) != nil {
 			noPolicy = true // a clean return: a failed build function costs seconds
 			return gateway.NewResult(), nil
 		}
-		g, gctx := errgroup.WithContext(ctx)
+		var wg sync.WaitGroup
 		for i, ref := range refs {
-			g.Go(func() error {
-				_, dgst, _, err := gw.ResolveImageConfig(gctx, ref, sourceresolver.Opt{
+			wg.Go(func() {
+				_, dgsts[i], _, errs[i] = gw.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
 					LogName:  "[devloop] pinning " + ref,
 					ImageOpt: &sourceresolver.ResolveImageOpt{ResolveMode: "default"},
 				})
-				if err != nil {
-					return fmt.Errorf("resolve %s: %w", ref, err)
-				}
-				dgsts[i] = dgst
-				return nil
 			})
 		}
-		if err := g.Wait(); err != nil {
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		return gateway.NewResult(), nil
@@ -85,13 +85,36 @@ func (c *Client) Resolve(ctx context.Context, refs []string) (Pins, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pin base images at %s: %w", c.addr, simplifyDialError(err))
 	}
+	failed := map[string]error{}
 	for i, ref := range refs {
+		if errs[i] != nil {
+			failed[ref] = errs[i]
+			continue
+		}
 		pins[ref] = dgsts[i]
+	}
+	if len(failed) > 0 {
+		return pins, &ResolveError{Failed: failed}
 	}
 	return pins, nil
 }
 
+// ResolveError is [Client.Resolve]'s error when some images could not be resolved.
+type ResolveError struct {
+	Failed map[string]error // ref → why
+}
+
+func (e *ResolveError) Error() string {
+	var parts []string
+	for _, ref := range slices.Sorted(maps.Keys(e.Failed)) {
+		parts = append(parts, fmt.Sprintf("resolve %s: %v", ref, e.Failed[ref]))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Resolver resolves image references to the digests they name now; [*Client] is one.
+// It returns the pins of the refs it resolved; a [*ResolveError] names refs that
+// cannot be resolved, any other error means it resolved nothing this time.
 type Resolver interface {
 	Resolve(ctx context.Context, refs []string) (Pins, error)
 }
@@ -103,10 +126,14 @@ type PinnerOptions struct {
 	// Pinned, if set, is called once per resolution that succeeded, with the refs it
 	// pinned (sorted) and every pin known after it.
 	Pinned func(refs []string, pins Pins)
-	// Failed, if set, is called when a resolution fails (not when it is stopped by
-	// [Pinner.Close]); the refs stay unpinned and the next call to [Pinner.Pins]
-	// tries again.
-	Failed func(refs []string, err error)
+	// Failed, if set, is called once per ref and session when the ref cannot be
+	// pinned, with why (not when a resolution is stopped by [Pinner.Close]). An
+	// image the resolver could not resolve ([*ResolveError]: it does not exist, the
+	// registry refuses or cannot be reached from the daemon) is not asked for again
+	// this session, and retried is false; when the whole resolution failed (the
+	// daemon could not be asked), the next call to [Pinner.Pins] tries again and
+	// retried is true. Builds resolve an unpinned image themselves.
+	Failed func(ref string, err error, retried bool)
 	// Ignored, if set, is called instead of Failed when the resolver says that the
 	// daemon would not apply pins (an error wrapping [ErrPinsIgnored]): the Pinner
 	// resolves nothing more for the session, so it is called at most once.
@@ -121,17 +148,21 @@ type PinnerOptions struct {
 // resolved instead of starting over. A cancelled BuildKit gateway session takes up
 // to 5 s to return (client.Build waits that long for the solve to end after its
 // build function failed), which is why no build waits for one under its own ctx.
+// Each image is pinned on its own: one that cannot be resolved (a private registry,
+// an air-gapped mirror) leaves the others pinned.
 //
 // A Pinner is safe for concurrent use. [Pinner.Close] stops a resolution in flight.
 type Pinner struct {
 	opts PinnerOptions
 	wg   sync.WaitGroup // the resolution in flight
 
-	mu      sync.Mutex
-	pins    Pins    // never modified: replaced by a new map when refs are pinned
-	flight  *flight // the resolution in flight, nil when none
-	closed  bool
-	ignored bool // the daemon would not apply pins: resolve nothing
+	mu       sync.Mutex
+	pins     Pins             // never modified: replaced by a new map when refs are pinned
+	unusable map[string]error // refs the resolver could not resolve: not asked again
+	said     map[string]bool  // refs Failed was called for
+	flight   *flight          // the resolution in flight, nil when none
+	closed   bool
+	ignored  bool // the daemon would not apply pins: resolve nothing
 }
 
 // flight is one background resolution. refs and cancel are set before it starts,
@@ -148,7 +179,7 @@ func NewPinner(opts PinnerOptions) (*Pinner, error) {
 	if opts.Resolver == nil {
 		return nil, fmt.Errorf("new pinner: no resolver")
 	}
-	return &Pinner{opts: opts, pins: Pins{}}, nil
+	return &Pinner{opts: opts, pins: Pins{}, unusable: map[string]error{}, said: map[string]bool{}}, nil
 }
 
 // Known returns the pins resolved so far. The map must not be modified.
@@ -190,11 +221,12 @@ func (p *Pinner) Pins(ctx context.Context, refs []string) Pins {
 	}
 }
 
-// missing returns the refs not pinned yet; p.mu is held.
+// missing returns the refs not pinned yet that may still be; p.mu is held.
 func (p *Pinner) missing(refs []string) []string {
 	var out []string
 	for _, r := range refs {
-		if _, ok := p.pins[r]; !ok {
+		_, pinned := p.pins[r]
+		if _, unusable := p.unusable[r]; !pinned && !unusable {
 			out = append(out, r)
 		}
 	}
@@ -210,25 +242,46 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 	p.wg.Go(func() {
 		defer cancel()
 		got, err := p.opts.Resolver.Resolve(rctx, refs)
+		var re *ResolveError
+		perRef := errors.As(err, &re)
+		ignored := errors.Is(err, ErrPinsIgnored)
 		p.mu.Lock()
 		p.flight = nil
+		p.ignored = p.ignored || ignored
 		stopped := p.closed
 		var pinned []string
-		if err == nil {
-			next := maps.Clone(p.pins)
-			for _, r := range refs {
-				if d, ok := got[r]; ok && d != "" {
-					next[r] = d
-					pinned = append(pinned, r)
-				}
-			}
-			p.pins = next
-			if len(pinned) < len(refs) {
-				err = fmt.Errorf("pin base images: the resolver returned no digest for some of %s", strings.Join(refs, ", "))
+		type failure struct {
+			ref     string
+			err     error
+			retried bool
+		}
+		var failures []failure
+		next := maps.Clone(p.pins)
+		for _, r := range refs {
+			switch d, ok := got[r]; {
+			case ok && d != "":
+				next[r] = d
+				pinned = append(pinned, r)
+			case perRef && re.Failed[r] != nil:
+				p.unusable[r] = re.Failed[r]
+				failures = append(failures, failure{r, re.Failed[r], false})
+			case err == nil || perRef:
+				p.unusable[r] = errNoDigest
+				failures = append(failures, failure{r, errNoDigest, false})
+			case ignored: // said once below, not per ref
+			default: // the resolution itself failed: the next build asks again
+				failures = append(failures, failure{r, err, true})
 			}
 		}
-		ignored := errors.Is(err, ErrPinsIgnored)
-		p.ignored = p.ignored || ignored
+		p.pins = next
+		if perRef {
+			err = nil // said per ref; the waiters look at what is missing
+		}
+		failures = slices.DeleteFunc(failures, func(f failure) bool {
+			seen := p.said[f.ref]
+			p.said[f.ref] = true
+			return seen || stopped
+		})
 		pins := p.pins
 		f.err = err
 		p.mu.Unlock()
@@ -238,19 +291,21 @@ func (p *Pinner) start(ctx context.Context, refs []string) *flight {
 			slices.Sort(pinned)
 			p.opts.Pinned(pinned, pins)
 		}
-		switch {
-		case err == nil || stopped:
-		case ignored:
-			if p.opts.Ignored != nil {
-				p.opts.Ignored(err)
+		if ignored && !stopped && p.opts.Ignored != nil {
+			p.opts.Ignored(err)
+		}
+		if p.opts.Failed != nil {
+			for _, fl := range failures {
+				p.opts.Failed(fl.ref, fl.err, fl.retried)
 			}
-		case p.opts.Failed != nil:
-			p.opts.Failed(refs, err)
 		}
 		close(f.done)
 	})
 	return f
 }
+
+// errNoDigest is why a ref the resolver returned without a digest is not pinned.
+var errNoDigest = errors.New("the resolver returned no digest")
 
 // Close stops a resolution in flight and waits until it has returned; later calls to
 // Pins return the pins known. A resolution stopped through a BuildKit gateway session

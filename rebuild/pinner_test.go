@@ -3,6 +3,7 @@ package rebuild
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -108,14 +109,16 @@ func TestPinnerCancelledWaiterReturnsAtOnce(t *testing.T) {
 	})
 }
 
-// A failed resolution is reported once, the build goes on without the pins, and the
-// next build tries again.
+// A resolution that fails as a whole (the daemon could not be asked) is said once
+// per image, the build goes on without the pins, and the next build tries again.
 func TestPinnerFailureRetriedByNextBuild(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &blockedResolver{release: make(chan struct{}), err: errors.New("registry down")}
 		close(r.release)
-		var failures []error
-		p, _ := NewPinner(PinnerOptions{Resolver: r, Failed: func(_ []string, err error) { failures = append(failures, err) }})
+		var failures []string
+		p, _ := NewPinner(PinnerOptions{Resolver: r, Failed: func(ref string, err error, retried bool) {
+			failures = append(failures, fmt.Sprintf("%s: %v (retried %v)", ref, err, retried))
+		}})
 		refs := []string{"docker.io/library/alpine:3.20"}
 		if got := p.Pins(t.Context(), refs); len(got) != 0 {
 			t.Errorf("Pins after a failed resolution = %v, want none", got)
@@ -126,8 +129,73 @@ func TestPinnerFailureRetriedByNextBuild(t *testing.T) {
 		if n := r.calls.Load(); n != 2 {
 			t.Errorf("resolver called %d times, want 2 (each build tries again)", n)
 		}
-		if len(failures) != 2 {
-			t.Errorf("Failed called %d times, want 2", len(failures))
+		if want := []string{"docker.io/library/alpine:3.20: registry down (retried true)"}; !slices.Equal(failures, want) {
+			t.Errorf("Failed heard %q, want once %q", failures, want)
+		}
+		p.Close()
+	})
+}
+
+// partialResolver resolves every ref but those in fail, which it reports in a
+// *ResolveError; it records every call.
+type partialResolver struct {
+	fail  map[string]error
+	mu    sync.Mutex
+	asked [][]string
+}
+
+func (r *partialResolver) Resolve(_ context.Context, refs []string) (Pins, error) {
+	r.mu.Lock()
+	r.asked = append(r.asked, slices.Clone(refs))
+	r.mu.Unlock()
+	pins, failed := Pins{}, map[string]error{}
+	for _, ref := range refs {
+		if err, ok := r.fail[ref]; ok {
+			failed[ref] = err
+			continue
+		}
+		pins[ref] = testDigest
+	}
+	if len(failed) > 0 {
+		return pins, &ResolveError{Failed: failed}
+	}
+	return pins, nil
+}
+
+// One image that cannot be resolved (issue 16 §7: a private registry disabled
+// pinning entirely, and a WARN repeated on every build, once per target) leaves the
+// others pinned, is said once, and is not asked for again by later builds.
+func TestPinnerOneImageFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		private, public := "registry.example.com/base:1", "docker.io/library/alpine:3.20"
+		r := &partialResolver{fail: map[string]error{private: errors.New("pull access denied")}}
+		var failures []string
+		var pinned []string
+		p, _ := NewPinner(PinnerOptions{
+			Resolver: r,
+			Pinned:   func(refs []string, _ Pins) { pinned = append(pinned, refs...) },
+			Failed: func(ref string, err error, retried bool) {
+				failures = append(failures, fmt.Sprintf("%s: %v (retried %v)", ref, err, retried))
+			},
+		})
+		refs := []string{private, public}
+		for build := 1; build <= 3; build++ { // three builds of two targets
+			for range 2 {
+				if got := p.Pins(t.Context(), refs); len(got) != 1 || got[public] != testDigest {
+					t.Errorf("build %d: Pins = %v, want %s pinned", build, got, public)
+				}
+			}
+		}
+		if want := []string{private + ": pull access denied (retried false)"}; !slices.Equal(failures, want) {
+			t.Errorf("Failed heard %q, want once %q", failures, want)
+		}
+		if !slices.Equal(pinned, []string{public}) {
+			t.Errorf("Pinned heard %q, want once %s", pinned, public)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.asked) != 1 {
+			t.Errorf("resolutions: %q, want one", r.asked)
 		}
 		p.Close()
 	})
@@ -144,7 +212,7 @@ func TestPinnerDaemonIgnoresPins(t *testing.T) {
 		p, _ := NewPinner(PinnerOptions{
 			Resolver: r,
 			Ignored:  func(error) { ignored++ },
-			Failed:   func([]string, error) { failed++ },
+			Failed:   func(string, error, bool) { failed++ },
 			Pinned:   func([]string, Pins) { pinned++ },
 		})
 		for _, refs := range [][]string{{"docker.io/library/alpine:3.20"}, {"docker.io/library/alpine:3.20"}, {"docker.io/library/golang:1.26"}} {
@@ -197,7 +265,7 @@ func TestPinnerClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &blockedResolver{release: make(chan struct{})}
 		failed := false
-		p, _ := NewPinner(PinnerOptions{Resolver: r, Failed: func([]string, error) { failed = true }})
+		p, _ := NewPinner(PinnerOptions{Resolver: r, Failed: func(string, error, bool) { failed = true }})
 		ref := []string{"docker.io/library/alpine:3.20"}
 		done := make(chan Pins)
 		go func() { done <- p.Pins(t.Context(), ref) }()

@@ -50,7 +50,8 @@ type Request struct {
 	Excludes []string
 	// Skip, if set, leaves out more paths (slash-separated, relative to Context) by a
 	// rule patterns cannot express, such as editor temp file names; it is called for
-	// every path the context walk visits.
+	// every path the context walk visits. For a directory, true leaves out everything
+	// below it too: the walk does not descend.
 	Skip func(rel string, isDir bool) bool
 	// Only, when set, narrows the context to the paths the build reads: nothing else
 	// is sent (see [Subset]). Nil sends the whole context.

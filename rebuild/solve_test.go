@@ -108,14 +108,14 @@ func TestSolveOptExcludes(t *testing.T) {
 // TestSolveOptSkip: Skip leaves paths out of the context walk by name, with the
 // slash path relative to the context and whether it is a directory.
 func TestSolveOptSkip(t *testing.T) {
-	ctx := contextDir(t, "Dockerfile", "pkg/main.go", "pkg/.main.go.swp", "dir.swp/kept.go")
+	ctx := contextDir(t, "Dockerfile", "pkg/main.go", "pkg/.main.go.swp", "dir.swp/kept.go", ".git/HEAD", ".git/objects/ab/cd")
 	if err := os.Symlink("user@host.1:1", filepath.Join(ctx, "pkg", ".#main.go")); err != nil {
 		t.Fatal(err)
 	}
 	asked := map[string]bool{}
 	skip := func(rel string, isDir bool) bool {
 		asked[rel] = isDir
-		return !isDir && (strings.HasSuffix(rel, ".swp") || strings.Contains(rel, "/.#"))
+		return !isDir && (strings.HasSuffix(rel, ".swp") || strings.Contains(rel, "/.#")) || isDir && rel == ".git"
 	}
 	opt, err := solveOpt(Request{Context: ctx, Dockerfile: filepath.Join(ctx, "Dockerfile"), Skip: skip})
 	if err != nil {
@@ -127,6 +127,12 @@ func TestSolveOptSkip(t *testing.T) {
 	}
 	if isDir, ok := asked["dir.swp"]; !ok || !isDir {
 		t.Errorf("Skip saw dir.swp as (dir %v, asked %v), want a directory", isDir, ok)
+	}
+	// A skipped directory is not descended into.
+	for rel := range asked {
+		if strings.HasPrefix(rel, ".git/") {
+			t.Errorf("Skip was asked about %s, below the skipped directory .git", rel)
+		}
 	}
 }
 

@@ -23,8 +23,9 @@ type Solver interface {
 }
 
 // WithPins returns a Solver that gives every request the digests of the images its
-// solve pulls ([Request.Pins]): images names them for the request (its FROM images
-// and, unless req.BuiltinFrontend, its frontend image), pinner resolves the ones not
+// solve pulls ([Request.Pins]): images names them for the request (the images of the
+// stages its target needs and, unless req.BuiltinFrontend, its frontend image; an
+// image that cannot be resolved is left to the solve), pinner resolves the ones not
 // pinned yet, once for the session ([Pinner.Pins]: the first solve asks the registry,
 // later ones reuse the digest, so they make no registry round trip and keep working
 // while the registry is down). When images fails (an unreadable Dockerfile) the

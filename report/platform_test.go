@@ -23,7 +23,7 @@ func (p platforms) PlatformLabel(target string) string      { return p[target] }
 // started line, its status line and its failure; one built for the daemon's is not.
 func TestStatusPlatforms(t *testing.T) {
 	var out bytes.Buffer
-	s := NewStatus(&out, platforms{"server": "darwin/arm64", "tools": "linux/amd64, windows/amd64"})
+	s := NewStatus(&out, platforms{"server": "darwin/arm64", "tools": "linux/amd64, windows/amd64"}, StatusOptions{})
 	s.Event(loop.BuildStarted{ID: 1, Targets: []string{"client", "server", "tools"}, Skipped: []string{"docs"}})
 	s.Event(loop.TargetFinished{ID: 1, Target: "client", OK: true, Changed: []string{"bin/client"}})
 	s.Event(loop.TargetFinished{ID: 1, Target: "server", OK: true, Changed: []string{"bin/server"}})
@@ -31,9 +31,9 @@ func TestStatusPlatforms(t *testing.T) {
 	s.Event(loop.BuildFinished{ID: 1, Targets: []string{"client", "server", "tools"}, Failed: []string{"tools"}})
 	want := []string{
 		"[devloop] build started #1: client, server (darwin/arm64), tools (linux/amd64, windows/amd64) (not affected: docs)",
-		"tools (linux/amd64, windows/amd64): build failed: bin/tool is an ELF executable for linux/amd64, not for windows/amd64",
 		"client: rebuilt in 0.00s (solve 0.00 · export 0.00 · swap 0.00) — updated bin/client",
 		"server (darwin/arm64): rebuilt in 0.00s (solve 0.00 · export 0.00 · swap 0.00) — updated bin/server",
+		"tools (linux/amd64, windows/amd64): build failed: bin/tool is an ELF executable for linux/amd64, not for windows/amd64",
 		"[devloop] build failed #1 in 0.00s (failed: tools)",
 	}
 	if got := strings.TrimSpace(out.String()); got != strings.Join(want, "\n") {
@@ -52,7 +52,7 @@ func TestProcessExecFormat(t *testing.T) {
 		t.Errorf("ProcessEvent() = %q, want %q", got, w)
 	}
 	out.Reset()
-	s := NewStatus(&out, nil)
+	s := NewStatus(&out, nil, StatusOptions{})
 	s.Event(loop.BuildStarted{ID: 1, Targets: []string{"server"}}) // restarts follow a build
 	out.Reset()
 	s.Event(loop.Restarted{Target: "server", Err: fe})

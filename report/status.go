@@ -1,13 +1,16 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/devloop/devloop/loop"
+	"github.com/devloop/devloop/project"
 	"github.com/devloop/devloop/supervisor"
 )
 
@@ -19,16 +22,38 @@ import (
 type Status struct {
 	w        io.Writer
 	describe Describer
+	opts     StatusOptions
 	// per build: what each target did, printed when the build ends
 	targets  map[string]loop.TargetFinished
 	restarts map[string]loop.Restarted
 	paths    []string
+	failures []*failure // distinct failures, in the order they came
+}
+
+// StatusOptions configures a [Status].
+type StatusOptions struct {
+	// LogDir, if set, is the absolute directory where the whole output of a failed
+	// step goes when its failure block shows only its end (more than MaxLogLines
+	// lines): <LogDir>/<target>.log, replaced by the target's next such failure.
+	LogDir string
+	// MaxLogLines caps the output lines without a location a failure block shows
+	// (the last ones); 0 means 20. Located lines (path:line:col) are always shown.
+	MaxLogLines int
 }
 
 // NewStatus returns a Status writing to w; d describes failed targets (nil: only
 // failures of an unreachable daemon are expected, which are said by their own line).
-func NewStatus(w io.Writer, d Describer) *Status {
-	return &Status{w: w, describe: d}
+func NewStatus(w io.Writer, d Describer, opts StatusOptions) *Status {
+	if opts.MaxLogLines <= 0 {
+		opts.MaxLogLines = 20
+	}
+	return &Status{w: w, describe: d, opts: opts}
+}
+
+// failure is one distinct failure of a build and the targets it failed.
+type failure struct {
+	targets []string
+	f       project.Failure
 }
 
 // Event writes what ev adds to the status lines; a target's line is written when its
@@ -38,6 +63,7 @@ func (s *Status) Event(ev loop.Event) {
 	case loop.BuildStarted:
 		s.targets = map[string]loop.TargetFinished{}
 		s.restarts = map[string]loop.Restarted{}
+		s.failures = nil
 		s.paths = e.Paths
 		names := make([]string, len(e.Targets))
 		for i, t := range e.Targets {
@@ -54,11 +80,12 @@ func (s *Status) Event(ev loop.Event) {
 	case loop.TargetFinished:
 		s.targets[e.Target] = e
 		if !e.OK && !errors.Is(e.Err, loop.ErrUnavailable) { // that is said by the builder_unavailable line
-			printFailure(s.w, s.name(e.Target), s.describe.DescribeFailure(e.Err))
+			s.addFailure(e.Target, s.describe.DescribeFailure(e.Err))
 		}
 	case loop.Restarted:
 		s.restarts[e.Target] = e
-		if e.Err != nil {
+		// A restart interrupted by shutdown (Ctrl-C) did not fail: devloop is stopping it.
+		if e.Err != nil && !errors.Is(e.Err, context.Canceled) {
 			fmt.Fprintf(s.w, "%s: restart failed: %s\n", e.Target, processError(e.Err))
 		}
 	case loop.BuildSuperseded:
@@ -69,6 +96,12 @@ func (s *Status) Event(ev loop.Event) {
 				fmt.Fprintln(s.w, s.targetLine(e, t))
 			}
 		}
+		// Failures last, next to the end line: one block per distinct failure, naming
+		// every target it failed (a step several targets share fails them all).
+		for _, f := range s.failures {
+			s.printFailure(f)
+		}
+		s.failures = nil
 		verdict := "ok"
 		switch {
 		case e.Superseded || e.Canceled:
@@ -116,13 +149,13 @@ func (s *Status) targetLine(b loop.BuildFinished, t loop.TargetFinished) string 
 	tail := ""
 	switch {
 	case len(t.Changed) > 0:
-		tail = " — updated " + strings.Join(t.Changed, ", ")
+		tail = " — updated " + pathSummary(t.Changed, t.Executables)
 	default:
 		verb = "unchanged"
-		tail = " — " + strings.Join(t.Unchanged, ", ") + " already up to date"
+		tail = " — " + pathSummary(t.Unchanged, nil) + " already up to date"
 	}
 	if len(t.Removed) > 0 {
-		tail += "; removed " + strings.Join(t.Removed, ", ")
+		tail += "; removed " + pathSummary(t.Removed, nil)
 	}
 	return fmt.Sprintf("%s: %s in %s (%s)%s", s.name(t.Target), verb, secs(total), strings.Join(phases, " · "), tail)
 }
@@ -147,6 +180,47 @@ func processError(err error) string {
 		return err.Error() + ": build the target for this machine (platform: local in devloop.yaml, the default for a target with run:)"
 	}
 	return err.Error()
+}
+
+// listedPaths is how many paths a target line lists by name; more are counted.
+const listedPaths = 5
+
+// pathSummary names the exported paths of a target line, or counts them when there
+// are more than listedPaths, naming the executables among them (an export of a
+// whole tree can hold thousands of files):
+//
+//	bin/client, bin/server
+//	1,800 files (3 executables: bin/a, bin/b, bin/c)
+func pathSummary(paths, executables []string) string {
+	if len(paths) <= listedPaths {
+		return strings.Join(paths, ", ")
+	}
+	s := count(len(paths), "file")
+	switch n := len(executables); {
+	case n == 0:
+	case n <= listedPaths:
+		s += fmt.Sprintf(" (%s: %s)", count(n, "executable"), strings.Join(executables, ", "))
+	default:
+		s += fmt.Sprintf(" (%s: %s and %s more)", count(n, "executable"), strings.Join(executables[:listedPaths], ", "), thousands(n-listedPaths))
+	}
+	return s
+}
+
+// count is "1 file", "1,800 files".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(n) + " " + noun + "s"
+}
+
+// thousands writes n with a comma between groups of three digits: 1,800.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func changedSummary(paths []string) string {

@@ -16,7 +16,7 @@ import (
 func TestStatusPrinterUnavailable(t *testing.T) {
 	down := fmt.Errorf("%w: cannot reach BuildKit at unix:///run/buildkit/buildkitd.sock: connection refused\n  start one: sudo buildkitd &", loop.ErrUnavailable)
 	var out bytes.Buffer
-	s := NewStatus(&out, nil)
+	s := NewStatus(&out, nil, StatusOptions{})
 	attempt := func(id, n int) {
 		s.Event(loop.BuildStarted{ID: id, Targets: []string{"server"}})
 		s.Event(loop.TargetFinished{ID: id, Target: "server", Err: down})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,6 +73,10 @@ type ignorePattern struct {
 	raw       string // as written (trimmed), for Rule strings
 	line      int
 	exclusion bool
+	// prefix is the literal leading directories of an exclusion ("!")
+	// pattern's body: a watch-ignored path is sent only by an exception
+	// whose prefix lies in the watch-ignored tree.
+	prefix string
 	// m matches the pattern without its "!"; it is compiled in NewRules, after
 	// which matching only reads it.
 	m *patternmatcher.PatternMatcher
@@ -188,7 +193,8 @@ func (r *Rules) readIgnoreFile(path string) error {
 			return fmt.Errorf("read ignore file %s:%d: bad pattern %q: %w", path, line, p.raw, err)
 		}
 		if p.exclusion {
-			r.exceptionPrefixes = append(r.exceptionPrefixes, literalPrefix(body))
+			p.prefix = literalPrefix(body)
+			r.exceptionPrefixes = append(r.exceptionPrefixes, p.prefix)
 		}
 		r.patterns = append(r.patterns, p)
 	}
@@ -244,8 +250,11 @@ func (r *Rules) Explain(rel string, isDir bool) Decision {
 	if excluded {
 		return Decision{Rule: r.describe(by)}
 	}
-	if rule := r.watchIgnored(rel, isDir); rule != "" {
-		return Decision{InContext: true, Rule: rule}
+	if rule, at := r.watchIgnored(rel); rule != "" {
+		if by := r.reincluded(rel, at); by != nil {
+			return Decision{InContext: true, Rule: rule + ": not watched; sent because of " + r.describe(by)}
+		}
+		return Decision{Rule: rule + ": " + r.notSent(rule, rel, at)}
 	}
 	if by != nil {
 		return Decision{Watched: true, InContext: true, Rule: r.describe(by)}
@@ -287,12 +296,88 @@ func (r *Rules) ContextExcludes() []string {
 	return ex
 }
 
+// SameContext reports whether r and o send the same build context: the same
+// ignore file patterns, outputs and config file, and the same watch.ignore
+// globs (which keep paths out of the context too).
+func (r *Rules) SameContext(o *Rules) bool {
+	return slices.Equal(r.ContextExcludes(), o.ContextExcludes()) &&
+		slices.EqualFunc(r.globs, o.globs, func(a, b glob) bool { return a.pattern == b.pattern })
+}
+
 // NeverInContext reports whether the walk that sends the build context must
-// leave out rel (slash-separated, relative to the root) whatever the ignore
-// file says: editor temp files (see [Rules.Explain]), which are never source.
-// It is called for every path the walk visits, so it only looks at the name.
+// leave out rel (slash-separated, relative to the root) although the
+// patterns of [Rules.ContextExcludes] keep it: editor temp files, recognised
+// by name, and what watch.ignore and .git keep out (doublestar globs, which
+// .dockerignore patterns cannot express), unless a "!" line of the ignore file
+// sends it (see [Rules.Explain]). For a directory, true means nothing below it
+// is sent either: the walk need not descend. It is called for every path the
+// walk visits.
 func (r *Rules) NeverInContext(rel string, isDir bool) bool {
-	return r.editorTemp(rel, isDir) != "" && !r.always[rel]
+	if r.always[rel] {
+		return false
+	}
+	if r.editorTemp(rel, isDir) != "" {
+		return true
+	}
+	rule, at := r.watchIgnored(rel)
+	if rule == "" {
+		return false
+	}
+	if r.reincluded(rel, at) != nil {
+		return false
+	}
+	// A directory is walked on if a "!" line, or an always-watched file, may
+	// send something below it; the directory itself then goes along, as
+	// BuildKit sends the parents of what an exception re-includes.
+	return !isDir || !r.mayHoldSent(rel)
+}
+
+// reincluded returns the "!" line of the ignore file that sends rel although
+// watch.ignore or .git keeps it out from at (the watch-ignored directory or
+// file containing it), or nil: the last pattern of the file matching rel (or a
+// parent) must be an exception naming a path in that tree
+// (`!data/seed.json` under `data/**`, `!.git` for .git). A broader one (`*`
+// then `!src` with watch.ignore `src/gen/**`) is about the ignore file's own
+// exclusions and sends nothing watch.ignore keeps out.
+func (r *Rules) reincluded(rel, at string) *ignorePattern {
+	for i := len(r.patterns) - 1; i >= 0; i-- {
+		p := &r.patterns[i]
+		if ok, _ := p.m.MatchesOrParentMatches(rel); !ok {
+			continue
+		}
+		if _, in := ospath.Child(at, p.prefix); p.exclusion && in {
+			return p
+		}
+		return nil
+	}
+	return nil
+}
+
+// mayHoldSent reports whether something below the watch-ignored directory
+// rel may still be sent: an exception of the ignore file reaches into it, or
+// an always-watched file lies below it.
+func (r *Rules) mayHoldSent(rel string) bool {
+	for _, pre := range r.exceptionPrefixes {
+		if _, below := ospath.Child(rel, pre); below {
+			return true
+		}
+	}
+	for a := range r.always {
+		if _, below := ospath.Child(rel, a); below {
+			return true
+		}
+	}
+	return false
+}
+
+// notSent is the second half of the Rule of rel, which watch.ignore or .git
+// keeps out of the build context from at: it names the ignore file line that
+// would send it.
+func (r *Rules) notSent(rule, rel, at string) string {
+	if rule == gitRule {
+		return fmt.Sprintf("neither watched nor sent (a %q line in %s sends %s)", "!"+escapePattern(at), r.ignoreName, at)
+	}
+	return fmt.Sprintf("neither watched nor sent (a %q line in %s sends it)", "!"+escapePattern(rel), r.ignoreName)
 }
 
 // escapePattern quotes a literal path for a .dockerignore pattern.
@@ -318,7 +403,7 @@ func (r *Rules) descend(rel string) bool {
 	if rel == "." {
 		return true
 	}
-	if outside(rel) || r.isOutput(rel) || r.watchIgnored(rel, asDir) != "" {
+	if rule, _ := r.watchIgnored(rel); outside(rel) || r.isOutput(rel) || rule != "" {
 		return false
 	}
 	if excluded, _ := r.dockerignore(rel); !excluded {
@@ -352,11 +437,15 @@ func (r *Rules) dockerignore(rel string) (excluded bool, by *ignorePattern) {
 	return excluded, by
 }
 
-// watchIgnored returns the rule that hides rel from the watcher although it is
-// in the context, or "".
-func (r *Rules) watchIgnored(rel string, isDir bool) string {
-	if rel == ".git" || strings.HasPrefix(rel, ".git/") || strings.HasSuffix(rel, "/.git") || strings.Contains(rel, "/.git/") {
-		return ".git"
+// gitRule is the Rule of paths in a .git directory.
+const gitRule = ".git"
+
+// watchIgnored returns the rule that keeps rel out of the watch set and the
+// build context (a watch.ignore glob or .git), or "", and the shortest
+// leading part of rel it matches: the directory (or file) it keeps out.
+func (r *Rules) watchIgnored(rel string) (rule, at string) {
+	if i := gitComponent(rel); i >= 0 {
+		return gitRule, rel[:i+len(".git")]
 	}
 	for _, g := range r.globs {
 		// The glob ignores rel if it matches rel or one of its parent dirs.
@@ -365,11 +454,27 @@ func (r *Rules) watchIgnored(rel string, isDir bool) string {
 				continue
 			}
 			if doublestar.MatchUnvalidated(g.pattern, rel[:i]) {
-				return fmt.Sprintf("devloop.yaml watch.ignore: %q", g.raw)
+				return fmt.Sprintf("devloop.yaml watch.ignore: %q", g.raw), rel[:i]
 			}
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// gitComponent returns the index in rel of its first ".git" component, or -1.
+func gitComponent(rel string) int {
+	for i := 0; ; {
+		j := strings.Index(rel[i:], ".git")
+		if j < 0 {
+			return -1
+		}
+		j += i
+		end := j + len(".git")
+		if (j == 0 || rel[j-1] == '/') && (end == len(rel) || rel[end] == '/') {
+			return j
+		}
+		i = j + 1
+	}
 }
 
 // editorTemp names the kind of editor temp file rel is, or returns "".

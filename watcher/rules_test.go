@@ -77,15 +77,18 @@ func TestExplain(t *testing.T) {
 		{"bin/server", false, false, false, "devloop output"},
 		{".devloop/state.json", false, false, false, "devloop output"},
 		{"binary", false, true, true, "default: watched"},
-		{".git", true, false, true, ".git"},
-		{".git/index", false, false, true, ".git"},
-		{"third_party/.git/HEAD", false, false, true, ".git"},
+		{".git", true, false, false, `.git: neither watched nor sent (a "!.git" line in .dockerignore sends .git)`},
+		{".git/index", false, false, false, `.git: neither watched nor sent (a "!.git" line in .dockerignore sends .git)`},
+		{"third_party/.git/HEAD", false, false, false, `.git: neither watched nor sent (a "!third_party/.git" line in .dockerignore sends third_party/.git)`},
+		{".gitignore", false, true, true, "default: watched"},
+		{"x.git/y", false, true, true, "default: watched"},
+		{"x/.git2", false, true, true, "default: watched"},
 		{".github/workflows/ci.yml", false, true, true, "default: watched"},
-		{"x/y.tmp", false, false, true, `devloop.yaml watch.ignore: "**/*.tmp"`},
-		{"docs", true, false, true, `devloop.yaml watch.ignore: "docs/**"`},
-		{"docs/guide/intro.txt", false, false, true, `devloop.yaml watch.ignore: "docs/**"`},
-		{"vendor/pkg/a.go", false, false, true, `devloop.yaml watch.ignore: "./vendor/"`},
-		{"node_modules/left-pad/index.js", false, false, true, `devloop.yaml watch.ignore: "node_modules"`},
+		{"x/y.tmp", false, false, false, `devloop.yaml watch.ignore: "**/*.tmp": neither watched nor sent (a "!x/y.tmp" line in .dockerignore sends it)`},
+		{"docs", true, false, false, `devloop.yaml watch.ignore: "docs/**": neither watched nor sent (a "!docs" line in .dockerignore sends it)`},
+		{"docs/guide/intro.txt", false, false, false, `devloop.yaml watch.ignore: "docs/**": neither watched nor sent (a "!docs/guide/intro.txt" line in .dockerignore sends it)`},
+		{"vendor/pkg/a.go", false, false, false, `devloop.yaml watch.ignore: "./vendor/": neither watched nor sent (a "!vendor/pkg/a.go" line in .dockerignore sends it)`},
+		{"node_modules/left-pad/index.js", false, false, false, `devloop.yaml watch.ignore: "node_modules": neither watched nor sent (a "!node_modules/left-pad/index.js" line in .dockerignore sends it)`},
 		{"web/node_modules/x.js", false, true, true, "default: watched"},
 		{"4913", false, false, false, "editor temp file (vim write test): never a build input"},
 		{"pkg/5036", false, false, false, "editor temp file (vim write test): never a build input"},
@@ -336,5 +339,183 @@ func TestConfigNeverInContext(t *testing.T) {
 	}
 	if got := r.ContextExcludes(); len(got) != 0 {
 		t.Errorf("ContextExcludes() = %q, want none for a config outside the context", got)
+	}
+}
+
+// sentByWalk walks root as the context walk does (BuildKit's patterns from
+// ContextExcludes, NeverInContext with its directory pruning) and returns the
+// files it sends, slash-separated and relative to root.
+func sentByWalk(t *testing.T, r *Rules, root string) []string {
+	t.Helper()
+	var sent []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if r.NeverInContext(rel, d.IsDir()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		excluded, err := patternmatcher.MatchesOrParentMatches(rel, r.ContextExcludes())
+		if err != nil {
+			return err
+		}
+		if !excluded {
+			sent = append(sent, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sent
+}
+
+// TestWatchIgnoredNotSent: what watch.ignore and .git keep from the watcher is
+// not sent either (issue 16 §6: a server writing data/state made the next
+// build rerun `COPY . .`), unless a "!" line of the ignore file names a path
+// inside it; the walk that sends the context and Explain agree on every file.
+func TestWatchIgnoredNotSent(t *testing.T) {
+	files := []string{
+		"main.go", "go.mod", "Dockerfile", ".gitignore",
+		"data/state", "data/seed.json", "data/sub/x", "data.go",
+		".git/HEAD", ".git/index", ".git/objects/ab/cdef", "third_party/lib/.git/HEAD", "third_party/lib/lib.go",
+		"src/main.go", "src/gen/z.go", "src/gen/keep.go", "README.md", "docs/a.md",
+		"build/out/x", "build/Dockerfile.dev",
+	}
+	tests := []struct {
+		name      string
+		ignore    string // .dockerignore
+		globs     []string
+		always    []string
+		wantSent  []string
+		wantRules map[string]string // rel → a part of its Rule
+	}{
+		{
+			name:     "no ignore file",
+			globs:    []string{"data/**", "**/*.md"},
+			wantSent: []string{".gitignore", "Dockerfile", "build/Dockerfile.dev", "build/out/x", "data.go", "go.mod", "main.go", "src/gen/keep.go", "src/gen/z.go", "src/main.go", "third_party/lib/lib.go"},
+			wantRules: map[string]string{
+				"data/state": `devloop.yaml watch.ignore: "data/**": neither watched nor sent (a "!data/state" line in .dockerignore sends it)`,
+				".git/index": `.git: neither watched nor sent (a "!.git" line in .dockerignore sends .git)`,
+			},
+		},
+		{
+			name:     "a \"!\" line names a file in the ignored tree",
+			ignore:   "!data/seed.json\n!.git/HEAD\n",
+			globs:    []string{"data/**"},
+			wantSent: []string{".git/HEAD", ".gitignore", "Dockerfile", "README.md", "build/Dockerfile.dev", "build/out/x", "data.go", "data/seed.json", "docs/a.md", "go.mod", "main.go", "src/gen/keep.go", "src/gen/z.go", "src/main.go", "third_party/lib/lib.go"},
+			wantRules: map[string]string{
+				"data/seed.json": `devloop.yaml watch.ignore: "data/**": not watched; sent because of .dockerignore:1: "!data/seed.json"`,
+				".git/HEAD":      `.git: not watched; sent because of .dockerignore:2: "!.git/HEAD"`,
+				"data/state":     "neither watched nor sent",
+			},
+		},
+		{
+			name:     "\"!.git\" sends all of .git",
+			ignore:   "!.git\n",
+			wantSent: []string{".git/HEAD", ".git/index", ".git/objects/ab/cdef", ".gitignore", "Dockerfile", "README.md", "build/Dockerfile.dev", "build/out/x", "data.go", "data/seed.json", "data/state", "data/sub/x", "docs/a.md", "go.mod", "main.go", "src/gen/keep.go", "src/gen/z.go", "src/main.go", "third_party/lib/lib.go"},
+		},
+		{
+			name:     "a whitelist's broad \"!\" line does not send what watch.ignore keeps out",
+			ignore:   "*\n!src\n!go.mod\n!src/gen/keep.go\n",
+			globs:    []string{"src/gen"},
+			wantSent: []string{"go.mod", "src/gen/keep.go", "src/main.go"},
+			wantRules: map[string]string{
+				"src/gen/z.go":    `devloop.yaml watch.ignore: "src/gen": neither watched nor sent`,
+				"src/gen/keep.go": `sent because of .dockerignore:4: "!src/gen/keep.go"`,
+			},
+		},
+		{
+			name:      "the ignore file's own exclusion decides first",
+			ignore:    "data\n!data/seed.json\n",
+			globs:     []string{"data/**"},
+			wantSent:  []string{".gitignore", "Dockerfile", "README.md", "build/Dockerfile.dev", "build/out/x", "data.go", "data/seed.json", "docs/a.md", "go.mod", "main.go", "src/gen/keep.go", "src/gen/z.go", "src/main.go", "third_party/lib/lib.go"},
+			wantRules: map[string]string{"data/state": `.dockerignore:1: "data"`},
+		},
+		{
+			name:     "an always-watched file below an ignored dir",
+			globs:    []string{"build"},
+			always:   []string{"build/Dockerfile.dev"},
+			wantSent: []string{".gitignore", "Dockerfile", "README.md", "build/Dockerfile.dev", "data.go", "data/seed.json", "data/state", "data/sub/x", "docs/a.md", "go.mod", "main.go", "src/gen/keep.go", "src/gen/z.go", "src/main.go", "third_party/lib/lib.go"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, f := range files {
+				writeFile(t, filepath.Join(root, filepath.FromSlash(f)), f)
+			}
+			if tt.ignore != "" {
+				writeFile(t, filepath.Join(root, ".dockerignore"), tt.ignore)
+			}
+			var always []string
+			for _, a := range tt.always {
+				always = append(always, filepath.Join(root, filepath.FromSlash(a)))
+			}
+			r := newTestRules(t, RulesOptions{Root: root, Ignore: tt.globs, AlwaysWatch: always})
+			sent := sentByWalk(t, r, root)
+			if tt.ignore != "" {
+				sent = slices.DeleteFunc(sent, func(s string) bool { return s == ".dockerignore" })
+			}
+			slices.Sort(sent)
+			slices.Sort(tt.wantSent)
+			if !slices.Equal(sent, tt.wantSent) {
+				t.Errorf("sent = %q\nwant   %q", sent, tt.wantSent)
+			}
+			for _, f := range files {
+				d := r.Explain(f, asFile)
+				if in := slices.Contains(sent, f); d.InContext != in {
+					t.Errorf("Explain(%q).InContext = %v, but the context walk sends it: %v (%s)", f, d.InContext, in, d.Rule)
+				}
+			}
+			for rel, want := range tt.wantRules {
+				if d := r.Explain(rel, asFile); !strings.Contains(d.Rule, want) {
+					t.Errorf("Explain(%q).Rule = %q, want it to contain %q", rel, d.Rule, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSameContext(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, ".dockerignore"), "*.log\n")
+	base := newTestRules(t, RulesOptions{Root: root, Ignore: []string{"data/**"}})
+	for _, tt := range []struct {
+		name string
+		opts RulesOptions
+		same bool
+	}{
+		{"same", RulesOptions{Root: root, Ignore: []string{"./data/**"}}, true},
+		{"another glob", RulesOptions{Root: root, Ignore: []string{"data/**", "tmp"}}, false},
+		{"no glob", RulesOptions{Root: root}, false},
+		{"another output", RulesOptions{Root: root, Ignore: []string{"data/**"}, Outputs: []string{filepath.Join(root, "bin")}}, false},
+	} {
+		if got := base.SameContext(newTestRules(t, tt.opts)); got != tt.same {
+			t.Errorf("%s: SameContext = %v, want %v", tt.name, got, tt.same)
+		}
+	}
+}
+
+// BenchmarkNeverInContext: the context walk asks NeverInContext for every path it
+// visits; this is its cost per path with two watch.ignore globs.
+func BenchmarkNeverInContext(b *testing.B) {
+	root := b.TempDir()
+	r, err := NewRules(RulesOptions{Root: root, Ignore: []string{"data/**", "**/*.tmp"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := []string{"main.go", "internal/server/handler.go", "cmd/app/main.go", "vendor/github.com/x/y/z.go", "web/static/css/site.css"}
+	b.ResetTimer()
+	for i := range b.N {
+		r.NeverInContext(paths[i%len(paths)], asFile)
 	}
 }

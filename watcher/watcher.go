@@ -264,10 +264,10 @@ func (w *Watcher) SetRules(r *Rules) (applied <-chan struct{}, err error) {
 }
 
 // touched counts the change one fsnotify event reports, whatever the rules say of its
-// path (an ignored file is still in the build context): in the directory holding the
-// path, in the path itself if it is a watched directory, and for an entry created,
-// removed or renamed in the directory above, whose listing holds the directory's
-// modification time.
+// path (a watch-ignored file is still sent when a "!" line of the ignore file names
+// it): in the directory holding the path, in the path itself if it is a watched
+// directory, and for an entry created, removed or renamed in the directory above,
+// whose listing holds the directory's modification time.
 func (w *Watcher) touched(ev fsnotify.Event) {
 	name := filepath.Clean(ev.Name)
 	dir := filepath.Dir(name)

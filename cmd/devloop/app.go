@@ -10,6 +10,7 @@ import (
 	"github.com/devloop/devloop/config"
 	"github.com/devloop/devloop/internal/ospath"
 	"github.com/devloop/devloop/rebuild"
+	"github.com/devloop/devloop/report"
 	"github.com/devloop/devloop/supervisor"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -135,6 +136,10 @@ func newLogger(w io.Writer, level string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	if lvl > zapcore.DebugLevel {
+		// Among the status lines on a terminal, in their format (report.NewLogCore).
+		return zap.New(report.NewLogCore(w, lvl)), nil
 	}
 	enc := zap.NewDevelopmentEncoderConfig()
 	enc.TimeKey = ""

@@ -32,7 +32,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 			defer proj.Close()
 
 			var out bytes.Buffer
-			status := report.NewStatus(&out, proj)
+			status := report.NewStatus(&out, proj, report.StatusOptions{LogDir: proj.LogDir()})
 			ew, closeEvents, err := a.openEvents()
 			if err != nil {
 				return err

@@ -32,9 +32,20 @@ COPY --from=gen /hello /
 // builder: block, may be empty) at the top of its devloop.yaml.
 func tinyProject(t *testing.T, dockerfile, builderYAML string) string {
 	t.Helper()
+	return writeProject(t, map[string]string{
+		"Dockerfile":   dockerfile,
+		"devloop.yaml": builderYAML + "targets:\n  out:\n    stage: out\n    output: out\n",
+	})
+}
+
+// writeProject writes files (slash paths → content) into a new temporary directory
+// and returns it.
+func writeProject(t *testing.T, files map[string]string) string {
+	t.Helper()
 	dir := t.TempDir()
-	e2etest.WriteFile(t, filepath.Join(dir, "Dockerfile"), dockerfile)
-	e2etest.WriteFile(t, filepath.Join(dir, "devloop.yaml"), builderYAML+"targets:\n  out:\n    stage: out\n    output: out\n")
+	for rel, content := range files {
+		e2etest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(rel)), content)
+	}
 	return dir
 }
 

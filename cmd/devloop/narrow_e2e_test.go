@@ -324,9 +324,9 @@ COPY --from=pages /out/site.txt /
 
 // TestUpContextCache: a target whose inputs devloop cannot know is sent the whole
 // context, listed from what the watcher vouches for; every change reaches the build —
-// also one the watcher does not report (a watch-ignored file, a mode change), seen by
-// the next build that a change elsewhere starts — and so do a new directory and a
-// removed file.
+// also one the watcher does not report (a watch-ignored file that a "!" line of
+// .dockerignore sends, a mode change), seen by the next build that a change elsewhere
+// starts — and so do a new directory and a removed file.
 func TestUpContextCache(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	dir := t.TempDir()
@@ -335,6 +335,7 @@ func TestUpContextCache(t *testing.T) {
 		"data/b.txt":    "b1\n",
 		"docs/notes.md": "notes1\n",
 		"trigger.txt":   "t1\n",
+		".dockerignore": "!docs/notes.md\n", // watch.ignore keeps it out of the context too
 		"Dockerfile": `FROM golang:1.26-alpine AS all
 RUN --mount=type=bind,target=/ctx sh -c 'mkdir -p /out && cd /ctx && (cat docs/notes.md trigger.txt; find data -type f | sort | while read f; do echo "$f $(stat -c %a $f) $(cat $f)"; done) > /out/all.txt'
 

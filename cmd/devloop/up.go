@@ -80,7 +80,7 @@ func (a *app) up(ctx context.Context, args []string, progress string, f upFlags)
 			written = append(written, p)
 		}
 	}
-	status := report.NewStatus(out, proj)
+	status := report.NewStatus(out, proj, report.StatusOptions{LogDir: proj.LogDir()})
 	var stream *report.Stream
 	if ew != nil {
 		stream = report.NewStream(ew, proj)

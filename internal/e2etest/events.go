@@ -16,7 +16,7 @@ const eventsVersion = 1
 var eventShapes = map[string]map[string]string{
 	"change_detected":         {"paths": "array", "?overflow": "bool"},
 	"build_started":           {"id": "number", "targets": "array", "reason": "string", "?skipped": "array", "?paths": "array"},
-	"target_finished":         {"id": "number", "target": "string", "ok": "bool", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "?changed": "array", "?unchanged": "array", "?removed": "array", "?error": "string", "?step": "string", "?locations": "array"},
+	"target_finished":         {"id": "number", "target": "string", "ok": "bool", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "?changed": "array", "?unchanged": "array", "?removed": "array", "?executables": "array", "?error": "string", "?step": "string", "?locations": "array"},
 	"build_finished":          {"id": "number", "ok": "bool", "duration_ns": "number", "wait_ns": "number", "solve_ns": "number", "export_ns": "number", "swap_ns": "number", "restart_ns": "number", "targets": "array", "?superseded": "bool", "?canceled": "bool", "?failed": "array", "?paths": "array"},
 	"build_superseded":        {"id": "number"},
 	"restarted":               {"id": "number", "target": "string", "duration_ns": "number", "?error": "string"},
