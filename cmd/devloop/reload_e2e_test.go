@@ -96,13 +96,15 @@ func TestUpReloadsConfig(t *testing.T) {
 
 // TestUpReloadsIgnoreFile adds a .dockerignore line while up runs: the context
 // changes (every target is rebuilt) and later edits in the excluded directory start
-// no build, while edits elsewhere still do.
+// no build, while edits elsewhere still do. Both targets list assets/ under only:, so
+// before the .dockerignore change an edit there is an input of both (devloop's own
+// analysis would find that go build never reads it, and build nothing either way).
 func TestUpReloadsIgnoreFile(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	dir := e2etest.ExampleProject(t, `
 targets:
-  server: {stage: server, output: .}
-  client: {stage: client, output: .}
+  server: {stage: server, output: ., only: [go.mod, go.sum, cmd, internal, assets]}
+  client: {stage: client, output: ., only: [go.mod, go.sum, cmd, internal, assets]}
 watch: {debounce: 50ms}
 `)
 	e2etest.WriteFile(t, filepath.Join(dir, "assets", "a.txt"), "a\n")

@@ -36,15 +36,15 @@ targets:
 `, port, url)), url
 }
 
-// TestUpStreamProgress: a context file rewritten every 10 ms (a log, a generated file)
-// while builds take ~2.5 s, under the default on_busy: restart. An edit saved during
+// TestUpStreamProgress: a source file the server compiles rewritten every 10 ms (a
+// generator in a loop) while builds take ~2.5 s, under the default on_busy: restart. An edit saved during
 // the stream is served while the stream still runs: the stream may cancel builds only
 // until their oldest change waited the cancel window, then a build finishes.
 func TestUpStreamProgress(t *testing.T) {
 	e2etest.RequireBuildKit(t)
 	dir, url := serverProject(t)
 	// Builds of ~2.5 s: the server's compile step sleeps 2 s more, and every write of
-	// the stream reruns it (the whole context is bind-mounted into it).
+	// the stream reruns it (the stream's file is in a package the server imports).
 	replaceInFile(t, filepath.Join(dir, "Dockerfile"), "-o /bin/server ./cmd/server", "-o /bin/server ./cmd/server && sleep 2")
 	up := startUp(t, dir)
 	up.WaitLines(reOK, 1, 5*time.Minute)
@@ -64,7 +64,7 @@ func TestUpStreamProgress(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			if err := os.WriteFile(filepath.Join(dir, "stream.log"), fmt.Appendf(nil, "line %d\n", n), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "internal", "greeting", "stream.go"), fmt.Appendf(nil, "package greeting\n\n// line %d\n", n), 0o644); err != nil {
 				t.Error(err)
 				return
 			}

@@ -98,14 +98,19 @@ watch:
 
 	// 6. An ignored file triggers no build: touch README.md, then make a real edit; the
 	// next build is the only one, and it does not list README.md.
+	// (A build for step 5's last event may still start after v5 is served: the build
+	// before it may have read v5 already. So every build started from here on must
+	// name the edit, and none README.md.)
 	okBefore := up.Count(reOK)
-	n = up.Count(reStarted)
+	from := len(up.Output())
 	e2etest.WriteFile(t, filepath.Join(dir, "README.md"), "# notes\n")
 	e2etest.SetGreeting(t, dir, "hello v6")
 	e2etest.WaitServes(t, url, "hello v6", 2*time.Minute)
 	up.WaitLines(reOK, okBefore+1, time.Minute)
-	if got := up.Count(reStarted); got != n+1 {
-		t.Errorf("builds started after README.md + one edit = %d, want %d", got-n, 1)
+	for _, l := range strings.Split(up.Output()[from:], "\n") {
+		if reStarted.MatchString(l) && !strings.Contains(l, "internal/greeting/greeting.go") {
+			t.Errorf("a build started after README.md + one edit without the edit: %s", l)
+		}
 	}
 	if strings.Contains(up.Output(), "README.md") {
 		t.Errorf("README.md (ignored) appeared in the output")
