@@ -79,6 +79,10 @@ type Config struct {
 	// Targets are the build targets by name.
 	Targets map[string]*Target `yaml:"targets" json:"targets"`
 	Watch   Watch              `yaml:"watch" json:"watch"`
+	// DevTransform is the project-wide dev_transform: whether builds use the dev
+	// build of the Dockerfile (Go cache mounts, no -a; see dockerfile/golang.DevBuild)
+	// instead of the file as written. Default true.
+	DevTransform bool `yaml:"dev_transform" json:"dev_transform"`
 
 	// pos maps the key paths the file sets ("" is the top-level mapping) to
 	// where they are written; see ErrorAt.
@@ -139,6 +143,9 @@ type Target struct {
 	Cache Cache `yaml:"cache" json:"cache"`
 	// Run is nil when the target is only built.
 	Run *Run `yaml:"run" json:"run"`
+	// DevTransform is the effective dev_transform: the target's where set, the
+	// project's otherwise.
+	DevTransform bool `yaml:"dev_transform" json:"dev_transform"`
 	// Only, when set, are the context paths the target's build reads (files or
 	// directories with everything below them, slash-separated, relative to the
 	// context, clean): only they are sent to BuildKit and only their changes rebuild

@@ -38,6 +38,16 @@ func TestParseErrors(t *testing.T) {
 			want: `devloop.yaml:3:25: targets.server.run.frobnicate: unknown key`,
 		},
 		{
+			name: "dev_transform not a boolean",
+			yaml: "dev_transform: off\ntargets: {server: }\n",
+			want: `devloop.yaml:1:16: dev_transform: must be true or false`,
+		},
+		{
+			name: "target dev_transform misspelt",
+			yaml: "targets:\n  server:\n    dev_transfrom: false\n",
+			want: `devloop.yaml:3:5: targets.server.dev_transfrom: unknown key (did you mean "dev_transform"?)`,
+		},
+		{
 			name: "missing targets",
 			yaml: "watch:\n  debounce: 1s\n",
 			want: `devloop.yaml:1:1: targets: missing required key; define at least one target`,
@@ -379,11 +389,13 @@ func TestParseDefaults(t *testing.T) {
 					Command: []string{"bin/server"}, Env: map[string]string{}, Dir: testDir,
 					StopSignal: "SIGTERM", StopTimeout: 5 * time.Second,
 				},
-				Platforms: []string{LocalPlatform()}, // it runs here
+				DevTransform: true,
+				Platforms:    []string{LocalPlatform()}, // it runs here
 			},
-			"client": {Name: "client", Stage: "client", Output: testDir + "/bin", BuildArgs: map[string]string{}},
+			"client": {Name: "client", Stage: "client", Output: testDir + "/bin", BuildArgs: map[string]string{}, DevTransform: true},
 		},
-		Watch: Watch{Debounce: 20 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
+		Watch:        Watch{Debounce: 20 * time.Millisecond, MaxWait: 2 * time.Second, OnBusy: DefaultOnBusy},
+		DevTransform: true,
 	}
 	c.pos = nil // positions: see TestErrorAt and TestLine
 	if !reflect.DeepEqual(c, want) {
@@ -410,6 +422,7 @@ build_args:
 cache:
   from: ["type=local,src=.cache"]
   to: ["type=local,dest=.cache,mode=max"]
+dev_transform: false
 secrets:
   npmrc: {file: ~/.npmrc}
   token: {env: GITHUB_TOKEN}
@@ -429,6 +442,7 @@ targets:
       ready: http://127.0.0.1:3000/healthz
   client:
     cache: {from: ["type=registry,ref=example.com/client:cache"]}
+    dev_transform: true
     only: [./web/dist/, package.json]
 watch:
   ignore: ["**/*.md", "docs/**"]
@@ -478,6 +492,9 @@ watch:
 			Ready:       "http://127.0.0.1:3000/healthz",
 		}},
 		{"no run", client.Run, (*Run)(nil)},
+		{"project dev_transform", c.DevTransform, false},
+		{"target inherits dev_transform", server.DevTransform, false},
+		{"target sets dev_transform", client.DevTransform, true},
 		{"only, clean", client.Only, []string{"web/dist", "package.json"}},
 		{"no only", server.Only, []string(nil)},
 		{"watch; max_wait follows a longer debounce", c.Watch, Watch{

@@ -58,6 +58,7 @@ type targetSpec struct {
 	target    *Target
 	args      map[string]string
 	cache     cacheSpec
+	dev       *bool    // dev_transform, nil when the target does not set it
 	platforms []string // nil when not set
 }
 
@@ -160,6 +161,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		targetsNode *yaml.Node
 	)
 	c.Watch = defaultWatch
+	c.DevTransform = true
 	if !d.mapping("", root, fields{
 		"builder": func(p string, _, v *yaml.Node) { c.Builder = d.builder(p, v) },
 		"context": func(p string, _, v *yaml.Node) {
@@ -180,7 +182,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			targetsNode = k
 			specs = d.targets(p, k, v)
 		},
-		"watch": func(p string, _, v *yaml.Node) { c.Watch = d.watch(p, v) },
+		"watch":         func(p string, _, v *yaml.Node) { c.Watch = d.watch(p, v) },
+		"dev_transform": func(p string, _, v *yaml.Node) { c.DevTransform = d.boolean(p, v) },
 	}) {
 		return nil
 	}
@@ -205,6 +208,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		}
 		if ts.cache.toSet {
 			t.Cache.To = ts.cache.To
+		}
+		t.DevTransform = c.DevTransform
+		if ts.dev != nil {
+			t.DevTransform = *ts.dev
 		}
 		switch {
 		case ts.platforms != nil:
@@ -408,6 +415,10 @@ func (d *decoder) target(path, name string, n *yaml.Node) *targetSpec {
 		"run":        func(p string, k, v *yaml.Node) { t.Run = d.run(p, k, v) },
 		"only":       func(p string, _, v *yaml.Node) { t.Only = d.only(p, v) },
 		"platform":   func(p string, _, v *yaml.Node) { ts.platforms = d.platforms(p, v) },
+		"dev_transform": func(p string, _, v *yaml.Node) {
+			b := d.boolean(p, v)
+			ts.dev = &b
+		},
 	})
 	return ts
 }

@@ -34,7 +34,8 @@ type Effect int
 // Effects of a [Change].
 const (
 	// Rebuild: the new value applies from the next build on, and the change's
-	// Targets are rebuilt (their build arguments, stage or secrets changed).
+	// Targets are rebuilt (their build arguments, stage, secrets or dev_transform
+	// changed).
 	Rebuild Effect = iota
 	// RestartProcess: the new run settings apply, and the Targets' processes are
 	// restarted with them; nothing is rebuilt.
@@ -124,6 +125,15 @@ func Diff(old, new *Config) (next *Config, changes []Change) {
 	}
 	if !slices.Equal(old.Cache.To, new.Cache.To) {
 		d.add("cache.to", Changed, Apply, nil)
+	}
+	// dev_transform changes what the targets build, as a project-wide build argument.
+	if old.DevTransform != new.DevTransform {
+		reached := d.reached(func(t *Target) any { return t.DevTransform })
+		effect := Rebuild
+		if len(reached) == 0 {
+			effect = Apply
+		}
+		d.add("dev_transform", Changed, effect, reached)
 	}
 	// A secret can be read by any RUN of any target: every target is rebuilt.
 	for _, id := range changedKeys(old.Secrets, new.Secrets) {
@@ -254,6 +264,9 @@ func (d *differ) target(field string, ot, nt *Target) *Target {
 		if !slices.Contains(changedKeys(d.old.BuildArgs, d.new.BuildArgs), k) {
 			d.add(join(join(field, "build_args"), k), presenceIn(ot.BuildArgs, nt.BuildArgs, k), Rebuild, name)
 		}
+	}
+	if ot.DevTransform != nt.DevTransform && d.old.DevTransform == d.new.DevTransform {
+		d.add(join(field, "dev_transform"), Changed, Rebuild, name)
 	}
 	if !slices.Equal(ot.Cache.From, nt.Cache.From) && slices.Equal(d.old.Cache.From, d.new.Cache.From) {
 		d.add(join(field, "cache.from"), Changed, Apply, nil)

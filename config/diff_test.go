@@ -101,6 +101,24 @@ func TestDiff(t *testing.T) {
 			want: []Change{{Field: "build_args.APP_VERSION", Op: Removed, Line: 4, Effect: Rebuild, Targets: []string{"client", "server"}}},
 		},
 		{
+			name: "dev_transform off project-wide rebuilds the targets that follow it",
+			old:  strings.Replace(diffBase, "  client:\n    stage: client\n", "  client:\n    stage: client\n    dev_transform: false\n", 1),
+			edit: func(s string) string { return "dev_transform: false\n" + s },
+			want: []Change{{Field: "dev_transform", Op: Changed, Line: 1, Effect: Rebuild, Targets: []string{"server"}}},
+			wantRun: func(t *testing.T, _, next *Config) {
+				if next.Targets["server"].DevTransform || next.DevTransform {
+					t.Errorf("next dev_transform = %v, server's %v, want false", next.DevTransform, next.Targets["server"].DevTransform)
+				}
+			},
+		},
+		{
+			name: "dev_transform off for one target",
+			edit: func(s string) string {
+				return strings.Replace(s, "  client:\n    stage: client\n", "  client:\n    stage: client\n    dev_transform: false\n", 1)
+			},
+			want: []Change{{Field: "targets.client.dev_transform", Op: Changed, Line: 20, Effect: Rebuild, Targets: []string{"client"}}},
+		},
+		{
 			name: "only added",
 			edit: func(s string) string {
 				return strings.Replace(s, "stage: client\n", "stage: client\n    only: [cmd/client]\n", 1)

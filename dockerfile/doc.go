@@ -26,6 +26,14 @@
 //     files (container paths are absolute and slash-separated; host paths absolute).
 //   - [Cache.Check] checks targets' stages ([TargetRef]); [Dockerfile.ImageRefs] and
 //     [Cache.Syntax] name the images a solve pulls, for pinning.
+//   - [Dockerfile.WithImages] analyses the stages again starting from their base
+//     images' configs ([Image]: environment, USER, WORKDIR; [Dockerfile.BaseImages]
+//     names them), which the caller looks up.
+//   - For edits that keep every instruction on its line: [Dockerfile.Source] is the
+//     content parsed (byte offsets), [Dockerfile.AfterKeyword] where a flag joins an
+//     instruction, [Dockerfile.CmdLineSpan] where a word of a RUN's command line
+//     ([Word.Start], [Word.End]) is written; [View.Fills] says what may put files at
+//     a container path.
 //
 // Errors: reading fails with "read Dockerfile: <*fs.PathError>", parsing with
 // "parse Dockerfile <path>[:<line>]: <BuildKit's message>"; stage problems are

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,18 @@ type Dockerfile struct {
 
 	stages []stageInfo    // parallel to Stages
 	ast    *parser.Result // for analyses that expand the instructions themselves
+	source []byte         // the content parsed
+	images map[string]Image
+}
+
+// Image is what a base image's config says of the state its stages start in (the
+// "config" of its OCI image config). The analyses start from it where they know it
+// (see [Dockerfile.WithImages]); without it, a stage starts with no environment, in
+// "/", as root.
+type Image struct {
+	Env        []string // "KEY=value"
+	User       string   // "" for root
+	WorkingDir string   // "" for "/"
 }
 
 // stageInfo is what a stage's instructions do to the filesystem and environment.
@@ -54,6 +67,7 @@ type buildState struct {
 	env     map[string]string // ENV and ARG values
 	copies  []CopyLayer
 	shell   []string // SHELL; nil for the default /bin/sh -c
+	user    string   // USER; "" for root
 }
 
 func (s buildState) clone() buildState {
@@ -74,6 +88,7 @@ type runInfo struct {
 	env     map[string]string
 	copies  []CopyLayer
 	shell   []string
+	user    string
 }
 
 // Parse parses data, the content of the Dockerfile at path, with BuildKit's own
@@ -88,12 +103,49 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 		}
 		return nil, fmt.Errorf("parse Dockerfile %s: %w", path, err)
 	}
-	d := &Dockerfile{Path: path, ast: res}
-	metaArgs, stages, err := d.Instructions()
-	if err != nil {
+	d := &Dockerfile{Path: path, ast: res, source: data}
+	if err := d.analyse(); err != nil {
 		return nil, err
 	}
-	a := newAnalyzer(d, res.EscapeToken, metaArgs, stages)
+	return d, nil
+}
+
+// Source is the content d was parsed from. It must not be modified.
+func (d *Dockerfile) Source() []byte { return d.source }
+
+// WithImages returns d analysed again with the state its stages' base images set:
+// images maps a FROM reference, as [Stage.Base] writes it, to its image's config.
+// Stages whose base image is not in images start as without it. d is not changed.
+func (d *Dockerfile) WithImages(images map[string]Image) (*Dockerfile, error) {
+	n := &Dockerfile{Path: d.Path, ast: d.ast, source: d.source, images: images}
+	if err := n.analyse(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// BaseImages lists the images at the root of the stages' FROM chains, as
+// [Stage.Base] writes them (the keys of [Dockerfile.WithImages]), in the order of
+// the stages, without duplicates: scratch and bases whose build args have no default
+// are left out.
+func (d *Dockerfile) BaseImages() []string {
+	var out []string
+	for i, s := range d.Stages {
+		if s.Scratch || strings.Contains(s.Base, "$") || d.Lookup(s.Base, RefFrom, i) >= 0 || slices.Contains(out, s.Base) {
+			continue
+		}
+		out = append(out, s.Base)
+	}
+	return out
+}
+
+// analyse fills d's stages from its AST.
+func (d *Dockerfile) analyse() error {
+	metaArgs, stages, err := d.Instructions()
+	if err != nil {
+		return err
+	}
+	a := newAnalyzer(d, d.ast.EscapeToken, metaArgs, stages)
 	d.Stages = make([]Stage, len(stages))
 	for i, s := range stages {
 		d.Stages[i] = Stage{Name: s.Name, Index: i} // the names stage lookups need
@@ -103,7 +155,7 @@ func Parse(path string, data []byte) (*Dockerfile, error) {
 		d.stages[i] = a.stage(i)
 		d.Stages[i] = a.public(i)
 	}
-	return d, nil
+	return nil
 }
 
 // Instructions turns the parsed Dockerfile into its global ARGs (those before the
@@ -253,7 +305,7 @@ func (d *Dockerfile) Runs() []Run {
 			}
 			out = append(out, Run{
 				Stage: i, Line: r.line, Command: r.cmd, Mounts: r.mounts, Root: info.root, Copies: r.copies,
-				State: RunState{Shell: r.shell, Env: env, Dir: r.workdir},
+				State: RunState{Shell: r.shell, Env: env, Dir: r.workdir, User: r.user},
 			})
 		}
 	}
@@ -340,6 +392,17 @@ func (a *analyzer) stage(i int) stageInfo {
 		info.config = ps.config.clone()
 	case info.root != "scratch":
 		step = 1
+		if img, ok := a.d.images[info.root]; ok {
+			for _, kv := range img.Env {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					st.env[k] = v
+				}
+			}
+			st.user = img.User
+			if img.WorkingDir != "" {
+				st.workdir = ContainerPath("/", img.WorkingDir)
+			}
+		}
 	default:
 		info.config.Known = true // scratch: nothing set
 	}
@@ -378,6 +441,8 @@ func (a *analyzer) stage(i int) stageInfo {
 			}
 		case *instructions.ShellCommand:
 			st.shell = c.Shell
+		case *instructions.UserCommand:
+			st.user = c.User
 		case *instructions.WorkdirCommand:
 			step++
 			st.workdir = ContainerPath(st.workdir, c.Path)
@@ -458,6 +523,7 @@ func (a *analyzer) run(c *instructions.RunCommand, step int, st buildState) runI
 		env:     maps.Clone(st.env),
 		copies:  st.copies,
 		shell:   st.shell,
+		user:    st.user,
 	}
 }
 

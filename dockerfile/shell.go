@@ -72,6 +72,12 @@ type Word struct {
 	Text string // the expanded text; "" when unknown
 	Raw  string // as written
 	Why  string // non-empty: the text is unknown, and why
+	// Start and End are where a word written literally (no quotes, no expansion) in
+	// the RUN's own command line lies: byte offsets [Start, End) in its shell-form
+	// command line (the instruction's CmdLine[0]). Both are 0 for every other word:
+	// the exec form's, a heredoc's, an sh -c script's, a function body's or a
+	// command substitution's.
+	Start, End int
 }
 
 // Command is a program a RUN starts, as [WalkRun] hands it to a [Visitor]: after the
@@ -127,6 +133,9 @@ type RunState struct {
 	Env    Env      // ENV and ARG values; every one is exported
 	Dir    string   // WORKDIR, an absolute container path
 	DirWhy string   // non-empty: WORKDIR is unknown, and why
+	// User is the USER in effect, as written after expansion ("1000", "app:app");
+	// "" when neither the Dockerfile nor the image (see [Image]) sets one: root.
+	User string
 }
 
 // WalkRun follows the commands RUN c runs, starting in st, and returns what they do
@@ -172,6 +181,7 @@ func WalkRun(c *instructions.RunCommand, st RunState, visit Visitor) *Facts {
 			facts.SetUnknown(fmt.Sprintf("SHELL %s is not followed", strings.Join(st.Shell, " ")))
 			break
 		}
+		w.located = len(c.CmdLine) == 1 && len(c.Files) == 0
 		w.script(strings.Join(c.CmdLine, " "), sh)
 	default:
 		fields := make([]Word, len(c.CmdLine))
@@ -374,6 +384,9 @@ type shellWalker struct {
 	visit Visitor
 	depth int
 	stdin *syntax.Word // the here-document the current command reads, if any
+	// located: the script is the RUN's own command line, and words get their
+	// offsets in it (Word.Start, Word.End). Inner walkers never are.
+	located bool
 }
 
 func (w *shellWalker) inner() *shellWalker {
@@ -866,6 +879,9 @@ func (w *shellWalker) fields(word *syntax.Word, st *shState) []Word {
 	out := make([]Word, len(fs))
 	for i, f := range fs {
 		out[i] = Word{Text: f, Raw: printWord(word)}
+	}
+	if w.located && len(fs) == 1 && word.Lit() != "" && fs[0] == word.Lit() {
+		out[0].Start, out[0].End = int(word.Pos().Offset()), int(word.End().Offset())
 	}
 	return out
 }

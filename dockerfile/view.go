@@ -359,6 +359,44 @@ func (v *View) CopyRegions() []Region {
 	return out
 }
 
+// Fills says whether the RUN's mounts or the COPY and ADD layers of its stage chain
+// may put something at the container path p or below it: "" when none does, else
+// where it comes from. A mount over, at or under p counts; so does a layer at or
+// under p, and a layer over p from elsewhere than the context. A directory of the
+// context copied over p counts when the host has the path p stands for (a file
+// excluded by .dockerignore is taken as there).
+func (v *View) Fills(p string) string {
+	for _, m := range v.mounts {
+		if m.target == p || Under(m.target, p) || Under(p, m.target) {
+			return fmt.Sprintf("%s is under %s at %s", p, m.origin, m.target)
+		}
+	}
+	for _, m := range v.copies {
+		target := m.target
+		if m.pattern != "" {
+			target = path.Dir(m.pattern)
+		}
+		switch {
+		case target == p || Under(target, p):
+			return fmt.Sprintf("a COPY or ADD puts files at %s", target)
+		case !Under(p, target) || m.exact:
+		case !m.fromContext:
+			origin := m.origin
+			if origin == "" {
+				origin = "another stage or an image"
+			}
+			return fmt.Sprintf("%s may come from %s", p, origin)
+		case m.pattern != "":
+			return fmt.Sprintf("a COPY with a wildcard fills %s", target)
+		default:
+			if _, err := os.Lstat(filepath.Join(v.ctx, filepath.FromSlash(m.hostRel(p)))); err == nil {
+				return fmt.Sprintf("%s holds %s of the build context", p, m.hostRel(p))
+			}
+		}
+	}
+	return ""
+}
+
 // matches lists the context files the wildcard mapping m matches on the host;
 // false when it matches a directory too.
 func (v *View) matches(m mapping) ([]string, bool) {

@@ -18,14 +18,16 @@ import (
 type daemon interface {
 	rebuild.Solver
 	rebuild.Resolver
+	imageConfigs
 	DaemonVersion(ctx context.Context) (string, error)
 }
 
-// newSolver stacks the solver on d: the pins if pin (resolved once per session), the
+// newSolver stacks the solver on d: the dev build of the Dockerfile for the targets
+// that use it (see devBuild), the pins if pin (resolved once per session), the
 // daemon's built-in frontend outside them (it decides whether the frontend image is
 // pulled at all).
 func (p *Project) newSolver(d daemon, pin bool) error {
-	var s rebuild.Solver = d
+	var s rebuild.Solver = newDevBuild(d, d, p.dockerfiles, func() *config.Config { return p.live.Load().cfg }, p.notices, p.log)
 	if pin {
 		pinner, err := rebuild.NewPinner(rebuild.PinnerOptions{
 			Resolver: d,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -31,6 +32,10 @@ type fakeDaemon struct {
 	rerr     error // Resolve's error
 	// unresolvable are the refs Resolve fails for.
 	unresolvable map[string]error
+	// configs are the image configs ImageConfigs knows; configsAsked the refs it was
+	// asked, call by call.
+	configs      map[string]rebuild.ImageConfig
+	configsAsked [][]string
 }
 
 func (f *fakeDaemon) Solve(_ context.Context, req rebuild.Request, _ *rebuild.Printer) (rebuild.Stats, error) {
@@ -59,6 +64,25 @@ func (f *fakeDaemon) Resolve(_ context.Context, refs []string) (rebuild.Pins, er
 		return pins, &rebuild.ResolveError{Failed: failed}
 	}
 	return pins, nil
+}
+
+func (f *fakeDaemon) ImageConfigs(_ context.Context, refs []string) (map[string]rebuild.ImageConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.configsAsked = append(f.configsAsked, refs)
+	out := map[string]rebuild.ImageConfig{}
+	var missing []string
+	for _, r := range refs {
+		if c, ok := f.configs[r]; ok {
+			out[r] = c
+		} else {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		return out, fmt.Errorf("no config of %s", strings.Join(missing, ", "))
+	}
+	return out, nil
 }
 
 func (f *fakeDaemon) DaemonVersion(context.Context) (string, error) {

@@ -25,7 +25,9 @@ import (
 // and secret files exist; cache specs config.Load already checked with rebuild's
 // parser. Each problem is a config.Error at the value's position in devloop.yaml, all
 // of them together as config.Errors. Missing Go cache mounts are reported once as
-// warnings on warn. dfs parses the Dockerfile (pass it on in [Options.Dockerfiles]).
+// warnings on warn: advice for the user's own docker build when the targets use the
+// dev build (see devBuild), which has them. dfs parses the Dockerfile (pass it on in
+// [Options.Dockerfiles]).
 func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, warn io.Writer) error {
 	var errs config.Errors
 	if fi, err := os.Stat(cfg.Context); err != nil || !fi.IsDir() {
@@ -56,8 +58,14 @@ func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, 
 	if len(errs) > 0 || df == nil {
 		return sortedErrors(errs)
 	}
+	// With the dev build, devloop's builds have the mounts and no -a: the advice is
+	// for the user's own docker build.
+	suffix := ""
+	if slices.ContainsFunc(targets, func(t *config.Target) bool { return t.DevTransform }) {
+		suffix = " for your own docker build (devloop's dev build does it: see dev_transform)"
+	}
 	for _, w := range golang.Lint(df, cfg.Context) {
-		fmt.Fprintf(warn, "[devloop] warning: %s\n  %s\n", w.Message, w.Hint)
+		fmt.Fprintf(warn, "[devloop] warning: %s\n  %s%s\n", w.Message, w.Hint, suffix)
 	}
 	return nil
 }
@@ -112,9 +120,9 @@ type Failure struct {
 // context: … "/data/seed.json": not found.
 var notFound = regexp.MustCompile(`"/([^"]*)": not found`)
 
-// DescribeFailure maps a target's build error to host paths. The Dockerfile is read
-// again each time (the user may have edited it since the build started), and parsed
-// only when its content changed.
+// DescribeFailure maps a target's build error to host paths. The Dockerfile is the
+// dev build the solve built, else the file, read again each time (the user may have
+// edited it since the build started) and parsed only when its content changed.
 //
 // A failed build for another platform than the daemon's (exported binaries of another
 // platform, an image or program the target platform lacks) also gets the lines that
@@ -125,7 +133,11 @@ func (p *Project) DescribeFailure(err error) Failure {
 		return p.platformFailure(err, Failure{Err: err.Error()})
 	}
 	var df *dockerfile.Dockerfile
-	if be.Logs != "" {
+	switch {
+	case be.Logs == "":
+	case be.DockerfileSource != nil:
+		df, _ = dockerfile.Parse(p.cfg.Dockerfile, be.DockerfileSource) // its lines are the file's
+	default:
 		df, _ = p.dockerfiles.Load(p.cfg.Dockerfile) // nil when it does not parse
 	}
 	f := Failure{

@@ -11,7 +11,9 @@
 //     targets for the session), the watch and context rules (package watcher), the
 //     output registry (exporter.Outputs: every file devloop wrote, kept out of the
 //     build context and the watch set) and the solver stack over the BuildKit client
-//     (rebuild.WithBuiltinFrontend over rebuild.WithPins over *rebuild.Client).
+//     (rebuild.WithBuiltinFrontend over rebuild.WithPins over the dev build over
+//     *rebuild.Client; the dev build, dockerfile/golang.DevBuild, is the Dockerfile
+//     source of the targets whose dev_transform is on).
 //   - [Project.Build] is the loop's Builder (package loop): one solve into a staging
 //     directory; its Commit swaps. [Project.Once] is `devloop build`.
 //   - [Project.Up] is `devloop up`: the watcher, the filter of devloop's own writes

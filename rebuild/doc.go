@@ -3,6 +3,10 @@
 // exports each result with BuildKit's local exporter into a directory the caller
 // provides (a staging directory), shows progress with BuildKit's own progressui, and
 // turns a failed solve into a [BuildError] that carries the failing step's output.
+// A request may give the Dockerfile's content ([Request.DockerfileSource], such as a
+// dev build of it): it is served to the frontend as its "dockerfile" input, next to
+// the file's own <name>.dockerignore, and the file is not read. [Client.ImageConfigs]
+// reads base images' configs (environment, user, working directory).
 //
 // Solves go through a [Solver]: [*Client] is one, and wrappers stack on it the way ko
 // stacks builders, each setting a field of the [Request] on the way —

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,7 +16,9 @@ import (
 
 	cplatforms "github.com/containerd/platforms"
 	dockerconfig "github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/credentials"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/cmd/buildctl/build"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
@@ -32,11 +34,16 @@ import (
 
 // Request is one Dockerfile target to solve and export.
 type Request struct {
-	Target     string            // devloop target name (progress prefix, errors)
-	Stage      string            // Dockerfile stage (the frontend's "target")
-	Context    string            // absolute build context directory
-	Dockerfile string            // absolute path of the Dockerfile
-	BuildArgs  map[string]string // --build-arg
+	Target     string // devloop target name (progress prefix, errors)
+	Stage      string // Dockerfile stage (the frontend's "target")
+	Context    string // absolute build context directory
+	Dockerfile string // absolute path of the Dockerfile
+	// DockerfileSource, when not nil, is built instead of the Dockerfile's content
+	// (a dev build of it): the file is not read, and the frontend reads its
+	// Dockerfile-specific ignore file (<Dockerfile>.dockerignore) from the host as
+	// when it reads the file. Line numbers in BuildKit's messages are this source's.
+	DockerfileSource []byte
+	BuildArgs        map[string]string // --build-arg
 	// Excludes are extra context exclusions (.dockerignore syntax, relative to Context)
 	// applied on the client before anything is sent, on top of the .dockerignore that the
 	// frontend applies: devloop's output and staging paths.
@@ -126,7 +133,10 @@ type BuildError struct {
 	Target string
 	Step   string // name of the failing vertex, e.g. "[build-server 1/1] RUN go build …"
 	Logs   string // the failing step's output (the compiler's messages), bounded
-	Err    error
+	// DockerfileSource is the request's: the Dockerfile source the solve built
+	// instead of the file, nil for the file.
+	DockerfileSource []byte
+	Err              error
 }
 
 func (e *BuildError) Error() string {
@@ -154,13 +164,24 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 	if err != nil {
 		return client.SolveOpt{}, err
 	}
-	dfDir := filepath.Dir(req.Dockerfile)
-	if _, err := os.Stat(req.Dockerfile); err != nil {
-		return client.SolveOpt{}, fmt.Errorf("read Dockerfile: %w", err)
-	}
-	dfFS, err := fsutil.NewFS(dfDir)
-	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", dfDir, err)
+	locals := map[string]fsutil.FS{"context": ctxFS}
+	var inputs map[string]llb.State
+	if req.DockerfileSource != nil {
+		st, err := dockerfileInput(req.Dockerfile, req.DockerfileSource)
+		if err != nil {
+			return client.SolveOpt{}, err
+		}
+		inputs = map[string]llb.State{dockerfileLocal: st}
+	} else {
+		dfDir := filepath.Dir(req.Dockerfile)
+		if _, err := os.Stat(req.Dockerfile); err != nil {
+			return client.SolveOpt{}, fmt.Errorf("read Dockerfile: %w", err)
+		}
+		dfFS, err := fsutil.NewFS(dfDir)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", dfDir, err)
+		}
+		locals[dockerfileLocal] = dfFS
 	}
 	attrs := map[string]string{
 		"filename": filepath.Base(req.Dockerfile),
@@ -177,12 +198,13 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		attrs["cmdline"] = "devloop:builtin"
 	}
 	opt := client.SolveOpt{
-		Frontend:      "dockerfile.v0",
-		FrontendAttrs: attrs,
-		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
-		SharedKey:     sharedKey(req),
-		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
-		SourcePolicy:  req.Pins.policy(),
+		Frontend:       "dockerfile.v0",
+		FrontendAttrs:  attrs,
+		LocalMounts:    locals,
+		FrontendInputs: inputs,
+		SharedKey:      sharedKey(req),
+		Exports:        []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: req.Dest}},
+		SourcePolicy:   req.Pins.policy(),
 	}
 	if opt.CacheImports, err = parseCacheSpecs(req.CacheFrom, build.ParseImportCache); err != nil {
 		return client.SolveOpt{}, fmt.Errorf("cache.from: %w", err)
@@ -198,11 +220,40 @@ func solveOpt(req Request) (client.SolveOpt, error) {
 		opt.Session = append(opt.Session, a)
 	}
 	// Registry credentials (docker login, credential helpers) for private base images
-	// and registry caches, looked up when the daemon asks, as buildctl does.
+	// and registry caches, looked up when the daemon asks, as buildctl does. The
+	// config directory is read as dockerContextHost reads it, from $DOCKER_CONFIG
+	// now (the docker CLI's own lookup keeps the first it saw for the process); an
+	// error reading config.json is ignored, as the docker CLI's default loader does.
+	dockerCfg, _ := dockerconfig.Load(dockerConfigDir())
+	if !dockerCfg.ContainsAuth() {
+		dockerCfg.CredentialsStore = credentials.DetectDefaultStore(dockerCfg.CredentialsStore)
+	}
 	opt.Session = append(opt.Session, authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerCfg),
 	}))
 	return opt, nil
+}
+
+// dockerfileLocal is the name under which the Dockerfile frontend (BuildKit's
+// frontend/dockerui) looks for the directory holding the Dockerfile: a local the
+// client syncs, or a frontend input of that name, which it reads instead.
+const dockerfileLocal = "dockerfile"
+
+// dockerfileInput is the frontend input that serves source as the Dockerfile at
+// path: a scratch state holding it under the file's name, with the file's own
+// <name>.dockerignore from the host next to it when there is one (the frontend reads
+// both from the input, then the context's .dockerignore when the first is absent).
+func dockerfileInput(path string, source []byte) (llb.State, error) {
+	name := filepath.Base(path)
+	st := llb.Scratch().File(llb.Mkfile("/"+name, 0o644, source), llb.WithCustomName("[internal] devloop dev build of "+name))
+	ignore, err := os.ReadFile(path + ".dockerignore")
+	switch {
+	case err == nil:
+		st = st.File(llb.Mkfile("/"+name+".dockerignore", 0o644, ignore), llb.WithCustomName("[internal] "+name+".dockerignore"))
+	case !errors.Is(err, fs.ErrNotExist):
+		return llb.State{}, fmt.Errorf("read %s.dockerignore: %w", path, err)
+	}
+	return st, nil
 }
 
 // CheckSecret reports why Solve would refuse the build secret id, such as a file
@@ -307,7 +358,7 @@ func (c *Client) Solve(ctx context.Context, req Request, p *Printer) (Stats, err
 		return stats, &UnreachableError{Address: c.addr, Err: simplifyDialError(err)}
 	}
 	step, logs := tr.failure()
-	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, Err: explainUnsupported(c.addr, simplifyDialError(err))}
+	return stats, &BuildError{Target: req.Target, Step: step, Logs: logs, DockerfileSource: req.DockerfileSource, Err: explainUnsupported(c.addr, simplifyDialError(err))}
 }
 
 // isUnavailable reports whether err means the daemon went away (as opposed to a build

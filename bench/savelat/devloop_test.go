@@ -117,23 +117,29 @@ func TestDevloopConfigParses(t *testing.T) {
 		serverOnly   bool
 		frontend     string
 		debounce     string
+		written      bool
 		wantTargets  []string
 		wantFrontend string
 		wantDebounce time.Duration
 	}{
-		{false, "", "", []string{"client", "server"}, "auto", config.DefaultDebounce},
-		{true, "", "", []string{"server"}, "auto", config.DefaultDebounce},
-		{false, "image", "", []string{"client", "server"}, "image", config.DefaultDebounce},
-		{false, "", "50ms", []string{"client", "server"}, "auto", 50 * time.Millisecond},
+		{false, "", "", false, []string{"client", "server"}, "auto", config.DefaultDebounce},
+		{true, "", "", false, []string{"server"}, "auto", config.DefaultDebounce},
+		{false, "image", "", false, []string{"client", "server"}, "image", config.DefaultDebounce},
+		{false, "", "50ms", false, []string{"client", "server"}, "auto", 50 * time.Millisecond},
+		{false, "", "", true, []string{"client", "server"}, "auto", config.DefaultDebounce},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
-		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", tt.serverOnly, tt.frontend, tt.debounce)), dir, config.Grammars{
+		o := devloopOptions{serverOnly: tt.serverOnly, frontend: tt.frontend, debounce: tt.debounce, written: tt.written}
+		cfg, err := config.Parse("devloop.yaml", []byte(devloopConfig("127.0.0.1:4567", o)), dir, config.Grammars{
 			CacheSpec: rebuild.CheckCacheSpec, Address: rebuild.CheckAddress,
 			Ready: supervisor.CheckReady, Signal: supervisor.ParseSignal,
 		})
 		if err != nil {
 			t.Fatalf("devloopConfig(serverOnly=%v) does not parse: %v", tt.serverOnly, err)
+		}
+		if cfg.DevTransform == tt.written {
+			t.Errorf("devloopConfig(written=%v) dev_transform = %v", tt.written, cfg.DevTransform)
 		}
 		if got := cfg.Watch.Debounce; got != tt.wantDebounce {
 			t.Errorf("devloopConfig(debounce=%q) watch.debounce = %s, want %s", tt.debounce, got, tt.wantDebounce)

@@ -71,7 +71,7 @@ func main() {
 func run(args []string) error {
 	s := &settings{Progress: os.Stderr}
 	fs := flag.NewFlagSet("savelat", flag.ContinueOnError)
-	loops := fs.String("loops", strings.Join(loopNames, ","), "comma-separated loops to measure: "+strings.Join(loopNames, ", "))
+	loops := fs.String("loops", strings.Join(loopNames, ","), "comma-separated loops to measure: "+strings.Join(knownLoops(), ", ")+"; "+shapesAlias+" for every shape's")
 	jsonPath := fs.String("json", "", "also write the raw samples and results as JSON to this file")
 	fs.IntVar(&s.N, "n", 10, "edits per loop")
 	fs.IntVar(&s.Rounds, "rounds", 2, "split each loop's edits over this many rounds that take turns (loop A, B, C, A, B, C, …), each on a fresh copy, so a slow minute of a noisy machine does not land on one loop")
@@ -112,11 +112,17 @@ func run(args []string) error {
 	s.Daemon = os.Getenv("BUILDKIT_HOST")
 	for _, l := range strings.Split(*loops, ",") {
 		l = strings.TrimSpace(l)
-		if !slices.Contains(loopNames, l) {
-			return fmt.Errorf("--loops: unknown loop %q (known: %s)", l, strings.Join(loopNames, ", "))
+		names := []string{l}
+		switch {
+		case l == shapesAlias:
+			names = shapeLoops()
+		case !slices.Contains(knownLoops(), l):
+			return fmt.Errorf("--loops: unknown loop %q (known: %s, %s)", l, strings.Join(knownLoops(), ", "), shapesAlias)
 		}
-		if !slices.Contains(s.Loops, l) {
-			s.Loops = append(s.Loops, l)
+		for _, n := range names {
+			if !slices.Contains(s.Loops, n) {
+				s.Loops = append(s.Loops, n)
+			}
 		}
 	}
 	if err := resolvePaths(s); err != nil {

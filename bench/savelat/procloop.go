@@ -56,12 +56,23 @@ args_bin = ["--addr", %q]
 `, addr)
 }
 
+// devloopOptions are what the benchmark's loops change in devloop.yaml.
+type devloopOptions struct {
+	serverOnly bool   // no client target
+	frontend   string // builder.frontend, "" for the default
+	debounce   string // watch.debounce, "" for the default
+	written    bool   // dev_transform: false (the Dockerfile as written)
+}
+
 // devloopConfig is the devloop.yaml of the benchmark: the server target (run and
-// probed), and the client unless serverOnly.
-func devloopConfig(addr string, serverOnly bool, frontend, debounce string) string {
+// probed), and the client unless o.serverOnly.
+func devloopConfig(addr string, o devloopOptions) string {
 	var b strings.Builder
-	if frontend != "" {
-		fmt.Fprintf(&b, "builder:\n  frontend: %s\n", frontend)
+	if o.frontend != "" {
+		fmt.Fprintf(&b, "builder:\n  frontend: %s\n", o.frontend)
+	}
+	if o.written {
+		b.WriteString("dev_transform: false\n")
 	}
 	fmt.Fprintf(&b, `targets:
   server:
@@ -71,7 +82,7 @@ func devloopConfig(addr string, serverOnly bool, frontend, debounce string) stri
       command: [bin/server, --addr, %q]
       ready: http://%s/
 `, addr, addr)
-	if !serverOnly {
+	if !o.serverOnly {
 		b.WriteString(`  client:
     stage: client
     output: .
@@ -80,8 +91,8 @@ func devloopConfig(addr string, serverOnly bool, frontend, debounce string) stri
 	b.WriteString(`watch:
   ignore: ["**/*.md"]
 `)
-	if debounce != "" {
-		fmt.Fprintf(&b, "  debounce: %s\n", debounce)
+	if o.debounce != "" {
+		fmt.Fprintf(&b, "  debounce: %s\n", o.debounce)
 	}
 	return b.String()
 }

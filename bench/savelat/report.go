@@ -89,10 +89,25 @@ func (r *report) write(w io.Writer) {
 			seconds(s.Min), seconds(s.Median), seconds(s.P90), seconds(s.Max))
 	}
 
+	var side []string
+	for _, sh := range shapes {
+		dev, written := r.byName("devloop-"+sh.name), r.byName("devloop-"+sh.name+writtenSuffix)
+		if dev == nil || written == nil {
+			continue
+		}
+		side = append(side, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", sh.name,
+			seconds(written.Summary.Median), seconds(dev.Summary.Median), ratio(written.Summary.Median, dev.Summary.Median),
+			seconds(written.Startup), seconds(dev.Startup)))
+	}
+	if len(side) > 0 {
+		fmt.Fprintf(w, "\nDockerfile shapes, as written (dev_transform: false) and devloop's dev build, side by side:\n\n")
+		fmt.Fprintf(w, "| shape | median as written | median dev build | as written / dev build | startup as written | startup dev build |\n|---|--:|--:|--:|--:|--:|\n%s\n", strings.Join(side, "\n"))
+	}
+
 	var ratios []string
 	for _, l := range r.Loops {
-		if !strings.HasPrefix(l.Loop, "devloop") || l.Summary.N == 0 || l.Error != "" {
-			continue
+		if sh, _ := shapeOf(l.Loop); sh != nil || !strings.HasPrefix(l.Loop, "devloop") || l.Summary.N == 0 || l.Error != "" {
+			continue // a shape builds another Dockerfile than the other loops
 		}
 		for _, g := range goals {
 			b := r.byName(g.base)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -77,9 +78,15 @@ func mergeRound(acc, r loopResult) loopResult {
 	return acc
 }
 
-// loopNames are the loops a run can measure, in report order.
+// loopNames are the loops a run measures unless told which, in report order.
 var loopNames = []string{"floor", "naive", "air", "devloop", "devloop-server", "devloop-all", "devloop-nopin", "devloop-image", "devloop-debounce50",
 	"devloop-whole", "devloop-walk", "devloop-debounce0"}
+
+// shapesAlias names every loop of the Dockerfile shapes (shapeLoops) in --loops.
+const shapesAlias = "shapes"
+
+// knownLoops are every loop a run can measure: loopNames, then the shapes'.
+func knownLoops() []string { return append(slices.Clone(loopNames), shapeLoops()...) }
 
 // reloader is one loop under test.
 type reloader interface {
@@ -173,28 +180,35 @@ func newReloader(name string, s *settings, e *loopEnv) (reloader, error) {
 		// walked on every build (direction 2). devloop-debounce0 tries a build at the
 		// first event of a burst (direction 3).
 		argv := []string{s.Devloop, "up"}
-		frontend, debounce := "", ""
+		o := devloopOptions{serverOnly: name == "devloop-server"}
 		switch name {
 		case "devloop-all":
 			argv = append(argv, "--only-affected=false")
 		case "devloop-nopin":
 			argv = append(argv, "--pin=false")
 		case "devloop-image":
-			frontend = "image"
+			o.frontend = "image"
 		case "devloop-debounce50":
-			debounce = "50ms"
+			o.debounce = "50ms"
 		case "devloop-whole":
 			argv = append(argv, "--narrow-context=false")
 		case "devloop-walk":
 			argv = append(argv, "--narrow-context=false", "--context-cache=false")
 		case "devloop-debounce0":
-			debounce = "0s"
+			o.debounce = "0s"
 		}
-		return &procLoop{e: e, argv: argv, config: "devloop.yaml",
-			body: devloopConfig(e.addr, name == "devloop-server", frontend, debounce), isBusy: devloopBusy,
-			grace: 20 * time.Second}, nil
+		return devloopLoop(e, argv, o), nil
 	}
-	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(loopNames, ", "))
+	if _, written := shapeOf(name); slices.Contains(shapeLoops(), name) {
+		return devloopLoop(e, []string{s.Devloop, "up"}, devloopOptions{written: written}), nil
+	}
+	return nil, fmt.Errorf("unknown loop %q (known: %s)", name, strings.Join(knownLoops(), ", "))
+}
+
+// devloopLoop is a `devloop up` loop with devloop.yaml written from o.
+func devloopLoop(e *loopEnv, argv []string, o devloopOptions) reloader {
+	return &procLoop{e: e, argv: argv, config: "devloop.yaml", body: devloopConfig(e.addr, o), isBusy: devloopBusy,
+		grace: 20 * time.Second}
 }
 
 // measure runs one loop on a fresh copy of the example, with extra's files added, and
@@ -216,6 +230,12 @@ func measure(ctx context.Context, s *settings, name string, extra extraSpec) (re
 	defer os.RemoveAll(dir)
 	if err := copyTree(s.Example, dir); err != nil {
 		return fail(err, nil)
+	}
+	sh, _ := shapeOf(name)
+	if sh != nil {
+		if err := sh.apply(dir); err != nil {
+			return fail(err, nil)
+		}
 	}
 	if err := extra.generate(dir); err != nil {
 		return fail(err, nil)
@@ -325,7 +345,9 @@ func measure(ctx context.Context, s *settings, name string, extra extraSpec) (re
 		}
 		res.Phases = phaseMedians(res.Samples)
 	}
-	if isDevloop && s.NoopChecks {
+	// The shapes measure rebuilds only: the saves that must restart nothing are the
+	// devloop loops' (every save of a shape without the dev build costs a minute).
+	if isDevloop && s.NoopChecks && sh == nil {
 		checks, err := noopChecks(ctx, s, res.Loop, extra, r, e, p, url, text)
 		res.Checks = checks
 		if err != nil {

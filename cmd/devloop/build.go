@@ -21,14 +21,16 @@ their output directories. Unchanged files are not rewritten.
 
 Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unreachable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, narrow: narrow, waits: a.human(), platform: platform})
+			// Notices (what the dev build changes, …) and status lines wait until the
+			// progress display has finished drawing, so the two never interleave on a
+			// terminal.
+			var notices bytes.Buffer
+			proj, err := a.openProject(cmd.Context(), args, openOptions{progress: progress, access: project.Share, narrow: narrow, waits: a.human(), platform: platform, notices: &lockedWriter{w: &notices}, warnings: a.human()})
 			if err != nil {
 				return err
 			}
 			defer proj.Close()
 
-			// Status lines wait until the progress display has finished drawing, so the
-			// two never interleave on a terminal.
 			var out bytes.Buffer
 			status := report.NewStatus(&out, proj, report.StatusOptions{LogDir: proj.LogDir()})
 			ew, closeEvents, err := a.openEvents()
@@ -42,6 +44,7 @@ Exit codes: 0 ok, 1 a build failed, 2 bad usage or devloop.yaml, 3 BuildKit unre
 				emit = func(ev loop.Event) { status.Event(ev); stream.Event(ev) }
 			}
 			ok, err := proj.Once(cmd.Context(), emit)
+			_, _ = a.human().Write(notices.Bytes())
 			_, _ = a.human().Write(out.Bytes())
 			switch {
 			case errors.Is(err, loop.ErrUnavailable):

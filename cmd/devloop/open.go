@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ type openOptions struct {
 	// waits hears a swap waiting for another devloop process, notices what devloop
 	// chose for the session (nil: not said).
 	waits, notices io.Writer
+	// warnings hears what keeps the Dockerfile from building for the targets'
+	// platforms, said before the first solve (nil: notices, else the terminal).
+	warnings io.Writer
 }
 
 // openProject does what build and up share: load devloop.yaml, select the targets,
@@ -67,7 +71,7 @@ func (a *app) openProject(ctx context.Context, args []string, o openOptions) (*p
 		_ = client.Close()
 		return nil, withCode(exitUsage, err)
 	}
-	warn := o.notices
+	warn := cmp.Or(o.warnings, o.notices)
 	if warn == nil {
 		warn = a.human()
 	}

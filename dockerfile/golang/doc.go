@@ -1,6 +1,7 @@
 // Package golang holds what devloop knows of Go builds in a Dockerfile: the rules
-// that find RUN instructions which make rebuilds slow, and the inference of what a
-// stage's go build and go install commands compile.
+// that find RUN instructions which make rebuilds slow, the inference of what a
+// stage's go build and go install commands compile, and the dev build that makes
+// them fast without editing the file.
 //
 // Rules, named like BuildKit's Dockerfile linter (frontend/dockerfile/linter): [Lint]
 // checks a Dockerfile, with its build context, against [RuleGoBuildCacheMount],
@@ -29,6 +30,14 @@
 // followed with package directories, patterns, import paths and files (a shell
 // wildcard is expanded against the context's files, as the shell in the container
 // expanded it against the copies of them).
+//
+// Dev build: [DevBuild] returns the Dockerfile devloop builds instead of the one on
+// disk — Go build and module cache mounts on every RUN of its Go stages at the
+// directories they use, -a dropped from go build and go install, every instruction on
+// its line — with the [Change]s it made and the stages it [Kept] as written, and
+// why. It needs the build context (what a COPY may put where a cache would be
+// mounted), the base images' configs where known, and the targets' stages (a cache
+// two targets' builds share is locked).
 //
 // Source of facts: the Dockerfile as package dockerfile parses and walks it (its one
 // stage lookup, its shell walker dockerfile.WalkRun, its View of the context), the

@@ -892,6 +892,11 @@ func goCommand(cmd dockerfile.Command, f *dockerfile.Facts) bool {
 		return false
 	}
 	sub := args[i]
+	// A module proxy on the file system (GOPROXY=file://…), or one whose value is
+	// not known, may be a directory of the context: the command reads it.
+	if v, ok := cmd.Env["GOPROXY"]; ok && !v.Unset && (!v.Known() || strings.Contains(v.Value, "file://")) {
+		f.Opaque(fmt.Sprintf("RUN runs go with GOPROXY=%s, which may read any file it sees", v.Value))
+	}
 	switch {
 	case sub.Why != "":
 		f.SetUnknown(fmt.Sprintf("go %s %s", sub.Raw, sub.Why))

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/devloop/devloop/dockerfile"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -246,6 +245,10 @@ func TestGoInputs(t *testing.T) {
 			wantErr: "/src/internal/pb comes from stage gen"},
 		{name: "a RUN writes into the tree", dockerfile: goStageDockerfile("COPY . .", "RUN cp config/app.yaml internal/shared/app.go", "RUN go build -o /out/app ./cmd/server"),
 			wantErr: "the RUN at line 4 may change files under /src"},
+		{name: "a module proxy in the context", dockerfile: goStageDockerfile("COPY . .", "RUN GOPROXY=file:///src/proxy go mod download", "RUN GOPROXY=off go build -o /out/app ./cmd/server"),
+			wantErr: "RUN runs go with GOPROXY=file:///src/proxy, which may read any file it sees"},
+		{name: "a module proxy in the context, set by ENV", dockerfile: goStageDockerfile("ENV GOPROXY=file:///src/proxy", "COPY . .", "RUN go mod download", "RUN go build -o /out/app ./cmd/server"),
+			wantErr: "RUN runs go with GOPROXY=file:///src/proxy, which may read any file it sees"},
 		{name: "a RUN with a command devloop does not know", dockerfile: goStageDockerfile("COPY . .", "RUN make generate", "RUN go build -o /out/app ./cmd/server"),
 			wantErr: "RUN runs make, which may read any file it sees"},
 		{name: "a mount of another image reads no context", dockerfile: goStageDockerfile("RUN --mount=type=bind,from=other,target=. go build -o /out/app ./cmd/server"),
@@ -308,14 +311,7 @@ func TestGoInputs(t *testing.T) {
 // (describeInputs) or the UnknownInputsError it contains wantErr in.
 func checkInputs(t *testing.T, ctx, dockerfileText string, opt Options, want, wantErr string) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(p, []byte(dockerfileText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := dockerfile.NewCache().Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := parseDockerfile(t, dockerfileText)
 	in, err := InputsOf(d, opt)
 	if wantErr != "" {
 		var ue *UnknownInputsError

@@ -352,27 +352,43 @@ func goBuildCache(env func(string) (string, bool)) (string, bool) {
 // others default it to $HOME/go. False when a variable it depends on has no known
 // value.
 func goModCache(env func(string) (string, bool)) ([]string, bool) {
-	for _, k := range []string{"GOMODCACHE", "GOPATH"} {
+	dir, ok := goModCacheDir(env)
+	switch {
+	case !ok:
+		return nil, false
+	case varSet(env, "GOMODCACHE") || varSet(env, "GOPATH"):
+		return []string{dir}, true
+	}
+	return []string{"/go/pkg/mod", dir}, true
+}
+
+// goModCacheDir is the directory the go command uses as its module cache where the
+// environment is all there is to know (the image's included): $GOMODCACHE, else
+// $GOPATH/pkg/mod (its first entry), else $HOME/go/pkg/mod, /root's without HOME.
+// False when a variable it depends on has no known value.
+func goModCacheDir(env func(string) (string, bool)) (string, bool) {
+	for _, k := range []string{"GOMODCACHE", "GOPATH", "HOME"} {
 		v, known := env(k)
 		switch {
 		case !known:
-			return nil, false
+			return "", false
 		case v == "":
 		case k == "GOMODCACHE":
-			return []string{path.Clean(v)}, true
-		default:
+			return path.Clean(v), true
+		case k == "GOPATH":
 			first, _, _ := strings.Cut(v, ":")
-			return []string{path.Join(first, "pkg", "mod")}, true
+			return path.Join(first, "pkg", "mod"), true
+		default:
+			return path.Join(v, "go", "pkg", "mod"), true
 		}
 	}
-	home, known := env("HOME")
-	if !known {
-		return nil, false
-	}
-	if home == "" {
-		home = "/root"
-	}
-	return []string{"/go/pkg/mod", path.Join(home, "go", "pkg", "mod")}, true
+	return "/root/go/pkg/mod", true
+}
+
+// varSet reports whether env has a non-empty value for k.
+func varSet(env func(string) (string, bool), k string) bool {
+	v, _ := env(k)
+	return v != ""
 }
 
 // isGolangImage reports whether ref names the official golang image, whose GOPATH
