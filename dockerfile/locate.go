@@ -184,6 +184,44 @@ func (d *Dockerfile) findRun(step string) *runInfo {
 	return nil
 }
 
+// StepAsWritten names step, a BuildKit vertex name of a RUN of a build of d, as the
+// same step of written: "[build 4/4] RUN --mount=type=cache,… go build ." becomes
+// "[build 4/4] RUN go build ." when d is a dev build of written (an edited copy whose
+// instructions keep written's lines). step as given when written is nil or either RUN
+// cannot be found.
+func (d *Dockerfile) StepAsWritten(step string, written *Dockerfile) string {
+	if written == nil {
+		return step
+	}
+	r := d.findRun(step)
+	if r == nil {
+		return step
+	}
+	for j := range written.stages {
+		for k := range written.stages[j].runs {
+			if w := &written.stages[j].runs[k]; w.line == r.line {
+				return stepPrefix(step) + w.text
+			}
+		}
+	}
+	return step
+}
+
+// stepPrefix is the bracketed part of a vertex name, "[stage 2/3] " of "[stage 2/3]
+// RUN go build", with what follows it up to the command (an ONBUILD).
+func stepPrefix(step string) string {
+	s := strings.TrimLeft(step, " ")
+	for strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			break
+		}
+		s = strings.TrimLeft(s[end+1:], " ")
+	}
+	s = strings.TrimPrefix(s, "ONBUILD ")
+	return step[:len(step)-len(s)]
+}
+
 var stepNumber = regexp.MustCompile(`^([0-9]+)/([0-9]+)$`)
 
 // parseStep splits a vertex name like "[server] [linux/amd64 build 2/3] RUN go build"

@@ -27,7 +27,8 @@ type daemon interface {
 // daemon's built-in frontend outside them (it decides whether the frontend image is
 // pulled at all).
 func (p *Project) newSolver(d daemon, pin bool) error {
-	var s rebuild.Solver = newDevBuild(d, d, p.dockerfiles, func() *config.Config { return p.live.Load().cfg }, p.notices, p.log)
+	p.devbuild = newDevBuild(d, d, p.dockerfiles, func() *config.Config { return p.live.Load().cfg }, p.notices, p.log)
+	var s rebuild.Solver = p.devbuild
 	if pin {
 		pinner, err := rebuild.NewPinner(rebuild.PinnerOptions{
 			Resolver: d,

@@ -145,6 +145,10 @@ func (p *Project) DescribeFailure(err error) Failure {
 		Err:     strings.TrimPrefix(be.Err.Error(), "failed to solve: "),
 		Log:     be.Logs,
 	}
+	if be.DockerfileSource != nil && df != nil && p.devbuild != nil {
+		// The step as the user wrote it, not with the dev build's mounts.
+		f.Step = df.StepAsWritten(be.Step, p.devbuild.asWritten(be.DockerfileSource))
+	}
 	f.Hint = p.notSentHint(be.Step, f.Err)
 	return p.platformFailure(err, f)
 }

@@ -121,6 +121,18 @@ func (s *devBuild) make(ctx context.Context, d *dockerfile.Dockerfile, buildCont
 	return dev, err
 }
 
+// asWritten is the Dockerfile as written that source, a dev build this layer made,
+// was made of; nil when source is not the last dev build made (the Dockerfile or the
+// targets changed since).
+func (s *devBuild) asWritten(source []byte) *dockerfile.Dockerfile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.memo; m.present && m.dev != nil && bytes.Equal(m.dev.Source, source) {
+		return m.df
+	}
+	return nil
+}
+
 // imageConfigs returns the configs known of refs, asking the daemon for those not
 // asked yet. A failed lookup is logged and not asked again this session, unless it
 // failed because ctx ended (a build superseded meanwhile).

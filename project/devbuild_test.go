@@ -157,6 +157,16 @@ func TestDescribeFailureOfADevBuild(t *testing.T) {
 	if len(f.Locations) != 1 || !f.Locations[0].Mapped || f.Locations[0].File != filepath.Join(p.cfg.Context, "cmd", "server", "main.go") || f.Locations[0].Line != 1 {
 		t.Errorf("locations = %+v, want cmd/server/main.go:1 on the host", f.Locations)
 	}
+	// The step is named as the user wrote it: no mount the dev build added, -a kept.
+	var written string
+	for _, l := range strings.Split(releaseDockerfile, "\n") {
+		if strings.HasPrefix(l, "RUN ") && strings.Contains(l, "./cmd/server") {
+			written = l
+		}
+	}
+	if want := "[build 4/5] " + written; written == "" || f.Step != want {
+		t.Errorf("step = %q, want %q", f.Step, want)
+	}
 }
 
 // TestDevBuildLayerSaysWhatItKeeps: a stage tree whose module cache another stage

@@ -119,12 +119,13 @@ type Project struct {
 	inputs *targetInputs
 	stats  *rebuild.StatCache
 
-	client  *rebuild.Client
-	solver  rebuild.Solver // client, wrapped (see newSolver)
-	pinner  *rebuild.Pinner
-	printer *rebuild.Printer
-	notices io.Writer
-	log     *zap.Logger
+	client   *rebuild.Client
+	solver   rebuild.Solver // client, wrapped (see newSolver)
+	devbuild *devBuild      // the solver's dev build layer (nil before newSolver)
+	pinner   *rebuild.Pinner
+	printer  *rebuild.Printer
+	notices  io.Writer
+	log      *zap.Logger
 
 	// daemonPlatform is the daemon's default platform (rebuild.Client.Platform), zero
 	// when unknown; platforms overrides every target's (Options.Platforms).
