@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/devloop/devloop/dockerfile"
-		"github.com/devloop/devloop/initconfig"
+	"github.com/devloop/devloop/initconfig"
 	"github.com/devloop/devloop/project"
 	"github.com/spf13/cobra"
 )
