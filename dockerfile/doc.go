@@ -7,7 +7,7 @@
 // instructions and word-expansion packages (frontend/dockerfile/parser, instructions,
 // shell), plus, where a mapping needs it, which paths exist under the build context on
 // the host. Build args passed to a build are not known here: ARG defaults are. The
-// package talks to no daemon and imports no other devloop package.
+// package talks to no daemon and imports no other devloop package but internal/ospath.
 //
 // Shapes:
 //   - [Cache] reads a Dockerfile and parses each content (by SHA-256) once;
@@ -23,7 +23,9 @@
 //   - [WalkRun] is the one walker of the shell commands a RUN runs
 //     (mvdan.cc/sh/v3/syntax), [View] what a RUN sees of the build context.
 //   - [Dockerfile.Locate] and [DescribeFailure] map a failed step's output to host
-//     files (container paths are absolute and slash-separated; host paths absolute).
+//     files (container paths are absolute and slash-separated; host paths absolute);
+//     [Dockerfile.StepAsWritten] names a failed step of an edited Dockerfile (a dev
+//     build) as the file it was made of writes it.
 //   - [Cache.Check] checks targets' stages ([TargetRef]); [Dockerfile.ImageRefs] and
 //     [Cache.Syntax] name the images a solve pulls, for pinning.
 //   - [Dockerfile.WithImages] analyses the stages again starting from their base

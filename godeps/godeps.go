@@ -24,10 +24,18 @@
 // the fault this package exists to avoid; anything it cannot answer is an error, and
 // then the caller must assume the build reads everything.
 //
+// An answer outlives changes that cannot alter it: [Inputs.Holds] says, from the
+// changed paths alone, whether it still holds — no module file changed, every changed
+// Go file of a compiled package kept the header go list read (package clause, build
+// constraints, imports, cgo preamble, //go:embed lines; file change times tell a file
+// written while go list ran), no cgo source changed where cgo reads, no missing import
+// or "..." pattern a new package could satisfy — and else why go list must be asked
+// again.
+//
 // What a target's builds read together is an [InputSet]; [Affects] decides from every
 // target's sets whether a change can reach a target (the caller learns the sets:
 // which go builds a Dockerfile stage runs is package dockerfile/golang's answer, and
-// this package imports no other devloop package).
+// this package imports no other devloop package but internal/ospath).
 package godeps
 
 import (

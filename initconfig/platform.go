@@ -2,7 +2,7 @@ package initconfig
 
 import (
 	"fmt"
-	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -47,8 +47,7 @@ func platformLines(d *dockerfile.Dockerfile, ctx, stage string) []string {
 		"#   (Docker Desktop on a Mac or Windows, a remote arm64 builder) make it cross-compile:",
 	}
 	for _, w := range warnings {
-		loc, _, _ := strings.Cut(w.Message, ": ")
-		loc = path.Base(loc) // "Dockerfile:12"
+		loc := fmt.Sprintf("%s:%d", filepath.Base(d.Path), w.Line) // "Dockerfile:12"
 		for i, l := range strings.Split(w.Fix, "\n") {
 			if i == 0 {
 				lines = append(lines, fmt.Sprintf("#   %s: %s", loc, l))

@@ -14,12 +14,18 @@ import (
 	"go.uber.org/zap"
 )
 
-// daemon is what the solver stack needs of the BuildKit client (*rebuild.Client).
-type daemon interface {
+// daemon is what the solver stack needs of the BuildKit client, part by part
+// (*rebuild.Client is each of them).
+type daemon struct {
 	rebuild.Solver
 	rebuild.Resolver
 	imageConfigs
-	DaemonVersion(ctx context.Context) (string, error)
+	version func(ctx context.Context) (string, error) // the daemon's BuildKit version
+}
+
+// clientDaemon is the solver stack's daemon for the BuildKit client c.
+func clientDaemon(c *rebuild.Client) daemon {
+	return daemon{Solver: c, Resolver: c, imageConfigs: c, version: c.DaemonVersion}
 }
 
 // newSolver stacks the solver on d: the dev build of the Dockerfile for the targets
@@ -27,7 +33,7 @@ type daemon interface {
 // daemon's built-in frontend outside them (it decides whether the frontend image is
 // pulled at all).
 func (p *Project) newSolver(d daemon, pin bool) error {
-	p.devbuild = newDevBuild(d, d, p.dockerfiles, func() *config.Config { return p.live.Load().cfg }, p.notices, p.log)
+	p.devbuild = newDevBuild(d.Solver, d.imageConfigs, p.dockerfiles, func() *config.Config { return p.live.Load().cfg }, p.notices, p.log)
 	var s rebuild.Solver = p.devbuild
 	if pin {
 		pinner, err := rebuild.NewPinner(rebuild.PinnerOptions{
@@ -68,7 +74,7 @@ func (p *Project) newSolver(d daemon, pin bool) error {
 	}
 	p.solver = rebuild.WithBuiltinFrontend(s, rebuild.FrontendOptions{
 		Syntax:        p.builtinSyntax,
-		DaemonVersion: d.DaemonVersion,
+		DaemonVersion: d.version,
 		Using: func(syntax, version string) {
 			if p.notices != nil {
 				fmt.Fprintf(p.notices, "[devloop] # syntax=%s: using the daemon's built-in Dockerfile frontend (BuildKit %s); builder.frontend: image runs the image instead\n", syntax, version)

@@ -105,7 +105,7 @@ func stackProject(t *testing.T, content, frontend string, pin bool, version func
 	p := &Project{cfg: cfg, dockerfiles: dockerfile.NewCache(), notices: &notices, log: zap.NewNop()}
 	p.live.Store(&liveState{cfg: cfg})
 	d := &fakeDaemon{version: version}
-	if err := p.newSolver(d, pin); err != nil {
+	if err := p.newSolver(daemon{Solver: d, Resolver: d, imageConfigs: d, version: d.DaemonVersion}, pin); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -15,7 +15,12 @@
 //     *rebuild.Client; the dev build, dockerfile/golang.DevBuild, is the Dockerfile
 //     source of the targets whose dev_transform is on).
 //   - [Project.Build] is the loop's Builder (package loop): one solve into a staging
-//     directory; its Commit swaps. [Project.Once] is `devloop build`.
+//     directory; its Commit swaps. [Project.Once] is `devloop build`. With
+//     [Options.Narrow] a solve sends only the target's part of the context
+//     (rebuild.Subset: what its go builds read, as godeps answered, or
+//     targets.NAME.only), waiting at most a few seconds for the answer, else the
+//     whole context; with [UpOptions.ContextCache] the context walk is served from a
+//     rebuild.StatCache the watcher vouches for.
 //   - [Project.Up] is `devloop up`: the watcher, the filter of devloop's own writes
 //     (package feedback and the output registry), the debouncer, the reloader (edits
 //     of devloop.yaml and the ignore file applied live, as config.Diff allows), the

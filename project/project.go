@@ -200,7 +200,7 @@ func Open(opts Options) (*Project, error) {
 	if opts.Client != nil {
 		p.client = opts.Client
 		p.daemonPlatform = opts.Client.Platform()
-		if err := p.newSolver(opts.Client, opts.Pin); err != nil {
+		if err := p.newSolver(clientDaemon(opts.Client), opts.Pin); err != nil {
 			p.closeExporters()
 			return nil, err
 		}

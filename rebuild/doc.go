@@ -8,6 +8,22 @@
 // the file's own <name>.dockerignore, and the file is not read. [Client.ImageConfigs]
 // reads base images' configs (environment, user, working directory).
 //
+// The build context a solve sends: the context directory less [Request.Excludes] and
+// what [Request.Skip] leaves out; narrowed, when [Request.Only] is set, to the
+// [Subset] the build reads (directories, trees and directories that must exist,
+// slash-separated and relative to the context; relative symlinks bring their targets
+// in; .dockerignore is always sent), which the daemon keeps apart per target (the
+// [SharedKey] of the context and the target); walked from memory when
+// [Request.Stats] is set: a [StatCache] keeps each directory's entries and fsutil
+// stats while a [DirVersions] (the file watcher) vouches the directory is unchanged,
+// and reads again only the others.
+//
+// Platforms: [Request.Platforms] (normalized "os/arch[/variant]", as config parses
+// them) is the frontend's platform attribute; several export one subdirectory of
+// Dest each ([PlatformDir]); [Client.Platform] is the daemon's default platform, and
+// [IsPlatformUnavailable] tells a failed step that needed an image or a program of
+// another platform.
+//
 // Solves go through a [Solver]: [*Client] is one, and wrappers stack on it the way ko
 // stacks builders, each setting a field of the [Request] on the way —
 // [WithBuiltinFrontend] (the daemon's built-in Dockerfile frontend instead of the

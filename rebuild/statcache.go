@@ -61,7 +61,7 @@ type cachedEntry struct {
 func NewStatCache(root string, versions DirVersions) (*StatCache, error) {
 	real, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return nil, fmt.Errorf("context cache: %w", err)
+		return nil, fmt.Errorf("new context cache for %s: %w", root, err)
 	}
 	return &StatCache{root: filepath.Clean(root), real: real, versions: versions, dirs: map[string]*cachedDir{}}, nil
 }

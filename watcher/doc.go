@@ -14,7 +14,9 @@
 // [Rules.ContextExcludes].
 // [Watcher] keeps one fsnotify watch per watched directory, never descending
 // into pruned trees, and reports the changed paths as [Event]s. [Debounce]
-// merges a burst of events into one [Batch].
+// merges a burst of events into one [Batch]. [Watcher.DirVersion] counts the
+// changes of each watched directory, so that a reader of the context (package
+// rebuild's context cache) may keep what it read of a directory until it changes.
 //
 // Paths in events, batches and decisions are slash-separated and relative to
 // the context root; an always-watched file outside the root is reported as
