@@ -62,12 +62,22 @@ func (s *InputSet) Covers(p string) bool {
 	return false
 }
 
+// leavesOut reports whether p is a Go file of one of s's package directories whose
+// name every configuration that reads the directory rules out (x_darwin.go for a
+// linux build): whatever it holds, it never reaches the build.
+func (s *InputSet) leavesOut(p string) bool {
+	qs, ok := s.dirs[path.Dir(p)]
+	return ok && qs != nil && !s.Covers(p)
+}
+
 // Affects decides whether a change of paths can reach target's build, given every
 // target's inputs (sets; a target missing from it has unknown inputs). It can't —
 // and the target may be skipped — only when every path is outside the target's
-// inputs and inside another target's: a path no target claims might be anything (a
-// new package, a data file, the Dockerfile), and go.mod, go.sum, go.work and
-// go.work.sum reach every Go package.
+// inputs and either inside another target's, or a Go file of one of the target's
+// package directories that its configurations rule out by name (x_darwin.go for a
+// linux build): any other path no target claims might be anything (a new package,
+// a data file, the Dockerfile), and go.mod, go.sum, go.work and go.work.sum reach
+// every Go package.
 func Affects(sets map[string]*InputSet, target string, paths []string) bool {
 	mine, known := sets[target]
 	if !known {
@@ -76,6 +86,9 @@ func Affects(sets map[string]*InputSet, target string, paths []string) bool {
 	for _, p := range paths {
 		if isGoGlobal(p) || mine.Covers(p) {
 			return true
+		}
+		if mine.leavesOut(p) {
+			continue
 		}
 		owned := false
 		for name, set := range sets {

@@ -61,3 +61,36 @@ func TestAffects(t *testing.T) {
 		}
 	}
 }
+
+// A Go file the target's package directory holds but whose name every configuration
+// that reads the directory rules out (x_darwin.go for a linux build) cannot reach the
+// target, even when no other target claims it: a project with one linux target does
+// not rebuild it for an edit of a _darwin.go or _windows.go file. A file of that
+// directory the name does not rule out, or one in a directory read whole, still does.
+func TestAffectsFileRuledOutByName(t *testing.T) {
+	linux := Query{Env: map[string]string{"GOOS": "linux", "GOARCH": "amd64"}}
+	web := NewInputSet("static")
+	web.Add(Inputs{Dirs: []string{".", "internal/sys"}, Packages: []string{".", "internal/sys"}, q: linux})
+	web.Add(Inputs{Dirs: []string{"assets"}, q: linux}) // read whole: an embed
+	sets := map[string]*InputSet{"web": web}
+	tests := []struct {
+		paths []string
+		want  bool
+	}{
+		{[]string{"internal/sys/sys_darwin.go"}, false},
+		{[]string{"internal/sys/sys_windows_arm64.go"}, false},
+		{[]string{"main_darwin.go"}, false},
+		{[]string{"internal/sys/sys_darwin.go", "internal/sys/sys_linux.go"}, true},
+		{[]string{"internal/sys/sys_linux.go"}, true},
+		{[]string{"internal/sys/sys_test.go"}, true},
+		{[]string{"internal/sys/README.txt"}, true},
+		{[]string{"assets/x_darwin.go"}, true},
+		{[]string{"static/x_darwin.go"}, true},
+		{[]string{"internal/other/x_darwin.go"}, true}, // nobody's: might be anything
+	}
+	for _, tt := range tests {
+		if got := Affects(sets, "web", tt.paths); got != tt.want {
+			t.Errorf("Affects(web, %v) = %v, want %v", tt.paths, got, tt.want)
+		}
+	}
+}

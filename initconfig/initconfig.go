@@ -36,17 +36,83 @@ import (
 
 	"github.com/devloop/devloop/dockerfile"
 	"github.com/devloop/devloop/dockerfile/golang"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"mvdan.cc/sh/v3/syntax"
 )
 
 // Proposal is what init proposes.
 type Proposal struct {
 	Targets []Target
+	// BuildArgs are the ARGs the Dockerfile declares, in order, for the commented
+	// build_args example; BuildKit's automatic platform ARGs are left out.
+	BuildArgs []BuildArg
 	// Suggestion is set when no stage FROM scratch holds what the Dockerfile
 	// builds but its last stage, built FROM an image, runs (or holds) executables
 	// it copies from a build stage: exporting that stage would write the whole
 	// image, so init suggests a stage to add that holds only them.
 	Suggestion *Suggestion
+}
+
+// BuildArg is an ARG the Dockerfile declares: its first declaration with a default,
+// else its first.
+type BuildArg struct {
+	Name, Default string
+	HasDefault    bool
+	Line          int
+}
+
+// automaticArg reports the ARGs BuildKit sets itself (the platform ARGs) or reads as
+// its own settings (BUILDKIT_*): no build arg to propose.
+func automaticArg(name string) bool {
+	switch name {
+	case "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+		"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT":
+		return true
+	}
+	return strings.HasPrefix(name, "BUILDKIT_")
+}
+
+// buildArgs lists the ARGs d declares (see [Proposal.BuildArgs]); none when its
+// instructions cannot be read.
+func buildArgs(d *dockerfile.Dockerfile) []BuildArg {
+	meta, stages, err := d.Instructions()
+	if err != nil {
+		return nil
+	}
+	all := slices.Clone(meta)
+	for _, st := range stages {
+		for _, c := range st.Commands {
+			if a, ok := c.(*instructions.ArgCommand); ok {
+				all = append(all, a)
+			}
+		}
+	}
+	var out []BuildArg
+	index := map[string]int{}
+	for _, c := range all {
+		line := 0
+		if loc := c.Location(); len(loc) > 0 {
+			line = loc[0].Start.Line
+		}
+		for _, kv := range c.Args {
+			if automaticArg(kv.Key) {
+				continue
+			}
+			a := BuildArg{Name: kv.Key, Line: line}
+			if kv.Value != nil {
+				a.Default, a.HasDefault = *kv.Value, true
+			}
+			i, seen := index[kv.Key]
+			switch {
+			case !seen:
+				index[kv.Key] = len(out)
+				out = append(out, a)
+			case !out[i].HasDefault && a.HasDefault:
+				out[i] = a
+			}
+		}
+	}
+	return out
 }
 
 // Suggestion is a stage to add to the Dockerfile, and its target.
@@ -145,7 +211,7 @@ func Propose(d *dockerfile.Dockerfile, ctx string) Proposal {
 		}
 		cands[k].t.Aggregate = covered
 	}
-	var p Proposal
+	p := Proposal{BuildArgs: buildArgs(d)}
 	for _, c := range cands {
 		p.Targets = append(p.Targets, c.t)
 	}

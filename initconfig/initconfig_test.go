@@ -135,3 +135,32 @@ func TestRender(t *testing.T) {
 		t.Errorf("Render() sets context or dockerfile for the defaults:\n%s", got)
 	}
 }
+
+// TestRenderBuildArgs: the commented build_args example names the ARGs the Dockerfile
+// declares, with their defaults, and never one it does not (a build arg no ARG
+// declares does nothing); BuildKit's automatic platform ARGs are not build args to
+// set. A Dockerfile without ARGs gets no made-up name.
+func TestRenderBuildArgs(t *testing.T) {
+	d, ctx := project(t, "ARG GO_VERSION=1.26\nFROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-alpine AS builder\nARG TARGETOS TARGETARCH\nARG VERSION=dev\nARG COMMIT\nARG GO_VERSION\nWORKDIR /src\nCOPY . .\nRUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -ldflags \"-X main.version=$VERSION\" -o /app ./cmd/app\nFROM scratch\nCOPY --from=builder /app /\n")
+	got := Render(Propose(d, ctx), ".", "Dockerfile")
+	for _, want := range []string{
+		"\n# build_args:             # --build-arg for every target\n",
+		"\n#   GO_VERSION: \"1.26\"     # ARG on line 1\n",
+		"\n#   VERSION: \"dev\"         # ARG on line 4\n",
+		"\n#   COMMIT: \"\"             # ARG on line 5, no default\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Render() lacks %q:\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{"APP_VERSION", "TARGETOS", "BUILDPLATFORM", "line 6"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("Render() proposes %s as a build arg:\n%s", bad, got)
+		}
+	}
+
+	d, ctx = project(t, builder+"RUN go build -o /app ./cmd/app\nFROM scratch\nCOPY --from=builder /app /\n")
+	if got := Render(Propose(d, ctx), ".", "Dockerfile"); strings.Contains(got, "APP_VERSION") || !strings.Contains(got, "# build_args:") {
+		t.Errorf("Render() of a Dockerfile without ARGs names a made-up build arg or none at all:\n%s", got)
+	}
+}

@@ -24,7 +24,20 @@ func Render(p Proposal, contextRel, dockerfile string) string {
 	if dockerfile != "Dockerfile" {
 		fmt.Fprintf(&b, "dockerfile: %s\n", dockerfile)
 	}
-	b.WriteString("# build_args:             # --build-arg for every target\n#   APP_VERSION: dev\n\n")
+	b.WriteString("# build_args:             # --build-arg for every target\n")
+	for _, a := range p.BuildArgs {
+		value, _ := json.Marshal(a.Default) // a JSON string is a YAML string
+		entry := fmt.Sprintf("#   %s: %s", a.Name, value)
+		note := fmt.Sprintf("# ARG on line %d", a.Line)
+		if !a.HasDefault {
+			note += ", no default"
+		}
+		fmt.Fprintf(&b, "%-26s %s\n", entry, note)
+	}
+	if len(p.BuildArgs) == 0 {
+		b.WriteString("#   NAME: value           # for an ARG NAME the Dockerfile declares (it declares none)\n")
+	}
+	b.WriteString("\n")
 	b.WriteString("targets:\n")
 	wrote := 0
 	for _, t := range p.Targets {

@@ -58,16 +58,27 @@ func Check(cfg *config.Config, targets []*config.Target, dfs *dockerfile.Cache, 
 	if len(errs) > 0 || df == nil {
 		return sortedErrors(errs)
 	}
-	// With the dev build, devloop's builds have the mounts and no -a: the advice is
-	// for the user's own docker build.
-	suffix := ""
-	if slices.ContainsFunc(targets, func(t *config.Target) bool { return t.DevTransform }) {
-		suffix = " for your own docker build (devloop's dev build does it: see dev_transform)"
-	}
-	for _, w := range golang.Lint(df, cfg.Context) {
-		fmt.Fprintf(warn, "[devloop] warning: %s\n  %s%s\n", w.Message, w.Hint, suffix)
+	devBuild := slices.ContainsFunc(targets, func(t *config.Target) bool { return t.DevTransform })
+	for _, w := range LintWarnings(df, cfg.Context, devBuild) {
+		fmt.Fprintf(warn, "[devloop] %s", w)
 	}
 	return nil
+}
+
+// LintWarnings are the Dockerfile's missing Go cache mounts (golang.Lint) as devloop
+// says them, two lines each ("warning: MESSAGE\n  HINT\n"). With the dev build
+// (devBuild: some target keeps dev_transform on), devloop's builds have the mounts
+// and no -a: the advice is for the user's own docker build, and says so.
+func LintWarnings(df *dockerfile.Dockerfile, context string, devBuild bool) []string {
+	suffix := ""
+	if devBuild {
+		suffix = " for your own docker build (devloop's dev build does it: see dev_transform)"
+	}
+	var out []string
+	for _, w := range golang.Lint(df, context) {
+		out = append(out, fmt.Sprintf("warning: %s\n  %s%s\n", w.Message, w.Hint, suffix))
+	}
+	return out
 }
 
 // stageRef is target t's stage as devloop.yaml gives it: Defaulted when it leaves

@@ -5,7 +5,7 @@
 // Shapes:
 //   - [Check] checks devloop.yaml's values against the file system and the Dockerfile
 //     before anything connects (config.Errors at the values' positions) and warns
-//     about missing Go cache mounts.
+//     about missing Go cache mounts ([LintWarnings], which `devloop init` prints too).
 //   - [Open] opens the project: an exporter per configured target (package
 //     exporter; [Access] says whether it swaps and whether it holds the selected
 //     targets for the session), the watch and context rules (package watcher), the

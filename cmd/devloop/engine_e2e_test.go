@@ -38,17 +38,6 @@ func tinyProject(t *testing.T, dockerfile, builderYAML string) string {
 	})
 }
 
-// writeProject writes files (slash paths → content) into a new temporary directory
-// and returns it.
-func writeProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for rel, content := range files {
-		e2etest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(rel)), content)
-	}
-	return dir
-}
-
 // TestEngineTLS runs a second buildkitd on tcp://127.0.0.1 with mutual TLS (test-made
 // certificates): a build succeeds with the right client certificate and fails with a
 // clear message without TLS, with a client certificate from another CA, and when the

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/devloop/devloop/dockerfile"
-	"github.com/devloop/devloop/dockerfile/golang"
 	"github.com/devloop/devloop/initconfig"
+	"github.com/devloop/devloop/project"
 	"github.com/spf13/cobra"
 )
 
@@ -49,8 +49,9 @@ func (a *app) initCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "no stage FROM scratch holds what the Dockerfile builds; %s suggests one to add (see its comments)\n", a.file)
 			}
 			fmt.Fprintf(a.stdout, "wrote %s — review it, then run `devloop build` or `devloop up`\n", a.file)
-			for _, w := range golang.Lint(df, context) {
-				fmt.Fprintf(a.stdout, "warning: %s\n  fix: %s\n", w.Message, w.Hint)
+			// The devloop.yaml written keeps the dev build on (dev_transform's default).
+			for _, w := range project.LintWarnings(df, context, true) {
+				fmt.Fprint(a.stdout, w)
 			}
 			return nil
 		},

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/devloop/devloop/config"
+	"github.com/devloop/devloop/internal/e2etest"
 )
 
 // TestInit runs `devloop init` on the guide's Dockerfile (the example's): the written
@@ -72,20 +73,11 @@ func TestInit(t *testing.T) {
 // written devloop.yaml names it so, exports the file into ./bin and runs it with
 // the image's ENTRYPOINT and EXPOSE.
 func TestInitUnnamedStage(t *testing.T) {
-	dir := t.TempDir()
-	for name, data := range map[string]string{
+	dir := writeProject(t, map[string]string{
 		"go.mod":          "module example.com/echo\n\ngo 1.26\n",
 		"cmd/app/main.go": "package main\n\nfunc main() {}\n",
 		"Dockerfile":      "FROM golang:1.26-alpine AS builder\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app ./cmd/app\n\nFROM scratch\nCOPY --from=builder /app /\nEXPOSE 1323\nENTRYPOINT [\"/app\", \"-port\", \"1323\"]\n",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	yaml := filepath.Join(dir, "devloop.yaml")
 	var out, errb bytes.Buffer
 	if code := run(t.Context(), []string{"init", "-f", yaml, "--dockerfile", filepath.Join(dir, "Dockerfile")}, &out, &errb); code != 0 {
@@ -106,4 +98,47 @@ func TestInitUnnamedStage(t *testing.T) {
 	if r := app.Run; r == nil || strings.Join(r.Command, " ") != "bin/app -port 1323" || r.Ready != "tcp://127.0.0.1:1323" {
 		t.Errorf("app run = %+v, want command bin/app -port 1323, ready tcp://127.0.0.1:1323", r)
 	}
+}
+
+// TestInitLintAdviceNamesDevBuild: init writes a devloop.yaml with the dev build on
+// (dev_transform's default), so its cache-mount advice must say what `devloop build`
+// says of the same lines — it is for the user's own docker build, devloop's builds
+// get the mounts and lose -a already — not tell a new user to edit the Dockerfile
+// before devloop can be fast.
+func TestInitLintAdviceNamesDevBuild(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"go.mod":          "module example.com/a\n\ngo 1.26\n",
+		"go.sum":          "",
+		"cmd/api/main.go": "package main\n\nfunc main() {}\n",
+		"Dockerfile":      "FROM golang:1.26-alpine AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN CGO_ENABLED=0 go build -a -o /app ./cmd/api\n\nFROM scratch\nCOPY --from=build /app /app\nENTRYPOINT [\"/app\"]\n",
+	})
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"init", "-f", filepath.Join(dir, "devloop.yaml"), "--dockerfile", filepath.Join(dir, "Dockerfile")}, &out, &errb); code != 0 {
+		t.Fatalf("init exit %d, stderr:\n%s", code, errb.String())
+	}
+	var warnings int
+	lines := strings.Split(out.String(), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "warning: ") {
+			continue
+		}
+		warnings++
+		if i+1 >= len(lines) || !strings.HasSuffix(lines[i+1], " for your own docker build (devloop's dev build does it: see dev_transform)") {
+			t.Errorf("advice after %q does not say devloop's dev build does it:\n%s", l, out.String())
+		}
+	}
+	if warnings != 2 {
+		t.Errorf("%d warnings, want 2 (go mod download, go build -a):\n%s", warnings, out.String())
+	}
+}
+
+// writeProject writes files (slash paths → content) into a new temporary directory
+// and returns it.
+func writeProject(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, content := range files {
+		e2etest.WriteFile(t, filepath.Join(dir, filepath.FromSlash(rel)), content)
+	}
+	return dir
 }
