@@ -205,7 +205,7 @@ func (l *Loop) execute(ctx, solveCtx context.Context, j *job) outcome {
 	// Phase 3: restart processes whose binaries changed or never started.
 	for _, t := range j.targets {
 		swap, ok := swaps[t]
-		if !l.opts.Run[t] || !ok || (len(swap.Changed) == 0 && !j.needStart[t]) {
+		if !l.opts.Run[t] || !ok || (!j.needStart[t] && !l.restarts(t, swap)) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -259,4 +259,26 @@ func (l *Loop) discard(target string, s Staged) {
 	if err := s.Discard(); err != nil {
 		l.log.Warn("discard staged output", zap.String("target", target), zap.Error(err))
 	}
+}
+
+// restarts says whether swap changed what t's process runs: its program, or a file
+// that is not an executable (data it may read), or anything at all when its program
+// is unknown.
+func (l *Loop) restarts(t string, swap Swap) bool {
+	if len(swap.Changed) == 0 {
+		return false
+	}
+	prog := ""
+	if l.opts.Program != nil {
+		prog = l.opts.Program(t)
+	}
+	if prog == "" {
+		return true
+	}
+	for _, c := range swap.Changed {
+		if c == prog || c == prog+".exe" || !slices.Contains(swap.Executables, c) {
+			return true
+		}
+	}
+	return false
 }

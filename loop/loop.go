@@ -132,6 +132,12 @@ type Options struct {
 	Targets []string
 	// Run marks the targets that have a process to (re)start.
 	Run map[string]bool
+	// Program, if set, is the file of a Run target's output its process runs, named
+	// as Swap's paths name files; "" when the process does not run one of the target's files
+	// (a command on PATH, a script elsewhere). A swap whose changes are only other
+	// executables (a CLI beside the server in a binaries stage) does not restart the
+	// process; any other change, or any change when the program is unknown, does.
+	Program func(target string) string
 	// Policy decides what a change during a build does.
 	Policy Policy
 	// Builder solves targets. Required.

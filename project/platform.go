@@ -234,6 +234,27 @@ func runCommand(t *config.Target) []string {
 	return cmd
 }
 
+// programOf is the file of t's output its process runs (an absolute path); "" when the
+// run command's program is not a file inside the output (a command on PATH, a script
+// elsewhere).
+func programOf(t *config.Target) string {
+	if t.Run == nil {
+		return ""
+	}
+	cmd := runCommand(t)
+	if len(cmd) == 0 || !strings.ContainsAny(cmd[0], `/\`) {
+		return ""
+	}
+	prog := cmd[0]
+	if !filepath.IsAbs(prog) {
+		prog = filepath.Join(t.Run.Dir, prog)
+	}
+	if rel, ok := ospath.Child(t.Output, prog); !ok || rel == "." {
+		return ""
+	}
+	return prog
+}
+
 // describeExecutable says what the file at path is ("Mach-O executable for
 // darwin/arm64"), for the message of a process that cannot start on this machine.
 func describeExecutable(path string) (string, error) {

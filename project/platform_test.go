@@ -214,3 +214,29 @@ func TestWarnPlatforms(t *testing.T) {
 		t.Errorf("warnings =\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// The file of a target's output its process runs.
+func TestProgramOf(t *testing.T) {
+	local := config.LocalPlatform()
+	dir := t.TempDir()
+	run := func(cmd ...string) *config.Run { return &config.Run{Command: cmd, Dir: dir} }
+	tests := []struct {
+		name      string
+		output    string
+		platforms []string
+		run       *config.Run
+		want      string
+	}{
+		{"output bin", filepath.Join(dir, "bin"), nil, run("bin/srv", "--addr", ":80"), filepath.Join(dir, "bin", "srv")},
+		{"output .", dir, nil, run("./bin/srv"), filepath.Join(dir, "bin", "srv")},
+		{"several platforms", filepath.Join(dir, "bin"), []string{local, "darwin/arm64"}, run("bin/srv"), filepath.Join(dir, "bin", rebuild.PlatformDir(local), "srv")},
+		{"a program from PATH", dir, nil, run("sh", "-c", "bin/srv"), ""},
+		{"a program outside the output", filepath.Join(dir, "bin"), nil, run("tools/wrap", "bin/srv"), ""},
+		{"no run", dir, nil, nil, ""},
+	}
+	for _, tt := range tests {
+		if got := programOf(&config.Target{Output: tt.output, Platforms: tt.platforms, Run: tt.run}); got != tt.want {
+			t.Errorf("%s: programOf() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -134,6 +134,13 @@ func (p *Project) Up(ctx context.Context, opts UpOptions) error {
 	l, err := loop.New(loop.Options{
 		Affects: rl.affects,
 		Targets: p.TargetNames(), Run: run, Policy: policy, Builder: rl, Restarter: procs,
+		Program: func(name string) string {
+			// As the swaps name files (see staged.Commit).
+			if t := p.live.Load().cfg.Targets[name]; t != nil && programOf(t) != "" {
+				return p.display(programOf(t))
+			}
+			return ""
+		},
 		Events: emit, Logger: p.log, MaxWait: cfg.Watch.MaxWait,
 	})
 	if err != nil {
