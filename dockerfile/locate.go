@@ -200,26 +200,24 @@ func (d *Dockerfile) StepAsWritten(step string, written *Dockerfile) string {
 	for j := range written.stages {
 		for k := range written.stages[j].runs {
 			if w := &written.stages[j].runs[k]; w.line == r.line {
-				return stepPrefix(step) + w.text
+				if prefix, ok := stepPrefix(step); ok {
+					return prefix + w.text
+				}
+				return step
 			}
 		}
 	}
 	return step
 }
 
-// stepPrefix is the bracketed part of a vertex name, "[stage 2/3] " of "[stage 2/3]
-// RUN go build", with what follows it up to the command (an ONBUILD).
-func stepPrefix(step string) string {
-	s := strings.TrimLeft(step, " ")
-	for strings.HasPrefix(s, "[") {
-		end := strings.IndexByte(s, ']')
-		if end < 0 {
-			break
-		}
-		s = strings.TrimLeft(s[end+1:], " ")
+// stepPrefix is the part of a vertex name before its command (see parseStep): "[stage
+// 2/3] " of "[stage 2/3] RUN go build", an ONBUILD included.
+func stepPrefix(step string) (string, bool) {
+	_, _, _, _, cmd := parseStep(step)
+	if !strings.HasSuffix(step, cmd) {
+		return "", false
 	}
-	s = strings.TrimPrefix(s, "ONBUILD ")
-	return step[:len(step)-len(s)]
+	return step[:len(step)-len(cmd)], true
 }
 
 var stepNumber = regexp.MustCompile(`^([0-9]+)/([0-9]+)$`)

@@ -219,19 +219,27 @@ func (p *Project) platformFailure(err error, f Failure) Failure {
 // subdirectory: bin/server becomes bin/linux_amd64/server.
 func runCommand(t *config.Target) []string {
 	cmd := slices.Clone(t.Run.Command)
-	if !t.MultiPlatform() || len(cmd) == 0 || !strings.ContainsAny(cmd[0], `/\`) {
+	if !t.MultiPlatform() || len(cmd) == 0 {
 		return cmd
 	}
-	prog := cmd[0]
+	if _, rel, ok := inOutput(t, cmd[0]); ok {
+		cmd[0] = filepath.Join(t.Output, rebuild.PlatformDir(t.RunPlatform()), rel)
+	}
+	return cmd
+}
+
+// inOutput resolves prog, a run command's program, against the run's directory and
+// says where it lies in t's output: rel is relative to the output directory. ok is
+// false for a program looked up on PATH (no separator) or one outside the output.
+func inOutput(t *config.Target, prog string) (abs, rel string, ok bool) {
+	if !strings.ContainsAny(prog, `/\`) {
+		return "", "", false
+	}
 	if !filepath.IsAbs(prog) {
 		prog = filepath.Join(t.Run.Dir, prog)
 	}
-	rel, ok := ospath.Child(t.Output, prog)
-	if !ok {
-		return cmd
-	}
-	cmd[0] = filepath.Join(t.Output, rebuild.PlatformDir(t.RunPlatform()), rel)
-	return cmd
+	rel, ok = ospath.Child(t.Output, prog)
+	return prog, rel, ok
 }
 
 // programOf is the file of t's output its process runs (an absolute path); "" when the
@@ -242,17 +250,13 @@ func programOf(t *config.Target) string {
 		return ""
 	}
 	cmd := runCommand(t)
-	if len(cmd) == 0 || !strings.ContainsAny(cmd[0], `/\`) {
+	if len(cmd) == 0 {
 		return ""
 	}
-	prog := cmd[0]
-	if !filepath.IsAbs(prog) {
-		prog = filepath.Join(t.Run.Dir, prog)
+	if abs, rel, ok := inOutput(t, cmd[0]); ok && rel != "." {
+		return abs
 	}
-	if rel, ok := ospath.Child(t.Output, prog); !ok || rel == "." {
-		return ""
-	}
-	return prog
+	return ""
 }
 
 // describeExecutable says what the file at path is ("Mach-O executable for

@@ -136,8 +136,10 @@ func (p *Project) Up(ctx context.Context, opts UpOptions) error {
 		Targets: p.TargetNames(), Run: run, Policy: policy, Builder: rl, Restarter: procs,
 		Program: func(name string) string {
 			// As the swaps name files (see staged.Commit).
-			if t := p.live.Load().cfg.Targets[name]; t != nil && programOf(t) != "" {
-				return p.display(programOf(t))
+			if t := p.live.Load().cfg.Targets[name]; t != nil {
+				if prog := programOf(t); prog != "" {
+					return p.display(prog)
+				}
 			}
 			return ""
 		},
